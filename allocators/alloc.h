@@ -1,0 +1,174 @@
+/*
+ * alloc.h - the allocator table: one interface that every allocator of
+ * mmbench fills in (policy, system, device, and the buffer manager's pools).
+ *
+ * Modelled on sqlite3_mem_methods: a plain table of function pointers plus
+ * an opaque heap handle.  Optional slots may be NULL; the alloc_* helpers at
+ * the bottom of this file supply the fallbacks, so callers never test slots
+ * themselves.
+ *
+ * Usage:
+ *     const alloc_methods_t *m = alloc_find("bestfit");
+ *     void *heap;
+ *     if (alloc_init(m, NULL, &heap) != 0) ...;
+ *     void *p = m->malloc(heap, 100);
+ *     m->free(heap, p);
+ *     alloc_fini(m, heap);
+ */
+#ifndef MMB_ALLOC_H
+#define MMB_ALLOC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* Statistics an allocator can report.  Every figure is a byte or block count;
+ * ALLOC_UNKNOWN (-1) means "this allocator cannot report it" and becomes NULL
+ * in the database, never 0.
+ *
+ * X(field, description) */
+#define ALLOC_STATS(X)                                                              \
+    X(footprint, "bytes held from the OS for the heap now (H)")                     \
+    X(peak_footprint, "largest footprint so far")                                   \
+    X(payload_at_peak_footprint, "payload bytes live when the footprint peaked")    \
+    X(payload_bytes, "bytes requested by the live allocations")                     \
+    X(used_bytes, "bytes in used blocks: header + padding + payload")               \
+    X(header_bytes, "bytes of block headers/tags in used blocks")                   \
+    X(padding_bytes, "bytes of rounding/alignment padding in used blocks")          \
+    X(used_blocks, "number of used (live) blocks")                                  \
+    X(free_blocks, "free blocks (holes), not counting the free space at the top")   \
+    X(free_bytes, "free bytes inside the heap, including the top")                  \
+    X(top_free_bytes, "free bytes at the top of the heap")                          \
+    X(largest_free, "largest free block, top included")                             \
+    X(allocated_bytes, "bytes allocated, as the allocator itself counts them")      \
+    X(metadata_bytes, "allocator metadata held from the OS")                        \
+    X(retained_bytes, "bytes kept mapped but unused or returned (decommitted)")     \
+    X(resident_bytes, "bytes of the heap resident in RAM, per the allocator")       \
+    X(mapped_bytes, "bytes mapped from the OS, per the allocator")
+
+#define ALLOC_UNKNOWN ((int64_t)-1)
+
+typedef struct alloc_stats {
+#define ALLOC_STATS_FIELD(f, d) int64_t f;
+    ALLOC_STATS(ALLOC_STATS_FIELD)
+#undef ALLOC_STATS_FIELD
+} alloc_stats_t;
+
+/* Set every field of *s to ALLOC_UNKNOWN. */
+void alloc_stats_clear(alloc_stats_t *s);
+
+/* Heap walk callback: one call per block, in address order.  offset is from
+ * the heap's base.  Return non-zero to stop the walk. */
+typedef int (*alloc_walk_fn)(void *ctx, uint64_t offset, uint64_t size, int used);
+
+enum {
+    ALLOC_THREAD_SAFE = 1u << 0, /* may be called from several threads at once */
+    ALLOC_POLICY = 1u << 1,      /* one of ours: exact statistics and a heap walk */
+    ALLOC_SYSTEM = 1u << 2,      /* a real malloc library */
+    ALLOC_DEVICE = 1u << 3,      /* returns memory the CPU cannot touch */
+    ALLOC_BASELINE = 1u << 4,    /* a harness baseline (bump) */
+    ALLOC_WRAPPER = 1u << 5,     /* wraps another allocator (buffer:NAME) */
+};
+
+/* Per-heap configuration; NULL means defaults everywhere. */
+typedef struct alloc_config {
+    size_t reserve_bytes; /* policy heaps: virtual space reserved (0 = default) */
+    size_t chunk_bytes;   /* policy heaps: growth granularity (0 = default) */
+    const char *inner;    /* wrappers: the allocator wrapped (NULL = default) */
+    int debug;            /* non-zero: check invariants, detect double free */
+} alloc_config_t;
+
+typedef struct alloc_methods {
+    const char *name;        /* as typed on the command line */
+    const char *description; /* one line */
+    unsigned flags;          /* ALLOC_* */
+    /* Shared library that must be preloaded into a run's child process for
+     * this allocator to serve malloc (NULL: none needed). */
+    const char *preload;
+    /* Figure used as H (heap held), documented for the user: one line. */
+    const char *heap_figure;
+
+    /* Version string of the code really serving requests ("2.36", "5.3.0"). */
+    const char *(*version)(void);
+    /* 1 if usable in this process/build; else 0 and *reason says why. */
+    int (*available)(const char **reason);
+
+    /* Create a heap; 0 on success, else an errno-style code. */
+    int (*init)(void **heap, const alloc_config_t *cfg);
+    void (*fini)(void *heap);
+
+    void *(*malloc)(void *heap, size_t n);
+    void (*free)(void *heap, void *p);
+    void *(*realloc)(void *heap, void *p, size_t n);           /* optional */
+    void *(*aligned)(void *heap, size_t align, size_t n);      /* optional */
+    size_t (*usable_size)(void *heap, void *p);                /* optional */
+    int (*stats)(void *heap, alloc_stats_t *out);               /* optional */
+    int (*walk)(void *heap, alloc_walk_fn fn, void *ctx);       /* optional */
+    /* Verify every invariant; 0 if sound, else writes one sentence to err. */
+    int (*check)(void *heap, char *err, size_t errlen);         /* optional */
+    /* Extra named figures from the allocator's own statistics interface
+     * (e.g. jemalloc "stats.retained"); emit(ctx, key, value) per figure. */
+    int (*stats_extra)(void *heap, void (*emit)(void *ctx, const char *key, double v),
+                       void *ctx); /* optional */
+} alloc_methods_t;
+
+/* ---- the registry ------------------------------------------------------ */
+
+/* Number of allocators in the table, and the i-th one (0-based). */
+size_t alloc_count(void);
+const alloc_methods_t *alloc_at(size_t i);
+
+/* Look up an allocator by name.  "buffer:NAME" and "buffer" return the buffer
+ * manager's table; the inner name must then be passed in alloc_config_t.inner
+ * (alloc_split_name does this).  NULL if unknown. */
+const alloc_methods_t *alloc_find(const char *name);
+
+/* Split "buffer:jemalloc" into the table and its inner name (NULL when the
+ * name has no ':').  Returns NULL if either part is unknown. */
+const alloc_methods_t *alloc_split_name(const char *name, const char **inner);
+
+/* The library a run of `name` must preload (following buffer:NAME to NAME),
+ * or NULL. */
+const char *alloc_preload_for(const char *name);
+
+/* Comma-separated list of every allocator name, for error messages. */
+const char *alloc_names(void);
+
+/* ---- calls with fallbacks for empty optional slots ---------------------- */
+
+int alloc_init(const alloc_methods_t *m, const alloc_config_t *cfg, void **heap);
+void alloc_fini(const alloc_methods_t *m, void *heap);
+/* realloc via malloc+copy+free when the slot is empty (needs usable_size). */
+void *alloc_realloc(const alloc_methods_t *m, void *heap, void *p, size_t n);
+/* aligned via over-allocation is not possible without a free hook, so an
+ * empty slot gives NULL with errno = ENOTSUP for alignments above 16. */
+void *alloc_aligned(const alloc_methods_t *m, void *heap, size_t align, size_t n);
+/* 0 when the slot is empty (unknown). */
+size_t alloc_usable_size(const alloc_methods_t *m, void *heap, void *p);
+/* Clears *out to ALLOC_UNKNOWN, then fills what the allocator reports. */
+int alloc_stats(const alloc_methods_t *m, void *heap, alloc_stats_t *out);
+int alloc_is_available(const alloc_methods_t *m, const char **reason);
+const char *alloc_version(const alloc_methods_t *m);
+
+/* ---- the tables (defined by each allocator's file) ---------------------- */
+
+extern const alloc_methods_t alloc_firstfit_methods;
+extern const alloc_methods_t alloc_bestfit_methods;
+extern const alloc_methods_t alloc_nextfit_methods;
+extern const alloc_methods_t alloc_segregated_methods;
+extern const alloc_methods_t alloc_glibc_methods;
+extern const alloc_methods_t alloc_jemalloc_methods;
+extern const alloc_methods_t alloc_mimalloc_methods;
+extern const alloc_methods_t alloc_tcmalloc_methods;
+extern const alloc_methods_t alloc_bump_methods;
+extern const alloc_methods_t alloc_cuda_methods;
+extern const alloc_methods_t alloc_cuda_async_methods;
+extern const alloc_methods_t alloc_buffer_methods;
+
+#ifdef __cplusplus
+}
+#endif
+#endif
