@@ -1,0 +1,177 @@
+/*
+ * wl.h - deterministic synthetic workloads: parameters in, operation
+ * streams out.
+ *
+ * A workload is a pure function of its parameters and seed: every allocator
+ * gets the identical sequence of requests.  The stream is generated before
+ * the clock starts, into memory taken straight from mmap (never malloc: the
+ * process's malloc may be the allocator under test).
+ *
+ * Usage:
+ *     wl_params_t p;
+ *     wl_params_default(&p);
+ *     if (wl_params_set(&p, "workload", "random", err, sizeof err)) ...;
+ *     if (wl_params_set(&p, "ops", "100000", err, sizeof err)) ...;
+ *     wl_stream_t s;
+ *     if (wl_generate(&p, &s, err, sizeof err)) ...;
+ *     for (uint32_t t = 0; t < s.nthreads; t++)
+ *         for (uint64_t i = 0; i < s.thread[t].nops; i++) serve(&s.thread[t].ops[i]);
+ *     wl_stream_free(&s);
+ *
+ * Slots.  Every op names a slot: the runner keeps one pointer per slot.  A
+ * MALLOC fills an empty slot, FREE empties a full one, REALLOC resizes a full
+ * one.  In a single-threaded stream the ops are valid in order.  In a
+ * multi-threaded stream (s.cross_thread != 0) a slot may be filled by one
+ * thread and emptied by another: every op then carries `seq`, its position
+ * in that slot's own history (0, 1, 2, ...), and the runner performs an op
+ * only once the slot's completed-op count equals seq.  The generator builds
+ * one global order and deals it to threads, so waits always point to earlier
+ * global positions and cannot deadlock.
+ */
+#ifndef MMB_WL_H
+#define MMB_WL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define WL_MAX_THREADS 64
+#define WL_MAX_OPS ((uint64_t)1 << 32)
+#define WL_MAX_SIZE ((uint64_t)1 << 40) /* largest single request accepted */
+
+typedef enum wl_kind { WL_MALLOC = 0, WL_FREE = 1, WL_REALLOC = 2 } wl_kind_t;
+
+/* One request: 16 bytes. */
+typedef struct wl_op {
+    uint64_t size; /* MALLOC/REALLOC: bytes requested; FREE: the size being freed */
+    uint32_t slot;
+    uint32_t kind : 2; /* wl_kind_t */
+    uint32_t seq : 30; /* cross-thread streams: position in the slot's history */
+} wl_op_t;
+
+typedef enum wl_dist_kind {
+    WL_DIST_UNIFORM, /* uniform:MIN:MAX */
+    WL_DIST_EXP,     /* exp:MEAN */
+    WL_DIST_LOGNORMAL, /* lognormal:MU:SIGMA (of ln bytes) */
+    WL_DIST_SET,     /* set:A,B,C (equal weights) */
+    WL_DIST_POW2,    /* pow2:MIN:MAX (powers of two in [MIN,MAX], equal weights) */
+} wl_dist_kind_t;
+
+#define WL_SET_MAX 32
+typedef struct wl_dist {
+    wl_dist_kind_t kind;
+    double a, b;                 /* MIN/MAX, MEAN, MU/SIGMA */
+    uint64_t set[WL_SET_MAX];
+    uint32_t nset;
+    char text[128];              /* as given, e.g. "uniform:16:512" */
+} wl_dist_t;
+
+typedef enum wl_lifetime { WL_LIFE_EXP, WL_LIFE_UNIFORM, WL_LIFE_FIFO, WL_LIFE_LIFO } wl_lifetime_t;
+typedef enum wl_touch { WL_TOUCH_NONE, WL_TOUCH_FIRST, WL_TOUCH_PAGE, WL_TOUCH_ALL } wl_touch_t;
+
+/* Bits of wl_params_t.set: which parameters the user gave explicitly (a
+ * named workload's preset fills only the others). */
+enum {
+    WL_SET_OPS = 1 << 0, WL_SET_SEED = 1 << 1, WL_SET_THREADS = 1 << 2,
+    WL_SET_SIZES = 1 << 3, WL_SET_LIVE = 1 << 4, WL_SET_LIFETIME = 1 << 5,
+    WL_SET_TOUCH = 1 << 6,
+};
+
+typedef struct wl_params {
+    char workload[64];     /* named workload; "trace" for trace:FILE */
+    char trace_path[1024]; /* trace:FILE */
+    uint64_t ops;          /* requests in all (all threads together) */
+    uint64_t seed;
+    uint32_t threads;
+    wl_dist_t sizes;
+    uint64_t live;         /* target live objects in steady state */
+    wl_lifetime_t lifetime;
+    wl_touch_t touch;
+    unsigned set;          /* WL_SET_* */
+} wl_params_t;
+
+typedef struct wl_thread_stream {
+    wl_op_t *ops;
+    uint64_t nops;
+} wl_thread_stream_t;
+
+typedef struct wl_stream {
+    uint32_t nthreads;
+    wl_thread_stream_t thread[WL_MAX_THREADS];
+    uint64_t nslots;       /* slots are 0 .. nslots-1 */
+    int cross_thread;      /* ops carry seq; see the header comment */
+    /* Facts of the stream, independent of any allocator: */
+    uint64_t total_ops;
+    uint64_t peak_live_bytes;  /* max over the stream of bytes requested and not freed */
+    uint64_t peak_live_blocks; /* live blocks at that moment */
+    /* Where L peaks: thread peak_thread, just after op peak_index of that
+     * thread's stream (exact for one thread; for several, in the global
+     * order the stream was dealt from). */
+    uint32_t peak_thread;
+    uint64_t peak_index;
+    uint64_t final_live_bytes; /* live at the end (the runner frees the rest after measuring) */
+    uint64_t hash;             /* FNV-1a over every op of every thread, in order */
+    /* private: */
+    void *mem;
+    size_t mem_len;
+} wl_stream_t;
+
+/* Description of a named workload, for `mmbench list` and --help. */
+typedef struct wl_info {
+    const char *name;
+    const char *description;
+    int multi_threaded; /* needs --threads >= 2 (default 4 when unset) */
+} wl_info_t;
+
+size_t wl_count(void);
+const wl_info_t *wl_at(size_t i);
+const wl_info_t *wl_find(const char *name); /* "trace:FILE" finds "trace" */
+const char *wl_names(void); /* "random, ramp, ..., trace:FILE" for messages */
+
+/* Defaults: workload random, ops 1000000, seed 42, threads 1,
+ * sizes uniform:16:512, live 10000, lifetime exp, touch page. */
+void wl_params_default(wl_params_t *p);
+
+/* Set one parameter from its command-line spelling: key is one of workload,
+ * ops, seed, threads, sizes, live, lifetime, touch; value as typed (numbers
+ * accept 1e6, 10k, 4M, 1G).  0 on success; else EINVAL and err holds one
+ * sentence naming the parameter, what was wrong and what is accepted. */
+int wl_params_set(wl_params_t *p, const char *key, const char *value, char *err, size_t errlen);
+
+/* Parse a size distribution ("uniform:16:512", ...). */
+int wl_dist_parse(wl_dist_t *d, const char *text, char *err, size_t errlen);
+
+/* Write the parameters as one JSON object (workload, ops, seed, threads,
+ * sizes, live, lifetime, touch, trace) into buf; returns the length. */
+size_t wl_params_json(const wl_params_t *p, char *buf, size_t len);
+
+const char *wl_lifetime_name(wl_lifetime_t l);
+const char *wl_touch_name(wl_touch_t t);
+
+/* Generate the stream for p (applying the named workload's preset to every
+ * parameter not in p->set).  0 on success; else an errno-style code and one
+ * sentence in err (for a malformed trace, naming the file and line). */
+int wl_generate(const wl_params_t *p, wl_stream_t *s, char *err, size_t errlen);
+void wl_stream_free(wl_stream_t *s);
+
+/* Trace format (one request per line; '#' starts a comment):
+ *     a SLOT SIZE     allocate SIZE bytes into SLOT
+ *     f SLOT          free SLOT
+ *     r SLOT SIZE     reallocate SLOT to SIZE bytes
+ * Writes one op in that format to f (a FILE*, passed as void* to keep
+ * stdio out of this header). */
+int wl_trace_write_op(void *file, const wl_op_t *op);
+
+/* Deterministic PRNG (splitmix64 seeding + xoshiro256**), one per thread. */
+typedef struct wl_rng { uint64_t s[4]; } wl_rng_t;
+void wl_rng_seed(wl_rng_t *r, uint64_t seed);
+uint64_t wl_rng_next(wl_rng_t *r);
+double wl_rng_unit(wl_rng_t *r); /* [0, 1) */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

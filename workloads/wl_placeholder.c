@@ -1,0 +1,1 @@
+/* placeholder */ typedef int wl_placeholder_t;
