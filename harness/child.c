@@ -1,1 +1,793 @@
-/* placeholder: being written */
+/*
+ * child.c - a run's child process: serve one workload with one allocator,
+ * measure it, and send the results to the parent over a pipe.
+ *
+ * The parent starts `mmbench __child --fd=N --alloc=A [workload params]`,
+ * with the allocator's library in LD_PRELOAD where it needs one, so each run
+ * has a fresh address space, its own RSS, and a malloc that is exactly the
+ * allocator under test.  Everything the child keeps for itself (the stream,
+ * the slot table, samples, latencies, the output buffer) comes from mmap
+ * (hx_mem_alloc) and is touched before the RSS baseline is read, so neither
+ * the allocator's statistics nor R(t) see the harness.
+ *
+ * Timing: the measured loop reads the clock only at sample points (the
+ * pauses are excluded from wall_ns).  Every 64th request (index % 64 == 63,
+ * the same requests for every allocator) is timed alone with the TSC for the
+ * latency percentiles; that costs two TSC reads per 64 requests.
+ *
+ * Single-threaded runs sample inline after evenly spaced requests and once
+ * more exactly where L(t) peaks (known from the stream before the run), so
+ * frag_jw2, the heap snapshot and the composition are taken at the true
+ * peak.  Multi-threaded runs are sampled by a watcher thread that never
+ * pauses the workers (every ~100 us it checks the workers' progress); their
+ * "peak" is the sample with the largest L, and they keep no heap map.
+ *
+ * Protocol, one record per line (parsed by runner.c):
+ *   V version | H stream-hash | M key value | S v0 v1 ... | B off size used
+ *   C category<TAB>label<TAB>bytes | I key<TAB>value | E failure | D
+ */
+#define _GNU_SOURCE
+#include "allocators/alloc.h"
+#include "harness/hx.h"
+#include "harness/proc.h"
+
+#include <errno.h>
+#include <math.h>
+#include <pthread.h>
+#include <sched.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+#if defined(__x86_64__) || defined(__i386__)
+#include <x86intrin.h>
+#define CHILD_TICKS() __rdtsc()
+#define CHILD_PAUSE() _mm_pause()
+#else
+#define CHILD_TICKS() hx_now_ns()
+#define CHILD_PAUSE() ((void)0)
+#endif
+
+#define LAT_STRIDE_MASK 63u
+#define MAX_BLOCKS_KEPT 20000
+#define BLOCK_BINS 4096
+#define EXIT_CHILD_FAIL 3
+
+/* ---- output (no stdio: it would malloc) ---------------------------------- */
+
+static int out_fd = -1;
+
+static void out_line(const char *fmt, ...) {
+    char buf[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(buf, sizeof buf - 1, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return;
+    if ((size_t)n > sizeof buf - 2)
+        n = (int)sizeof buf - 2;
+    buf[n++] = '\n';
+    for (int off = 0; off < n;) {
+        ssize_t w = write(out_fd, buf + off, (size_t)(n - off));
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            _exit(EXIT_CHILD_FAIL);
+        }
+        off += (int)w;
+    }
+}
+
+static void out_num(const char *tag, const char *key, double v) {
+    if (isnan(v))
+        out_line("%s %s nan", tag, key);
+    else
+        out_line("%s %s %.17g", tag, key, v);
+}
+
+static _Noreturn void child_fail(const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    for (char *p = msg; *p; p++)
+        if (*p == '\n')
+            *p = ' ';
+    out_line("E %s", msg);
+    _exit(EXIT_CHILD_FAIL);
+}
+
+/* ---- the run's state ----------------------------------------------------- */
+
+typedef struct child_thread {
+    pthread_t tid;
+    uint32_t index;
+    struct child *c;
+    _Atomic uint64_t progress; /* requests done */
+    _Atomic int64_t live;      /* bytes this thread allocated minus freed */
+    _Atomic int64_t blocks;
+    uint64_t *lat;             /* TSC ticks of sampled requests */
+    uint64_t nlat, latcap;
+    char pad[64];
+} child_thread_t;
+
+typedef struct child {
+    const alloc_methods_t *m;
+    void *heap;
+    wl_stream_t s;
+    wl_touch_t touch;
+    int verify;
+    void **ptr;
+    uint64_t *size;
+    _Atomic uint32_t *done; /* cross-thread streams: ops completed per slot */
+    hx_sample_t *samples;
+    size_t nsamples, samplecap;
+    int64_t rss_base;
+    /* at the peak of L */
+    int have_peak;
+    double peak_L, peak_H;
+    alloc_stats_t peak_st;
+    int64_t peak_live_count;
+    /* at the peak of H (from samples) */
+    double maxH, L_at_maxH;
+    child_thread_t *th;
+    _Atomic int start, stop;
+    uint64_t t_start_ns;
+} child_t;
+
+static const char page_size_hint[4096];
+
+/* Fill byte for verify mode: depends on the slot and its size. */
+static inline unsigned char child_pattern(uint32_t slot, uint64_t size) {
+    return (unsigned char)(0x5a ^ slot ^ (slot >> 8) ^ size);
+}
+
+static inline void child_touch(const child_t *c, unsigned char *p, uint64_t from, uint64_t to,
+                               uint32_t slot, uint64_t size) {
+    if (from >= to)
+        return;
+    if (c->verify) {
+        memset(p + from, child_pattern(slot, size), to - from);
+        return;
+    }
+    switch (c->touch) {
+    case WL_TOUCH_NONE:
+        break;
+    case WL_TOUCH_FIRST:
+        ((volatile unsigned char *)p)[from] = 1;
+        break;
+    case WL_TOUCH_PAGE:
+        for (uint64_t i = from; i < to; i += sizeof page_size_hint)
+            ((volatile unsigned char *)p)[i] = 1;
+        ((volatile unsigned char *)p)[to - 1] = 1;
+        break;
+    case WL_TOUCH_ALL:
+        memset(p + from, 1, to - from);
+        break;
+    }
+}
+
+static void child_verify(const child_t *c, uint32_t slot) {
+    const unsigned char *p = c->ptr[slot];
+    uint64_t n = c->size[slot];
+    unsigned char want = child_pattern(slot, n);
+    for (uint64_t i = 0; i < n; i++)
+        if (p[i] != want)
+            child_fail("contents of a %llu-byte block (slot %u) were overwritten at byte %llu: "
+                       "the allocator handed out overlapping memory",
+                       (unsigned long long)n, slot, (unsigned long long)i);
+}
+
+/* Serve one request.  Returns the change in live bytes. */
+static inline int64_t child_serve(child_t *c, const wl_op_t *op, int64_t *blocks) {
+    uint32_t slot = op->slot;
+    switch (op->kind) {
+    case WL_MALLOC: {
+        void *p = c->m->malloc(c->heap, op->size);
+        if (!p)
+            child_fail("malloc(%llu) returned NULL (out of memory)", (unsigned long long)op->size);
+        c->ptr[slot] = p;
+        c->size[slot] = op->size;
+        child_touch(c, p, 0, op->size, slot, op->size);
+        ++*blocks;
+        return (int64_t)op->size;
+    }
+    case WL_FREE: {
+        if (c->verify)
+            child_verify(c, slot);
+        c->m->free(c->heap, c->ptr[slot]);
+        c->ptr[slot] = NULL;
+        --*blocks;
+        return -(int64_t)c->size[slot];
+    }
+    default: {
+        uint64_t old = c->size[slot];
+        if (c->verify)
+            child_verify(c, slot);
+        void *p = alloc_realloc(c->m, c->heap, c->ptr[slot], op->size);
+        if (!p)
+            child_fail("realloc to %llu bytes returned NULL (out of memory)",
+                       (unsigned long long)op->size);
+        c->ptr[slot] = p;
+        c->size[slot] = op->size;
+        if (c->verify)
+            child_touch(c, p, 0, op->size, slot, op->size);
+        else
+            child_touch(c, p, old, op->size, slot, op->size);
+        return (int64_t)op->size - (int64_t)old;
+    }
+    }
+}
+
+/* ---- samples ------------------------------------------------------------- */
+
+static double st_or_nan(int64_t v) { return v == ALLOC_UNKNOWN ? NAN : (double)v; }
+
+static void child_sample(child_t *c, uint64_t op_index, uint64_t elapsed, double L,
+                         int64_t live_count, int is_peak) {
+    alloc_stats_t st;
+    alloc_stats(c->m, c->heap, &st);
+    double H = st_or_nan(st.footprint);
+    int64_t rss = proc_rss_bytes();
+    if (c->nsamples < c->samplecap) {
+        hx_sample_t *s = &c->samples[c->nsamples++];
+        s->v[HX_S_op_index] = (double)op_index;
+        s->v[HX_S_elapsed_ns] = (double)elapsed;
+        s->v[HX_S_live_bytes] = L;
+        s->v[HX_S_heap_bytes] = H;
+        s->v[HX_S_rss_bytes] = rss < 0 ? NAN : (double)(rss - c->rss_base);
+        s->v[HX_S_holes] = st_or_nan(st.free_blocks);
+        s->v[HX_S_live_blocks] =
+            st.used_blocks != ALLOC_UNKNOWN ? (double)st.used_blocks : (double)live_count;
+        s->v[HX_S_frag] = (L > 0 && !isnan(H)) ? H / L - 1 : NAN;
+    }
+    if (!isnan(H) && (isnan(c->maxH) || H > c->maxH)) {
+        c->maxH = H;
+        c->L_at_maxH = L;
+    }
+    if (is_peak) {
+        c->have_peak = 1;
+        c->peak_L = L;
+        c->peak_H = H;
+        c->peak_st = st;
+        c->peak_live_count = live_count;
+    }
+}
+
+/* ---- the heap snapshot and the composition at peak ---------------------- */
+
+typedef struct walk_acc {
+    hx_block_t *b;
+    size_t n, cap;
+    double free_cls[6];
+    uint64_t last_off, last_size;
+    int last_free;
+} walk_acc_t;
+
+static const char *const free_cls_label[6] = {"free < 64 B", "free 64-255 B", "free 256 B-1 KiB",
+                                              "free 1-4 KiB", "free 4-64 KiB", "free >= 64 KiB"};
+
+static int walk_cb(void *ctx, uint64_t off, uint64_t size, int used) {
+    walk_acc_t *a = ctx;
+    if (a->n < a->cap)
+        a->b[a->n] = (hx_block_t){off, size, used ? 1.0 : 0.0};
+    a->n++;
+    if (!used) {
+        int k = size < 64 ? 0 : size < 256 ? 1 : size < 1024 ? 2 : size < 4096 ? 3 : size < 65536 ? 4 : 5;
+        a->free_cls[k] += (double)size;
+    }
+    a->last_off = off;
+    a->last_size = size;
+    a->last_free = !used;
+    return 0;
+}
+
+static void child_peak_snapshot(child_t *c) {
+    const alloc_stats_t *st = &c->peak_st;
+    double L = c->peak_L;
+    if (c->m->walk && c->s.nthreads == 1) {
+        size_t cap = 1;
+        if (st->used_blocks != ALLOC_UNKNOWN && st->free_blocks != ALLOC_UNKNOWN)
+            cap = (size_t)(st->used_blocks + st->free_blocks + 2);
+        walk_acc_t a = {.cap = cap};
+        a.b = hx_mem_alloc(cap * sizeof *a.b);
+        if (a.b && c->m->walk(c->heap, walk_cb, &a) == 0) {
+            size_t n = a.n < a.cap ? a.n : a.cap;
+            if (n <= MAX_BLOCKS_KEPT) {
+                for (size_t i = 0; i < n; i++)
+                    out_line("B %llu %llu %g", (unsigned long long)a.b[i].offset,
+                             (unsigned long long)a.b[i].size, a.b[i].used);
+            } else {
+                /* Too many blocks to keep: bin the heap by address, each bin
+                 * with the fraction of its bytes in used blocks. */
+                uint64_t end = a.b[n - 1].offset + a.b[n - 1].size;
+                uint64_t w = (end + BLOCK_BINS - 1) / BLOCK_BINS;
+                if (w == 0)
+                    w = 1;
+                double *usedb = hx_mem_alloc(BLOCK_BINS * sizeof *usedb);
+                for (size_t i = 0; usedb && i < n; i++) {
+                    if (a.b[i].used == 0)
+                        continue;
+                    uint64_t lo = a.b[i].offset, hi = lo + a.b[i].size;
+                    while (lo < hi) {
+                        uint64_t bin = lo / w, bend = (bin + 1) * w;
+                        uint64_t seg = (hi < bend ? hi : bend) - lo;
+                        if (bin < BLOCK_BINS)
+                            usedb[bin] += (double)seg;
+                        lo += seg;
+                    }
+                }
+                for (uint64_t bin = 0; usedb && bin < BLOCK_BINS && bin * w < end; bin++) {
+                    uint64_t bw = (bin + 1) * w > end ? end - bin * w : w;
+                    out_line("B %llu %llu %.6f", (unsigned long long)(bin * w),
+                             (unsigned long long)bw, usedb[bin] / (double)bw);
+                }
+                hx_mem_free(usedb, BLOCK_BINS * sizeof *usedb);
+            }
+            /* Composition: payload, headers, padding, free fragments by
+             * size class, the free top. */
+            double top = (a.last_free && st->top_free_bytes != ALLOC_UNKNOWN) ? (double)st->top_free_bytes : 0;
+            if (top > 0)
+                a.free_cls[a.last_size < 64 ? 0 : a.last_size < 256 ? 1 : a.last_size < 1024 ? 2
+                           : a.last_size < 4096 ? 3 : a.last_size < 65536 ? 4 : 5] -= top;
+            out_line("C payload\tpayload\t%.17g", L);
+            if (st->header_bytes != ALLOC_UNKNOWN)
+                out_line("C overhead\theaders\t%lld", (long long)st->header_bytes);
+            if (st->padding_bytes != ALLOC_UNKNOWN)
+                out_line("C overhead\tpadding\t%lld", (long long)st->padding_bytes);
+            for (int k = 0; k < 6; k++)
+                if (a.free_cls[k] > 0)
+                    out_line("C free\t%s\t%.17g", free_cls_label[k], a.free_cls[k]);
+            if (top > 0)
+                out_line("C top\tfree top of the heap\t%.17g", top);
+            if (st->metadata_bytes > 0)
+                out_line("C metadata\tallocator metadata\t%lld", (long long)st->metadata_bytes);
+        }
+        if (a.b)
+            hx_mem_free(a.b, cap * sizeof *a.b);
+        return;
+    }
+    /* No heap walk: compose from the allocator's own figures. */
+    out_line("C payload\tpayload\t%.17g", L);
+    double used = NAN;
+    if (st->used_bytes != ALLOC_UNKNOWN)
+        used = (double)st->used_bytes;
+    else if (st->allocated_bytes != ALLOC_UNKNOWN)
+        used = (double)st->allocated_bytes;
+    if (!isnan(used) && used > L)
+        out_line("C overhead\theaders, rounding and padding\t%.17g", used - L);
+    double meta = st->metadata_bytes > 0 ? (double)st->metadata_bytes : 0;
+    if (meta > 0)
+        out_line("C metadata\tallocator metadata\t%.17g", meta);
+    if (!isnan(c->peak_H) && !isnan(used)) {
+        double rest = c->peak_H - (used > L ? used : L) - meta;
+        if (rest > 0)
+            out_line("C free\theld but not allocated\t%.17g", rest);
+    }
+    if (st->retained_bytes > 0)
+        out_line("C retained\tretained (not in H)\t%lld", (long long)st->retained_bytes);
+}
+
+static void emit_info(void *ctx, const char *key, double v) {
+    (void)ctx;
+    char k[64];
+    size_t i = 0;
+    for (; key[i] && i < sizeof k - 1; i++)
+        k[i] = (key[i] == '\t' || key[i] == '\n' || key[i] == ' ') ? '_' : key[i];
+    k[i] = 0;
+    if (!k[0])
+        return;
+    out_line("I %s\t%.17g", k, v);
+    /* Buffer runs: memory by buffer kind for the treemap. */
+    static const char *const kinds[][2] = {{"buffer.owned", "owned"},
+                                           {"buffer.slice_parents", "slice-parents"},
+                                           {"buffer.consumed", "consumed"},
+                                           {"buffer.delayed", "delayed"}};
+    for (size_t j = 0; j < sizeof kinds / sizeof kinds[0]; j++)
+        if (!strcmp(key, kinds[j][0]) && v > 0)
+            out_line("C %s\tbuffers: %s\t%.17g", kinds[j][1], kinds[j][1], v);
+}
+
+/* ---- the measured loop ---------------------------------------------------- */
+
+static int cmp_u64(const void *a, const void *b) {
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static void child_run_single(child_t *c, uint64_t *sample_at, size_t nsample_at,
+                             uint64_t peak_at, double *wall_ns) {
+    child_thread_t *t = &c->th[0];
+    const wl_op_t *ops = c->s.thread[0].ops;
+    uint64_t n = c->s.thread[0].nops;
+    int64_t L = 0, blocks = 0;
+    uint64_t elapsed = 0, i = 0;
+    for (size_t k = 0; k < nsample_at; k++) {
+        uint64_t end = sample_at[k] + 1; /* sample after op sample_at[k] */
+        uint64_t t0 = hx_now_ns();
+        for (; i < end; i++) {
+            if ((i & LAT_STRIDE_MASK) == LAT_STRIDE_MASK) {
+                uint64_t a = CHILD_TICKS();
+                L += child_serve(c, &ops[i], &blocks);
+                uint64_t b = CHILD_TICKS();
+                if (t->nlat < t->latcap)
+                    t->lat[t->nlat++] = b - a;
+            } else {
+                L += child_serve(c, &ops[i], &blocks);
+            }
+        }
+        elapsed += hx_now_ns() - t0;
+        child_sample(c, end, elapsed, (double)L, blocks, sample_at[k] == peak_at);
+    }
+    (void)n;
+    *wall_ns = (double)elapsed;
+}
+
+static void *child_worker(void *arg) {
+    child_thread_t *t = arg;
+    child_t *c = t->c;
+    const wl_op_t *ops = c->s.thread[t->index].ops;
+    uint64_t n = c->s.thread[t->index].nops;
+    int64_t L = 0, blocks = 0;
+    while (!atomic_load_explicit(&c->start, memory_order_acquire))
+        CHILD_PAUSE();
+    for (uint64_t i = 0; i < n; i++) {
+        const wl_op_t *op = &ops[i];
+        if (c->s.cross_thread) {
+            unsigned spins = 0;
+            while (atomic_load_explicit(&c->done[op->slot], memory_order_acquire) != op->seq) {
+                if (++spins > 64) {
+                    sched_yield();
+                    spins = 0;
+                } else {
+                    CHILD_PAUSE();
+                }
+            }
+        }
+        if ((i & LAT_STRIDE_MASK) == LAT_STRIDE_MASK) {
+            uint64_t a = CHILD_TICKS();
+            L += child_serve(c, op, &blocks);
+            uint64_t b = CHILD_TICKS();
+            if (t->nlat < t->latcap)
+                t->lat[t->nlat++] = b - a;
+        } else {
+            L += child_serve(c, op, &blocks);
+        }
+        if (c->s.cross_thread)
+            atomic_store_explicit(&c->done[op->slot], op->seq + 1, memory_order_release);
+        atomic_store_explicit(&t->live, L, memory_order_relaxed);
+        atomic_store_explicit(&t->blocks, blocks, memory_order_relaxed);
+        atomic_store_explicit(&t->progress, i + 1, memory_order_relaxed);
+    }
+    return NULL;
+}
+
+static void child_run_threads(child_t *c, uint32_t nsamples, double *wall_ns) {
+    uint32_t T = c->s.nthreads;
+    for (uint32_t i = 0; i < T; i++) {
+        c->th[i].index = i;
+        c->th[i].c = c;
+        if (pthread_create(&c->th[i].tid, NULL, child_worker, &c->th[i]) != 0)
+            child_fail("cannot start worker thread %u of %u", i + 1, T);
+    }
+    uint64_t total = c->s.total_ops, next_k = 1;
+    double maxL = -1;
+    c->t_start_ns = hx_now_ns();
+    atomic_store_explicit(&c->start, 1, memory_order_release);
+    for (;;) {
+        struct timespec ts = {0, 100000};
+        nanosleep(&ts, NULL);
+        uint64_t prog = 0;
+        int64_t L = 0, blocks = 0;
+        for (uint32_t i = 0; i < T; i++) {
+            prog += atomic_load_explicit(&c->th[i].progress, memory_order_relaxed);
+            L += atomic_load_explicit(&c->th[i].live, memory_order_relaxed);
+            blocks += atomic_load_explicit(&c->th[i].blocks, memory_order_relaxed);
+        }
+        if (prog >= total)
+            break;
+        if (prog * (uint64_t)nsamples >= next_k * total) {
+            int peak = (double)L > maxL;
+            if (peak)
+                maxL = (double)L;
+            child_sample(c, prog, hx_now_ns() - c->t_start_ns, (double)L, blocks, peak);
+            while (next_k * total <= prog * (uint64_t)nsamples)
+                next_k++;
+        }
+    }
+    for (uint32_t i = 0; i < T; i++)
+        pthread_join(c->th[i].tid, NULL);
+    uint64_t end = hx_now_ns();
+    *wall_ns = (double)(end - c->t_start_ns);
+    int64_t L = 0, blocks = 0;
+    for (uint32_t i = 0; i < T; i++) {
+        L += atomic_load(&c->th[i].live);
+        blocks += atomic_load(&c->th[i].blocks);
+    }
+    child_sample(c, total, end - c->t_start_ns, (double)L, blocks, (double)L > maxL);
+}
+
+/* ---- main ----------------------------------------------------------------- */
+
+static double pct(uint64_t *v, uint64_t n, double q) {
+    if (n == 0)
+        return NAN;
+    uint64_t k = (uint64_t)ceil(q * (double)n);
+    if (k == 0)
+        k = 1;
+    if (k > n)
+        k = n;
+    return (double)v[k - 1];
+}
+
+int hx_cmd_child(int argc, char **argv) {
+    const char *alloc_name = NULL;
+    uint64_t nsamples = 200;
+    int verify = 0, debug_heap = 0;
+    wl_params_t p;
+    char err[512];
+    wl_params_default(&p);
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        if ((v = hx_opt(argc, argv, &i, "--fd")))
+            out_fd = atoi(v);
+        else if ((v = hx_opt(argc, argv, &i, "--alloc")))
+            alloc_name = v;
+        else if ((v = hx_opt(argc, argv, &i, "--samples")))
+            hx_parse_u64(v, &nsamples);
+        else if (!strcmp(argv[i], "--verify"))
+            verify = 1;
+        else if (!strcmp(argv[i], "--debug-heap"))
+            debug_heap = 1;
+        else if (!strncmp(argv[i], "--", 2) && strchr(argv[i], '=')) {
+            char key[32];
+            const char *eq = strchr(argv[i], '=');
+            size_t kl = (size_t)(eq - argv[i] - 2);
+            if (kl >= sizeof key)
+                kl = sizeof key - 1;
+            memcpy(key, argv[i] + 2, kl);
+            key[kl] = 0;
+            if (wl_params_set(&p, key, eq + 1, err, sizeof err) != 0) {
+                if (out_fd < 0)
+                    out_fd = 2;
+                child_fail("%s", err);
+            }
+        }
+    }
+    if (out_fd < 0)
+        out_fd = 1;
+    if (!alloc_name)
+        child_fail("internal: the child was started without --alloc");
+
+    child_t *c = hx_mem_alloc(sizeof *c);
+    if (!c)
+        child_fail("out of memory for the harness");
+    c->maxH = NAN;
+    c->L_at_maxH = NAN;
+    c->verify = verify;
+    c->touch = p.touch;
+    const char *inner = NULL;
+    c->m = alloc_split_name(alloc_name, &inner);
+    if (!c->m)
+        child_fail("unknown allocator '%s'", alloc_name);
+    const char *reason;
+    if (!alloc_is_available(c->m, &reason))
+        child_fail("allocator %s is unavailable: %s", alloc_name, reason);
+    if (c->m->flags & ALLOC_DEVICE) {
+        c->touch = WL_TOUCH_NONE;
+        c->verify = 0;
+    }
+    alloc_config_t cfg = {.inner = inner, .debug = debug_heap};
+    int rc = alloc_init(c->m, &cfg, &c->heap);
+    if (rc != 0)
+        child_fail("allocator %s failed to start: %s", alloc_name, strerror(rc));
+    out_line("V %s", alloc_version(c->m));
+
+    if (wl_generate(&p, &c->s, err, sizeof err) != 0)
+        child_fail("%s", err);
+    out_line("H %016llx", (unsigned long long)c->s.hash);
+    if (c->s.nthreads > 1 && !(c->m->flags & ALLOC_THREAD_SAFE))
+        child_fail("allocator %s is not thread-safe; run it with --threads=1", alloc_name);
+
+    /* The harness's arrays, touched now so the baseline includes them. */
+    uint64_t ns = c->s.nslots ? c->s.nslots : 1;
+    c->ptr = hx_mem_alloc(ns * sizeof *c->ptr);
+    c->size = hx_mem_alloc(ns * sizeof *c->size);
+    c->done = hx_mem_alloc(ns * sizeof *c->done);
+    if (nsamples == 0)
+        nsamples = 1;
+    c->samplecap = nsamples + 4;
+    c->samples = hx_mem_alloc(c->samplecap * sizeof *c->samples);
+    c->th = hx_mem_alloc(c->s.nthreads * sizeof *c->th);
+    if (!c->ptr || !c->size || !c->done || !c->samples || !c->th)
+        child_fail("out of memory for the harness's tables (%llu slots)", (unsigned long long)ns);
+    memset(c->ptr, 0, ns * sizeof *c->ptr);
+    memset(c->size, 0, ns * sizeof *c->size);
+    memset((void *)c->done, 0, ns * sizeof *c->done);
+    memset(c->samples, 0, c->samplecap * sizeof *c->samples);
+    uint64_t latcap_total = 0;
+    for (uint32_t t = 0; t < c->s.nthreads; t++) {
+        child_thread_t *th = &c->th[t];
+        th->latcap = c->s.thread[t].nops / (LAT_STRIDE_MASK + 1) + 1;
+        th->lat = hx_mem_alloc(th->latcap * sizeof *th->lat);
+        if (!th->lat)
+            child_fail("out of memory for the latency table");
+        memset(th->lat, 0, th->latcap * sizeof *th->lat);
+        latcap_total += th->latcap;
+    }
+
+    /* Sample points (single thread): evenly spaced, plus the peak of L. */
+    size_t nat = 0;
+    uint64_t *sample_at = hx_mem_alloc((nsamples + 1) * sizeof *sample_at);
+    uint64_t n0 = c->s.thread[0].nops, peak_at = UINT64_MAX;
+    if (c->s.nthreads == 1 && n0 > 0) {
+        for (uint64_t k = 0; k < nsamples; k++) {
+            uint64_t at = (k + 1) * n0 / nsamples;
+            if (at > 0)
+                sample_at[nat++] = at - 1;
+        }
+        peak_at = c->s.peak_index < n0 ? c->s.peak_index : n0 - 1;
+        sample_at[nat++] = peak_at;
+        qsort(sample_at, nat, sizeof *sample_at, cmp_u64);
+        size_t w = 0;
+        for (size_t k = 0; k < nat; k++)
+            if (w == 0 || sample_at[k] != sample_at[w - 1])
+                sample_at[w++] = sample_at[k];
+        nat = w;
+    }
+
+    c->rss_base = proc_rss_bytes();
+    int hwm_ok = proc_reset_peak_rss() == 0;
+    uint64_t tsc0 = CHILD_TICKS(), ns0 = hx_now_ns();
+    double wall_ns = 0;
+    if (c->s.nthreads == 1)
+        child_run_single(c, sample_at, nat, peak_at, &wall_ns);
+    else
+        child_run_threads(c, (uint32_t)nsamples, &wall_ns);
+    uint64_t tsc1 = CHILD_TICKS(), ns1 = hx_now_ns();
+    int64_t final_rss = proc_rss_bytes();
+    int64_t hwm = hwm_ok ? proc_status_bytes("VmHWM") : -1;
+    alloc_stats_t fin;
+    alloc_stats(c->m, c->heap, &fin);
+
+    if (c->m->check) {
+        char cerr[256];
+        if (c->m->check(c->heap, cerr, sizeof cerr) != 0)
+            child_fail("heap check failed after the run: %s", cerr);
+    }
+
+    /* ---- metrics ---- */
+    double m[HX_METRIC_COUNT];
+    for (int k = 0; k < HX_METRIC_COUNT; k++)
+        m[k] = NAN;
+    double total = (double)c->s.total_ops;
+    m[HX_M_wall_ns] = round(wall_ns);
+    m[HX_M_ns_per_op] = total > 0 ? wall_ns / total : NAN;
+    m[HX_M_ops_per_sec] = wall_ns > 0 ? total * 1e9 / wall_ns : NAN;
+
+    double ns_per_tick = (tsc1 > tsc0) ? (double)(ns1 - ns0) / (double)(tsc1 - tsc0) : 1.0;
+    uint64_t *lat = hx_mem_alloc(latcap_total * sizeof *lat);
+    uint64_t nlat = 0;
+    for (uint32_t t = 0; lat && t < c->s.nthreads; t++)
+        for (uint64_t k = 0; k < c->th[t].nlat; k++)
+            lat[nlat++] = c->th[t].lat[k];
+    if (nlat) {
+        qsort(lat, nlat, sizeof *lat, cmp_u64);
+        m[HX_M_lat_p50_ns] = pct(lat, nlat, 0.50) * ns_per_tick;
+        m[HX_M_lat_p99_ns] = pct(lat, nlat, 0.99) * ns_per_tick;
+        m[HX_M_lat_p999_ns] = pct(lat, nlat, 0.999) * ns_per_tick;
+        m[HX_M_lat_max_ns] = (double)lat[nlat - 1] * ns_per_tick;
+    }
+
+    double maxL = 0;
+    for (size_t k = 0; k < c->nsamples; k++)
+        if (c->samples[k].v[HX_S_live_bytes] > maxL)
+            maxL = c->samples[k].v[HX_S_live_bytes];
+    if (c->s.nthreads == 1)
+        maxL = (double)c->s.peak_live_bytes; /* exact: L follows the stream */
+    m[HX_M_peak_live_bytes] = maxL;
+
+    double maxH = c->maxH;
+    if (fin.peak_footprint != ALLOC_UNKNOWN && (isnan(maxH) || (double)fin.peak_footprint > maxH))
+        maxH = (double)fin.peak_footprint;
+    m[HX_M_peak_heap_bytes] = maxH;
+    m[HX_M_rss_baseline_bytes] = c->rss_base < 0 ? NAN : (double)c->rss_base;
+    double maxR = NAN;
+    for (size_t k = 0; k < c->nsamples; k++) {
+        double r = c->samples[k].v[HX_S_rss_bytes];
+        if (!isnan(r) && (isnan(maxR) || r > maxR))
+            maxR = r;
+    }
+    if (hwm >= 0 && c->rss_base >= 0 && (isnan(maxR) || (double)(hwm - c->rss_base) > maxR))
+        maxR = (double)(hwm - c->rss_base);
+    m[HX_M_peak_rss_bytes] = isnan(maxR) ? NAN : maxR + (double)c->rss_base;
+    m[HX_M_final_rss_bytes] = final_rss < 0 ? NAN : (double)final_rss;
+
+    double sum = 0;
+    size_t cnt = 0;
+    for (size_t k = 0; k < c->nsamples; k++) {
+        double f = c->samples[k].v[HX_S_frag];
+        if (!isnan(f)) {
+            sum += f;
+            cnt++;
+        }
+    }
+    m[HX_M_frag_jw1] = cnt ? sum / (double)cnt : NAN;
+    if (c->have_peak && c->peak_L > 0 && !isnan(c->peak_H))
+        m[HX_M_frag_jw2] = c->peak_H / c->peak_L - 1;
+    if (fin.peak_footprint != ALLOC_UNKNOWN && fin.payload_at_peak_footprint > 0)
+        m[HX_M_frag_jw3] = (double)fin.peak_footprint / (double)fin.payload_at_peak_footprint - 1;
+    else if (!isnan(c->maxH) && c->L_at_maxH > 0)
+        m[HX_M_frag_jw3] = c->maxH / c->L_at_maxH - 1;
+    if (!isnan(maxH) && maxL > 0)
+        m[HX_M_frag_jw4] = maxH / maxL - 1;
+    if (!isnan(maxR) && maxL > 0)
+        m[HX_M_rss_overhead] = maxR / maxL - 1;
+
+    if (c->have_peak) {
+        const alloc_stats_t *st = &c->peak_st;
+        double used = st->used_bytes != ALLOC_UNKNOWN      ? (double)st->used_bytes
+                      : st->allocated_bytes != ALLOC_UNKNOWN ? (double)st->allocated_bytes
+                                                             : NAN;
+        if (!isnan(used) && used > 0)
+            m[HX_M_frag_internal] = (used - c->peak_L) / used;
+        if (st->free_bytes != ALLOC_UNKNOWN && !isnan(c->peak_H) && c->peak_H > 0)
+            m[HX_M_frag_external] = (double)st->free_bytes / c->peak_H;
+        if (st->free_bytes > 0 && st->largest_free != ALLOC_UNKNOWN)
+            m[HX_M_free_largest_ratio] = 1 - (double)st->largest_free / (double)st->free_bytes;
+        m[HX_M_holes] = st_or_nan(st->free_blocks);
+        m[HX_M_live_blocks] = st->used_blocks != ALLOC_UNKNOWN ? (double)st->used_blocks
+                                                                : (double)c->peak_live_count;
+    }
+    sum = 0;
+    cnt = 0;
+    for (size_t k = c->nsamples / 2; k < c->nsamples; k++) {
+        double h = c->samples[k].v[HX_S_holes], lb = c->samples[k].v[HX_S_live_blocks];
+        if (!isnan(h) && lb > 0) {
+            sum += h / lb;
+            cnt++;
+        }
+    }
+    m[HX_M_holes_per_live] = cnt ? sum / (double)cnt : NAN;
+
+    /* ---- report ---- */
+    for (int k = 0; k < HX_METRIC_COUNT; k++)
+        out_num("M", hx_metric_info[k].key, m[k]);
+    for (size_t k = 0; k < c->nsamples; k++) {
+        char line[1024];
+        size_t off = 0;
+        line[off++] = 'S';
+        for (int j = 0; j < HX_SAMPLE_COUNT; j++) {
+            double v = c->samples[k].v[j];
+            int w = isnan(v) ? snprintf(line + off, sizeof line - off, " nan")
+                             : snprintf(line + off, sizeof line - off, " %.17g", v);
+            if (w > 0)
+                off += (size_t)w;
+        }
+        line[off] = 0;
+        out_line("%s", line);
+    }
+    if (c->have_peak)
+        child_peak_snapshot(c);
+    out_line("I latency_samples\t%llu", (unsigned long long)nlat);
+    out_line("I latency_stride\t%u", LAT_STRIDE_MASK + 1);
+    out_line("I ns_per_tick\t%.9g", ns_per_tick);
+    if (hwm >= 0)
+        out_line("I vm_hwm_bytes\t%lld", (long long)hwm);
+    out_line("I stream_peak_live_blocks\t%llu", (unsigned long long)c->s.peak_live_blocks);
+    if (c->m->stats_extra)
+        c->m->stats_extra(c->heap, emit_info, NULL);
+
+    /* Teardown, not measured: free what is still live. */
+    for (uint64_t k = 0; k < ns; k++)
+        if (c->ptr[k])
+            c->m->free(c->heap, c->ptr[k]);
+    out_line("D");
+    /* No fini or exit handlers: the process ends here, and some allocators
+     * (preloaded ones) must not be torn down under the process's own feet. */
+    _exit(0);
+}

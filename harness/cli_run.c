@@ -1,1 +1,385 @@
-/* placeholder: being written */
+/*
+ * cli_run.c - `mmbench list` and `mmbench run`.
+ *
+ * run validates everything first (allocators, workloads and their
+ * parameters, the database) so that bad input exits 2 having written
+ * nothing; then it sweeps (rep, workload, allocator) with the allocators
+ * interleaved (A B C A B C), one child process per run, and stores each run
+ * as soon as it finishes.  Ctrl-C stops the sweep and keeps every finished
+ * run.
+ */
+#define _GNU_SOURCE
+#include "allocators/alloc.h"
+#include "harness/hx.h"
+#include "harness/runner.h"
+#include "mmb_config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define MAX_LIST 64
+
+/* ---- list ---------------------------------------------------------------- */
+
+static void list_usage(FILE *f) {
+    fputs("usage: mmbench list [--help]\n"
+          "\n"
+          "Print every allocator (with its availability, version and the figure used\n"
+          "as heap held) and every named workload.\n",
+          f);
+}
+
+int hx_cmd_list(int argc, char **argv) {
+    for (int i = 1; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            list_usage(stdout);
+            return 0;
+        }
+        fprintf(stderr, "mmbench list: unknown option '%s'; see mmbench list --help\n", argv[i]);
+        return HX_EXIT_USAGE;
+    }
+    printf("allocators:\n");
+    for (size_t i = 0; i < alloc_count(); i++) {
+        const alloc_methods_t *m = alloc_at(i);
+        const char *reason;
+        int ok = alloc_is_available(m, &reason);
+        char name[64];
+        snprintf(name, sizeof name, "%s%s", m->name, (m->flags & ALLOC_WRAPPER) ? "[:NAME]" : "");
+        if (ok)
+            printf("  %-16s available    %-22s %s\n", name, alloc_version(m), m->description);
+        else
+            printf("  %-16s unavailable  %-22s %s (%s)\n", name, "-", m->description, reason);
+    }
+    printf("\nworkloads:\n");
+    for (size_t i = 0; i < wl_count(); i++) {
+        const wl_info_t *w = wl_at(i);
+        char name[64];
+        snprintf(name, sizeof name, "%s%s", w->name, !strcmp(w->name, "trace") ? ":FILE" : "");
+        printf("  %-16s %s%s\n", name, w->description, w->multi_threaded ? " [multi-threaded]" : "");
+    }
+    return 0;
+}
+
+/* ---- run ----------------------------------------------------------------- */
+
+static void run_usage(FILE *f) {
+    fputs("usage: mmbench run --alloc=A[,B...] [--workload=W[,W...]] [--reps=R]\n"
+          "                   [workload parameters] [--samples=N] [--timeout=SECONDS]\n"
+          "                   [--db=PATH] [--json] [--quiet] [--verify]\n"
+          "\n"
+          "Run each workload against each allocator, one child process per run, and\n"
+          "store every run in the database.  Repetitions are interleaved across\n"
+          "allocators (A B C A B C) so that drift of the machine hits them alike.\n"
+          "\n"
+          "options:\n"
+          "  --alloc=A[,B...]     allocators (see `mmbench list`); buffer:NAME runs the\n"
+          "                       buffer manager over NAME\n"
+          "  --workload=W[,W...]  named workloads or trace:FILE (default random)\n"
+          "  --reps=R             repetitions of each pair (default 1)\n"
+          "  --samples=N          time-series points per run (default 200)\n"
+          "  --timeout=SECONDS    kill and record as failed a run that takes longer\n"
+          "                       (default 600; 0 = no limit)\n"
+          "  --db=PATH            database (default $MMBENCH_DB or results/mmbench.db)\n"
+          "  --json               print one JSON object per finished run\n"
+          "  --quiet              print nothing but errors\n"
+          "  --verify             fill every block and check its contents before it is\n"
+          "                       freed (slower; catches allocators that hand out\n"
+          "                       overlapping memory)\n"
+          "\n"
+          "workload parameters:\n"
+          "  --ops=N              requests in all threads together (default 1000000)\n"
+          "  --seed=S             seed of the request stream (default 42)\n"
+          "  --threads=T          threads (default 1; larson and prodcons default 4)\n"
+          "  --sizes=DIST         uniform:MIN:MAX | exp:MEAN | lognormal:MU:SIGMA |\n"
+          "                       set:A,B,C | pow2:MIN:MAX (default uniform:16:512)\n"
+          "  --live=N             target live objects in steady state (default 10000)\n"
+          "  --lifetime=L         exp | uniform | fifo | lifo (default exp)\n"
+          "  --touch=T            none | first | page | all (default page)\n"
+          "Numbers accept suffixes and exponents: 10k, 4M, 1e6.\n"
+          "\n"
+          "exit status: 0 every run succeeded; 1 some run failed (recorded, the sweep\n"
+          "went on); 2 bad usage or input (nothing written).\n",
+          f);
+}
+
+static volatile sig_atomic_t run_interrupted;
+
+static void on_sigint(int sig) {
+    (void)sig;
+    run_interrupted = 1;
+}
+
+static int split_list(char *s, char **items, int max) {
+    int n = 0;
+    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+        if (n == max)
+            return -1;
+        items[n++] = tok;
+    }
+    return n;
+}
+
+static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static int usage_error(const char *fmt, ...) {
+    va_list ap;
+    fputs("mmbench run: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    return HX_EXIT_USAGE;
+}
+
+static void print_summary(const hx_run_t *r, int total, int index) {
+    (void)total;
+    (void)index;
+    if (strcmp(r->status, "ok") != 0) {
+        printf("run %lld  %-16s %-14s rep %d  FAILED: %s\n", (long long)r->id, r->allocator,
+               r->workload, r->rep + 1, r->failure);
+        return;
+    }
+    const double *m = r->m;
+    char jw4[32], rss[32];
+    if (isnan(m[HX_M_frag_jw4]))
+        snprintf(jw4, sizeof jw4, "n/a");
+    else
+        snprintf(jw4, sizeof jw4, "%.3f", m[HX_M_frag_jw4]);
+    if (isnan(m[HX_M_peak_rss_bytes]))
+        snprintf(rss, sizeof rss, "n/a");
+    else
+        snprintf(rss, sizeof rss, "%.1f MiB", m[HX_M_peak_rss_bytes] / 1048576.0);
+    printf("run %lld  %-16s %-14s rep %d  %8.1f ns/op  p99 %7.0f ns  peak heap %8.2f MiB  "
+           "peak RSS %s  jw4 %s\n",
+           (long long)r->id, r->allocator, r->workload, r->rep + 1, m[HX_M_ns_per_op],
+           m[HX_M_lat_p99_ns], m[HX_M_peak_heap_bytes] / 1048576.0, rss, jw4);
+}
+
+int hx_cmd_run(int argc, char **argv) {
+    char *alloc_arg = NULL, *wl_arg = NULL;
+    const char *db = NULL;
+    uint64_t reps = 1, samples = 200, timeout = 600;
+    int json = 0, quiet = 0, verify = 0, debug_heap = 0;
+    char *wl_args[32];
+    int nwl_args = 0;
+    static const char *const wl_keys[] = {"ops", "seed", "threads", "sizes", "live", "lifetime", "touch"};
+
+    for (int i = 1; i < argc; i++) {
+        const char *v;
+        const char *a = argv[i];
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            run_usage(stdout);
+            return 0;
+        } else if ((v = hx_opt(argc, argv, &i, "--alloc"))) {
+            alloc_arg = strdup(v);
+        } else if ((v = hx_opt(argc, argv, &i, "--workload"))) {
+            wl_arg = strdup(v);
+        } else if ((v = hx_opt(argc, argv, &i, "--db"))) {
+            db = v;
+        } else if ((v = hx_opt(argc, argv, &i, "--reps"))) {
+            if (hx_parse_u64(v, &reps) || reps == 0 || reps > 10000)
+                return usage_error("--reps: '%s' is not a count; expected an integer from 1 to 10000", v);
+        } else if ((v = hx_opt(argc, argv, &i, "--samples"))) {
+            if (hx_parse_u64(v, &samples) || samples == 0 || samples > 100000)
+                return usage_error("--samples: '%s' is not a count; expected an integer from 1 to 100000", v);
+        } else if ((v = hx_opt(argc, argv, &i, "--timeout"))) {
+            if (hx_parse_u64(v, &timeout) || timeout > 86400)
+                return usage_error("--timeout: '%s' is not a number of seconds; expected an integer "
+                                   "from 0 (no limit) to 86400", v);
+        } else if (!strcmp(a, "--json")) {
+            json = 1;
+        } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
+            quiet = 1;
+        } else if (!strcmp(a, "--verify")) {
+            verify = 1;
+        } else if (!strcmp(a, "--debug-heap")) {
+            debug_heap = 1;
+        } else {
+            int matched = 0;
+            for (size_t k = 0; k < sizeof wl_keys / sizeof wl_keys[0] && !matched; k++) {
+                char name[32];
+                snprintf(name, sizeof name, "--%s", wl_keys[k]);
+                if ((v = hx_opt(argc, argv, &i, name))) {
+                    if (nwl_args == (int)(sizeof wl_args / sizeof wl_args[0]) - 1)
+                        return usage_error("too many workload parameters");
+                    if (asprintf(&wl_args[nwl_args++], "--%s=%s", wl_keys[k], v) < 0)
+                        return usage_error("out of memory");
+                    matched = 1;
+                }
+            }
+            if (!matched) {
+                if (!strncmp(a, "--", 2) && !strchr(a, '=') && i + 1 == argc &&
+                    (!strcmp(a, "--alloc") || !strcmp(a, "--workload") || !strcmp(a, "--db")))
+                    return usage_error("%s needs a value", a);
+                return usage_error("unknown option '%s'; see mmbench run --help", a);
+            }
+        }
+    }
+    if (!alloc_arg)
+        return usage_error("--alloc is required; the allocators are: %s", alloc_names());
+
+    /* Allocators: known, available, thread-safe where the workload needs it. */
+    char *allocs[MAX_LIST];
+    int nalloc = split_list(alloc_arg, allocs, MAX_LIST);
+    if (nalloc <= 0)
+        return usage_error("--alloc: expected a comma-separated list of allocators; they are: %s",
+                           alloc_names());
+    for (int k = 0; k < nalloc; k++) {
+        const char *inner;
+        const alloc_methods_t *m = alloc_split_name(allocs[k], &inner);
+        if (!m)
+            return usage_error("unknown allocator '%s'; the allocators are: %s", allocs[k], alloc_names());
+        const char *reason;
+        if (!alloc_is_available(m, &reason))
+            return usage_error("allocator %s is unavailable: %s", allocs[k], reason);
+        if (inner) {
+            const alloc_methods_t *im = alloc_find(inner);
+            if (im && !alloc_is_available(im, &reason))
+                return usage_error("allocator %s is unavailable: %s", inner, reason);
+        }
+    }
+
+    /* Workloads: each one's parameters parse and its stream generates. */
+    char *wls[MAX_LIST];
+    char default_wl[] = "random";
+    int nwl = split_list(wl_arg ? wl_arg : default_wl, wls, MAX_LIST);
+    if (nwl <= 0)
+        return usage_error("--workload: expected a comma-separated list; the workloads are: %s", wl_names());
+    wl_params_t *params = calloc((size_t)nwl, sizeof *params);
+    char err[512];
+    for (int w = 0; w < nwl; w++) {
+        wl_params_default(&params[w]);
+        if (wl_params_set(&params[w], "workload", wls[w], err, sizeof err) != 0)
+            return usage_error("%s", err);
+        for (int k = 0; k < nwl_args; k++) {
+            const char *eq = strchr(wl_args[k], '=');
+            char key[32];
+            snprintf(key, sizeof key, "%.*s", (int)(eq - wl_args[k] - 2), wl_args[k] + 2);
+            if (wl_params_set(&params[w], key, eq + 1, err, sizeof err) != 0)
+                return usage_error("%s", err);
+        }
+        wl_stream_t s;
+        if (wl_generate(&params[w], &s, err, sizeof err) != 0)
+            return usage_error("%s", err);
+        uint32_t nthreads = s.nthreads;
+        wl_stream_free(&s);
+        wl_params_resolve(&params[w], &params[w]);
+        for (int k = 0; k < nalloc && nthreads > 1; k++) {
+            const alloc_methods_t *m = alloc_find(allocs[k]);
+            if (!(m->flags & ALLOC_THREAD_SAFE))
+                return usage_error("allocator %s is not thread-safe and workload %s runs %u threads; "
+                                   "use --threads=1 or another allocator", allocs[k], wls[w], nthreads);
+        }
+    }
+
+    /* The database: usable before anything runs, so bad input writes nothing. */
+    if (!db)
+        db = hx_default_db_path();
+    if (hx_store_check_writable(db, err, sizeof err) != 0)
+        return usage_error("%s", err);
+    hx_store_t *store;
+    if (hx_store_open(db, 0, &store, err, sizeof err) != 0)
+        return usage_error("%s", err);
+
+    struct sigaction sa = {0}, old_int, old_term;
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, &old_int);
+    sigaction(SIGTERM, &sa, &old_term);
+
+    char sweep[40], host[128] = "unknown";
+    gethostname(host, sizeof host - 1);
+    {
+        char t[32];
+        hx_iso_time(t, sizeof t);
+        snprintf(sweep, sizeof sweep, "%s-%d", t, (int)getpid());
+    }
+    int progress = !quiet && !json && isatty(STDERR_FILENO);
+    int total = (int)reps * nwl * nalloc, index = 0, failed = 0, stored = 0;
+    for (uint64_t rep = 0; rep < reps && !run_interrupted; rep++) {
+        for (int w = 0; w < nwl && !run_interrupted; w++) {
+            /* Child arguments: the workload plus the parameters as given,
+             * so its presets apply exactly as in this process. */
+            char *args[40];
+            int nargs = 0;
+            char wlarg[1200];
+            snprintf(wlarg, sizeof wlarg, "--workload=%s", wls[w]);
+            args[nargs++] = wlarg;
+            for (int k = 0; k < nwl_args; k++)
+                args[nargs++] = wl_args[k];
+            for (int a = 0; a < nalloc && !run_interrupted; a++) {
+                index++;
+                if (progress) {
+                    fprintf(stderr, "\r\033[K[%d/%d] %s %s rep %d/%d ...", index, total, allocs[a],
+                            wls[w], (int)rep + 1, (int)reps);
+                    fflush(stderr);
+                }
+                hx_run_t r;
+                hx_run_init(&r);
+                snprintf(r.sweep, sizeof r.sweep, "%s", sweep);
+                r.rep = (int)rep;
+                snprintf(r.allocator, sizeof r.allocator, "%s", allocs[a]);
+                const wl_info_t *wi = wl_find(wls[w]);
+                snprintf(r.workload, sizeof r.workload, "%s", wi ? wi->name : wls[w]);
+                r.params = params[w];
+                r.samples_requested = (uint32_t)samples;
+                snprintf(r.host, sizeof r.host, "%s", host);
+                snprintf(r.mmbench_version, sizeof r.mmbench_version, "%s", MMBENCH_VERSION);
+                snprintf(r.git_rev, sizeof r.git_rev, "%s", MMBENCH_GIT_REV);
+                hx_iso_time(r.started_at, sizeof r.started_at);
+                hx_run_spec_t spec = {.alloc = allocs[a], .wl_args = args, .nwl_args = nargs,
+                                      .samples = (uint32_t)samples, .verify = verify,
+                                      .debug_heap = debug_heap, .timeout_s = (double)timeout};
+                int interrupted = hx_runner_run(&spec, &r);
+                hx_iso_time(r.finished_at, sizeof r.finished_at);
+                if (interrupted || run_interrupted) {
+                    run_interrupted = 1;
+                    hx_run_release(&r);
+                    break;
+                }
+                if (strcmp(r.status, "ok") != 0)
+                    failed++;
+                if (hx_store_insert_run(store, &r, err, sizeof err) != 0) {
+                    if (progress)
+                        fputs("\r\033[K", stderr);
+                    fprintf(stderr, "mmbench run: cannot store the run of %s on %s: %s\n", allocs[a],
+                            wls[w], err);
+                    hx_run_release(&r);
+                    hx_store_close(store);
+                    return HX_EXIT_RUN_FAILED;
+                }
+                stored++;
+                if (progress)
+                    fputs("\r\033[K", stderr);
+                if (json) {
+                    hx_run_write_json(stdout, &r);
+                    fputc('\n', stdout);
+                } else if (!quiet) {
+                    print_summary(&r, total, index);
+                } else if (strcmp(r.status, "ok") != 0) {
+                    fprintf(stderr, "mmbench run: %s on %s failed: %s\n", allocs[a], wls[w], r.failure);
+                }
+                fflush(stdout);
+                hx_run_release(&r);
+            }
+        }
+    }
+    hx_store_close(store);
+    sigaction(SIGINT, &old_int, NULL);
+    sigaction(SIGTERM, &old_term, NULL);
+    if (run_interrupted) {
+        if (progress)
+            fputs("\r\033[K", stderr);
+        fprintf(stderr, "mmbench run: interrupted; %d finished run%s kept in %s\n", stored,
+                stored == 1 ? "" : "s", db);
+        return 130;
+    }
+    if (!quiet && !json)
+        fprintf(stderr, "%d run%s stored in %s%s\n", stored, stored == 1 ? "" : "s", db,
+                failed ? " (some failed: see above)" : "");
+    return failed ? HX_EXIT_RUN_FAILED : HX_EXIT_OK;
+}

@@ -1,1 +1,307 @@
-/* placeholder: being written */
+/*
+ * runner.c - start a run's child process, collect what it reports, and turn
+ * whatever happened to it (success, a failure it reported, a crash, an abort,
+ * an out-of-memory kill, a hang) into a stored outcome.
+ */
+#define _GNU_SOURCE
+#include "harness/runner.h"
+#include "allocators/alloc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CHILD_FD 3
+
+typedef struct growbuf {
+    char *p;
+    size_t n, cap;
+} growbuf_t;
+
+static int gb_reserve(growbuf_t *b, size_t extra) {
+    if (b->n + extra + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 65536;
+    while (cap < b->n + extra + 1)
+        cap *= 2;
+    char *q = realloc(b->p, cap);
+    if (!q)
+        return -1;
+    b->p = q;
+    b->cap = cap;
+    return 0;
+}
+
+#define PUSH(arr, n, item)                                                     \
+    do {                                                                       \
+        if (((n) & ((n) - 1)) == 0) {                                          \
+            size_t cap_ = (n) ? (n) * 2 : 16;                                  \
+            void *q_ = realloc((arr), cap_ * sizeof *(arr));                   \
+            if (!q_)                                                           \
+                break;                                                         \
+            (arr) = q_;                                                        \
+        }                                                                      \
+        (arr)[(n)++] = (item);                                                 \
+    } while (0)
+
+static double parse_num(const char *s) {
+    if (!strncmp(s, "nan", 3))
+        return NAN;
+    return strtod(s, NULL);
+}
+
+static void copy_str(char *dst, size_t len, const char *src) {
+    snprintf(dst, len, "%s", src);
+}
+
+/* Parse the child's report; returns 1 when the "D" (done) line was seen. */
+static int parse_report(char *text, hx_run_t *r, int *had_error) {
+    int done = 0;
+    for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
+        nl = strchr(line, '\n');
+        if (nl)
+            *nl = 0;
+        char tag = line[0];
+        const char *rest = line[1] == ' ' ? line + 2 : line + 1;
+        switch (tag) {
+        case 'V':
+            copy_str(r->allocator_version, sizeof r->allocator_version, rest);
+            break;
+        case 'H':
+            r->stream_hash = strtoull(rest, NULL, 16);
+            break;
+        case 'M': {
+            const char *sp = strchr(rest, ' ');
+            if (!sp)
+                break;
+            for (int k = 0; k < HX_METRIC_COUNT; k++)
+                if (strlen(hx_metric_info[k].key) == (size_t)(sp - rest) &&
+                    !strncmp(hx_metric_info[k].key, rest, (size_t)(sp - rest)))
+                    r->m[k] = parse_num(sp + 1);
+            break;
+        }
+        case 'S': {
+            hx_sample_t s;
+            const char *p = rest;
+            for (int k = 0; k < HX_SAMPLE_COUNT; k++) {
+                while (*p == ' ')
+                    p++;
+                s.v[k] = parse_num(p);
+                while (*p && *p != ' ')
+                    p++;
+            }
+            PUSH(r->samples, r->nsamples, s);
+            break;
+        }
+        case 'B': {
+            hx_block_t b;
+            char *e;
+            b.offset = strtoull(rest, &e, 10);
+            b.size = strtoull(e, &e, 10);
+            b.used = strtod(e, NULL);
+            PUSH(r->blocks, r->nblocks, b);
+            break;
+        }
+        case 'C': {
+            hx_comp_t c;
+            memset(&c, 0, sizeof c);
+            const char *t1 = strchr(rest, '\t'), *t2 = t1 ? strchr(t1 + 1, '\t') : NULL;
+            if (!t2)
+                break;
+            snprintf(c.category, sizeof c.category, "%.*s", (int)(t1 - rest), rest);
+            snprintf(c.label, sizeof c.label, "%.*s", (int)(t2 - t1 - 1), t1 + 1);
+            c.bytes = strtod(t2 + 1, NULL);
+            PUSH(r->comp, r->ncomp, c);
+            break;
+        }
+        case 'I': {
+            hx_kv_t kv;
+            memset(&kv, 0, sizeof kv);
+            const char *t1 = strchr(rest, '\t');
+            if (!t1)
+                break;
+            snprintf(kv.key, sizeof kv.key, "%.*s", (int)(t1 - rest), rest);
+            kv.value = parse_num(t1 + 1);
+            int dup = 0;
+            for (size_t k = 0; k < r->ninfo; k++)
+                if (!strcmp(r->info[k].key, kv.key)) {
+                    r->info[k].value = kv.value;
+                    dup = 1;
+                }
+            if (!dup)
+                PUSH(r->info, r->ninfo, kv);
+            break;
+        }
+        case 'E':
+            copy_str(r->failure, sizeof r->failure, rest);
+            *had_error = 1;
+            break;
+        case 'D':
+            done = 1;
+            break;
+        default:
+            break;
+        }
+    }
+    return done;
+}
+
+static void drop_results(hx_run_t *r) {
+    free(r->samples);
+    free(r->blocks);
+    free(r->comp);
+    r->samples = NULL;
+    r->blocks = NULL;
+    r->comp = NULL;
+    r->nsamples = r->nblocks = r->ncomp = 0;
+    for (int k = 0; k < HX_METRIC_COUNT; k++)
+        r->m[k] = NAN;
+}
+
+int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
+    int fds[2];
+    snprintf(out->status, sizeof out->status, "failed");
+    out->signal = 0;
+    out->exit_code = -1;
+    if (pipe2(fds, O_CLOEXEC) != 0) {
+        snprintf(out->failure, sizeof out->failure, "cannot create a pipe to the run's process: %s",
+                 strerror(errno));
+        return 0;
+    }
+    /* argv: mmbench __child --fd=3 --alloc=A --samples=N [--verify] wl args */
+    int argc = 0;
+    char **argv = calloc((size_t)spec->nwl_args + 10, sizeof *argv);
+    char fdarg[32], allocarg[160], samplearg[48];
+    snprintf(fdarg, sizeof fdarg, "--fd=%d", CHILD_FD);
+    snprintf(allocarg, sizeof allocarg, "--alloc=%s", spec->alloc);
+    snprintf(samplearg, sizeof samplearg, "--samples=%u", spec->samples);
+    argv[argc++] = "mmbench";
+    argv[argc++] = "__child";
+    argv[argc++] = fdarg;
+    argv[argc++] = allocarg;
+    argv[argc++] = samplearg;
+    if (spec->verify)
+        argv[argc++] = "--verify";
+    if (spec->debug_heap)
+        argv[argc++] = "--debug-heap";
+    for (int i = 0; i < spec->nwl_args; i++)
+        argv[argc++] = spec->wl_args[i];
+    argv[argc] = NULL;
+    const char *preload = alloc_preload_for(spec->alloc);
+
+    char self[4096];
+    ssize_t sl = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (sl <= 0) {
+        snprintf(out->failure, sizeof out->failure, "cannot find the mmbench binary (/proc/self/exe)");
+        free(argv);
+        close(fds[0]);
+        close(fds[1]);
+        return 0;
+    }
+    self[sl] = 0;
+
+    pid_t pid = fork();
+    if (pid < 0) {
+        snprintf(out->failure, sizeof out->failure, "cannot fork the run's process: %s", strerror(errno));
+        free(argv);
+        close(fds[0]);
+        close(fds[1]);
+        return 0;
+    }
+    if (pid == 0) {
+        if (dup2(fds[1], CHILD_FD) < 0)
+            _exit(127);
+        if (preload)
+            setenv("LD_PRELOAD", preload, 1);
+        else
+            unsetenv("LD_PRELOAD");
+        execv(self, argv);
+        char msg[512];
+        int n = snprintf(msg, sizeof msg, "E cannot start %s: %s\n", self, strerror(errno));
+        if (n > 0 && write(CHILD_FD, msg, (size_t)n) < 0)
+            _exit(127);
+        _exit(127);
+    }
+    free(argv);
+    close(fds[1]);
+
+    growbuf_t buf = {0};
+    uint64_t deadline = spec->timeout_s > 0 ? hx_now_ns() + (uint64_t)(spec->timeout_s * 1e9) : 0;
+    int timed_out = 0;
+    for (;;) {
+        int wait_ms = -1;
+        if (deadline) {
+            uint64_t now = hx_now_ns();
+            if (now >= deadline) {
+                timed_out = 1;
+                kill(pid, SIGKILL);
+                break;
+            }
+            wait_ms = (int)((deadline - now) / 1000000) + 1;
+        }
+        struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
+        int pr = poll(&pfd, 1, wait_ms);
+        if (pr < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (pr == 0)
+            continue;
+        if (gb_reserve(&buf, 65536) != 0) {
+            kill(pid, SIGKILL);
+            break;
+        }
+        ssize_t n = read(fds[0], buf.p + buf.n, buf.cap - buf.n - 1);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        buf.n += (size_t)n;
+    }
+    close(fds[0]);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+        ;
+    if (buf.p)
+        buf.p[buf.n] = 0;
+
+    int had_error = 0;
+    int done = buf.p ? parse_report(buf.p, out, &had_error) : 0;
+    free(buf.p);
+
+    if (WIFSIGNALED(status)) {
+        out->signal = WTERMSIG(status);
+        out->exit_code = -1;
+    } else if (WIFEXITED(status)) {
+        out->exit_code = WEXITSTATUS(status);
+    }
+    if (timed_out) {
+        snprintf(out->failure, sizeof out->failure, "timed out after %g s and was killed", spec->timeout_s);
+    } else if (WIFSIGNALED(status)) {
+        int sig = WTERMSIG(status);
+        if (sig == SIGINT) {
+            drop_results(out);
+            return 1;
+        }
+        if (!had_error)
+            snprintf(out->failure, sizeof out->failure, "the run's process was killed by signal %d (%s)%s",
+                     sig, strsignal(sig), sig == SIGKILL ? ", e.g. by the out-of-memory killer" : "");
+    } else if (!had_error && (out->exit_code != 0 || !done)) {
+        snprintf(out->failure, sizeof out->failure,
+                 "the run's process exited with status %d before reporting its results", out->exit_code);
+    }
+    if (!timed_out && !had_error && done && WIFEXITED(status) && out->exit_code == 0) {
+        snprintf(out->status, sizeof out->status, "ok");
+        out->failure[0] = 0;
+    } else {
+        drop_results(out);
+    }
+    return 0;
+}

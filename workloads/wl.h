@@ -58,12 +58,14 @@ typedef enum wl_dist_kind {
     WL_DIST_LOGNORMAL, /* lognormal:MU:SIGMA (of ln bytes) */
     WL_DIST_SET,     /* set:A,B,C (equal weights) */
     WL_DIST_POW2,    /* pow2:MIN:MAX (powers of two in [MIN,MAX], equal weights) */
+    WL_DIST_PARETO,  /* pareto:MIN:MAX:ALPHA (truncated Pareto; extension, powerlaw's preset) */
 } wl_dist_kind_t;
 
 #define WL_SET_MAX 32
 typedef struct wl_dist {
     wl_dist_kind_t kind;
     double a, b;                 /* MIN/MAX, MEAN, MU/SIGMA */
+    double c;                    /* pareto: ALPHA */
     uint64_t set[WL_SET_MAX];
     uint32_t nset;
     char text[128];              /* as given, e.g. "uniform:16:512" */
@@ -141,11 +143,18 @@ void wl_params_default(wl_params_t *p);
  * sentence naming the parameter, what was wrong and what is accepted. */
 int wl_params_set(wl_params_t *p, const char *key, const char *value, char *err, size_t errlen);
 
+/* The parameters wl_generate really uses: p with the named workload's
+ * preset applied to every parameter not in p->set.  Passing the result back
+ * (all of it set explicitly) generates the identical stream. */
+void wl_params_resolve(const wl_params_t *p, wl_params_t *out);
+
 /* Parse a size distribution ("uniform:16:512", ...). */
 int wl_dist_parse(wl_dist_t *d, const char *text, char *err, size_t errlen);
 
 /* Write the parameters as one JSON object (workload, ops, seed, threads,
- * sizes, live, lifetime, touch, trace) into buf; returns the length. */
+ * sizes, live, lifetime, touch, trace) into buf; returns the length.  The
+ * values written are the resolved ones (wl_params_resolve), so a stored run
+ * records what was actually generated. */
 size_t wl_params_json(const wl_params_t *p, char *buf, size_t len);
 
 const char *wl_lifetime_name(wl_lifetime_t l);

@@ -1,0 +1,27 @@
+/*
+ * runner.h - one run in its own child process (internal to the harness).
+ */
+#ifndef MMB_RUNNER_H
+#define MMB_RUNNER_H
+
+#include "harness/hx.h"
+
+typedef struct hx_run_spec {
+    const char *alloc;       /* allocator name as typed */
+    char *const *wl_args;    /* workload options for the child, "--ops=1000" ... */
+    int nwl_args;
+    uint32_t samples;
+    int verify;              /* --verify: fill and check every byte */
+    int debug_heap;          /* policy heaps' debug mode (checker after every op) */
+    double timeout_s;        /* 0 = none */
+} hx_run_spec_t;
+
+/* Run spec in a child process and fill out's allocator_version, status,
+ * failure, signal, exit_code, stream_hash, metrics, samples, blocks,
+ * composition and info.  Never fails as a whole: a child that crashes,
+ * aborts, is killed or times out gives status "failed" and the reason.
+ * Returns 1 if the child was interrupted by SIGINT (the sweep should stop
+ * and the run not be stored), else 0. */
+int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out);
+
+#endif
