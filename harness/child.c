@@ -34,6 +34,7 @@
 #include <errno.h>
 #include <math.h>
 #include <pthread.h>
+#include <signal.h>
 #include <sched.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -223,12 +224,46 @@ static inline int64_t child_serve(child_t *c, const wl_op_t *op, int64_t *blocks
     }
 }
 
+/* ---- fault injection (tests only) ---------------------------------------- */
+
+/* MMBENCH_FAULT=KIND[:N] makes the child misbehave at its first sample point
+ * at or after request N, so the tests can check that the parent records a
+ * failed run and the sweep goes on.  KIND: segv, abort, kill (SIGKILL, as the
+ * out-of-memory killer sends), hang, exit.  Read once, before the clock. */
+static int fault_kind; /* 0 none, 1 segv, 2 abort, 3 kill, 4 hang, 5 exit */
+static uint64_t fault_at;
+
+static void fault_setup(void) {
+    const char *f = getenv("MMBENCH_FAULT");
+    if (!f || !*f)
+        return;
+    static const char *const kinds[] = {"segv", "abort", "kill", "hang", "exit"};
+    for (int k = 0; k < 5; k++)
+        if (!strncmp(f, kinds[k], strlen(kinds[k])))
+            fault_kind = k + 1;
+    const char *colon = strchr(f, ':');
+    fault_at = colon ? strtoull(colon + 1, NULL, 10) : 0;
+}
+
+static void fault_maybe(uint64_t op_index) {
+    if (!fault_kind || op_index < fault_at)
+        return;
+    switch (fault_kind) {
+    case 1: raise(SIGSEGV); break;
+    case 2: abort();
+    case 3: raise(SIGKILL); break;
+    case 4: for (;;) pause();
+    case 5: _exit(7);
+    }
+}
+
 /* ---- samples ------------------------------------------------------------- */
 
 static double st_or_nan(int64_t v) { return v == ALLOC_UNKNOWN ? NAN : (double)v; }
 
 static void child_sample(child_t *c, uint64_t op_index, uint64_t elapsed, double L,
                          int64_t live_count, int is_peak) {
+    fault_maybe(op_index);
     alloc_stats_t st;
     alloc_stats(c->m, c->heap, &st);
     double H = st_or_nan(st.footprint);
@@ -640,6 +675,7 @@ int hx_cmd_child(int argc, char **argv) {
         nat = w;
     }
 
+    fault_setup();
     c->rss_base = proc_rss_bytes();
     int hwm_ok = proc_reset_peak_rss() == 0;
     uint64_t tsc0 = CHILD_TICKS(), ns0 = hx_now_ns();

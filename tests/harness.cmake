@@ -1,0 +1,5 @@
+# End-to-end tests of the mmbench command line and the harness: real runs in
+# child processes, bad input, crashing runs, interruption, export.
+add_test(NAME cli_end_to_end
+         COMMAND bash ${CMAKE_SOURCE_DIR}/tests/test_cli.sh $<TARGET_FILE:mmbench>)
+set_tests_properties(cli_end_to_end PROPERTIES TIMEOUT 600 SKIP_RETURN_CODE 77)

@@ -1,0 +1,167 @@
+#!/usr/bin/env bash
+# test_cli.sh MMBENCH - end-to-end tests of the command line and the harness.
+# Each check prints "ok"/"FAIL" and the script ends with "N passed, N failed".
+set -u
+MMB=${1:?usage: test_cli.sh path/to/mmbench}
+T=$(mktemp -d /tmp/mmb-cli.XXXXXX)
+trap 'rm -rf "$T"' EXIT
+pass=0 fail=0
+ok()   { echo "ok   $1"; pass=$((pass+1)); }
+bad()  { echo "FAIL $1"; fail=$((fail+1)); }
+check() { local name=$1; shift; if "$@"; then ok "$name"; else bad "$name"; fi; }
+q() { sqlite3 "$1" "$2"; }
+asan=0; "$MMB" list | grep -q 'sanitizer builds' && asan=1
+
+# --- help and list ------------------------------------------------------------
+for c in list run show export serve; do
+  check "help_$c" bash -c "'$MMB' $c --help | grep -qi usage"
+done
+check "top_help" bash -c "'$MMB' --help | grep -q serve"
+"$MMB" frobnicate 2>"$T/err"; check "unknown_command_exit_2" test $? -eq 2
+out=$("$MMB" list)
+for a in firstfit bestfit nextfit segregated glibc jemalloc mimalloc tcmalloc bump cuda cuda-async buffer; do
+  check "list_has_$a" grep -qE "^  $a(\[:NAME\])? " <<<"$out"
+done
+for w in random ramp every-other powerlaw small-objects realloc-grow larson prodcons buffers trace; do
+  check "list_has_workload_$w" grep -qE "^  $w(:FILE)? " <<<"$out"
+done
+check "cuda_unavailable_no_device" bash -c "grep -E '^  cuda ' <<<\"\$0\" | grep -qE 'unavailable.*(no CUDA device|without the CUDA)'" "$out"
+
+# --- bad input: exit 2, one sentence, nothing written ------------------------
+DB="$T/bad.db"
+expect2() { # name, args...
+  local name=$1; shift
+  "$MMB" run --db="$DB" "$@" >"$T/out" 2>"$T/err"; local rc=$?
+  if [[ $rc -eq 2 && ! -e "$DB" && $(wc -l <"$T/err") -eq 1 ]]; then ok "bad_$name"
+  else bad "bad_$name (rc=$rc, db exists: $([[ -e $DB ]] && echo yes || echo no), stderr: $(head -c 300 "$T/err"))"; fi
+}
+expect2 no_alloc
+expect2 unknown_alloc --alloc=nosuch
+check "unknown_alloc_lists_names" grep -q bestfit "$T/err"
+expect2 unknown_workload --alloc=glibc --workload=nosuch
+check "unknown_workload_lists_names" grep -q every-other "$T/err"
+expect2 ops_word --alloc=glibc --ops=abc
+expect2 ops_zero --alloc=glibc --ops=0
+expect2 ops_negative --alloc=glibc --ops=-5
+expect2 sizes_bad --alloc=glibc --sizes=uniform:512:16
+expect2 sizes_unknown --alloc=glibc --sizes=zipf:3
+expect2 lifetime_bad --alloc=glibc --lifetime=forever
+expect2 touch_bad --alloc=glibc --touch=some
+expect2 threads_zero --alloc=glibc --threads=0
+expect2 reps_zero --alloc=glibc --reps=0
+expect2 samples_zero --alloc=glibc --samples=0
+expect2 unknown_option --alloc=glibc --frobnicate=1
+expect2 trace_missing --alloc=glibc --workload=trace:$T/nosuch.trace
+printf 'a 1 100\nf 2\n' >"$T/bad.trace"
+expect2 trace_malformed --alloc=glibc --workload=trace:$T/bad.trace
+check "trace_error_names_line" grep -q ':2' "$T/err"
+expect2 cuda_no_device --alloc=cuda
+check "cuda_says_why" grep -qiE 'no CUDA device|without the CUDA' "$T/err"
+"$MMB" run --alloc=glibc --ops=1000 --db=/proc/version/x.db >"$T/out" 2>"$T/err"
+check "bad_db_path_exit_2" test $? -eq 2
+# a database of a newer schema is refused and left untouched
+NEWER="$T/newer.db"
+sqlite3 "$NEWER" "PRAGMA user_version=99; CREATE TABLE x(y);"
+sum_before=$(md5sum <"$NEWER")
+"$MMB" run --alloc=glibc --ops=1000 --db="$NEWER" >"$T/out" 2>"$T/err"
+check "newer_schema_exit_2" test $? -eq 2
+check "newer_schema_untouched" test "$sum_before" = "$(md5sum <"$NEWER")"
+check "newer_schema_says_newer" grep -qi newer "$T/err"
+
+# --- a good sweep ----------------------------------------------------------------
+DB="$T/good.db"
+"$MMB" run --alloc=bump,glibc --ops=20000 --live=1000 --reps=2 --samples=50 --json --db="$DB" >"$T/runs.jsonl" 2>"$T/err"
+check "sweep_exit_0" test $? -eq 0
+check "sweep_4_json_lines" test "$(wc -l <"$T/runs.jsonl")" -eq 4
+check "sweep_all_ok" test "$(grep -c '"status":"ok"' "$T/runs.jsonl")" -eq 4
+for k in run_id allocator allocator_version workload status wall_ns ns_per_op ops_per_sec lat_p50_ns \
+         lat_p99_ns lat_p999_ns lat_max_ns peak_live_bytes peak_heap_bytes rss_baseline_bytes \
+         peak_rss_bytes final_rss_bytes frag_jw1 frag_jw2 frag_jw3 frag_jw4 rss_overhead \
+         frag_internal frag_external free_largest_ratio holes live_blocks holes_per_live; do
+  check "json_has_$k" grep -q "\"$k\":" <(head -1 "$T/runs.jsonl")
+done
+check "interleaved_order" test "$(q "$DB" "select group_concat(allocator) from (select allocator from runs order by id)")" = "bump,glibc,bump,glibc"
+check "same_stream_for_all" test "$(q "$DB" "select count(distinct stream_hash) from runs")" -eq 1
+check "same_peak_live_for_all" test "$(q "$DB" "select count(distinct peak_live_bytes) from runs")" -eq 1
+check "samples_stored" test "$(q "$DB" "select min(c) >= 50 and max(c) <= 52 from (select count(*) c from samples group by run_id)")" -eq 1
+check "sample_series_monotonic" test "$(q "$DB" "select count(*) from samples a join samples b on a.run_id=b.run_id and b.idx=a.idx+1 where b.op_index <= a.op_index")" -eq 0
+check "glibc_heap_known" test "$(q "$DB" "select count(*) from runs where allocator='glibc' and peak_heap_bytes > 0")" -eq 2
+check "glibc_holes_null_not_zero" test "$(q "$DB" "select count(*) from runs where allocator='glibc' and holes is null")" -eq 2
+check "host_and_version_kept" test "$(q "$DB" "select count(*) from runs where host <> '' and mmbench_version <> '' and git_rev <> ''")" -eq 4
+check "wal_mode" test "$(q "$DB" "pragma journal_mode")" = wal
+
+# show and export
+id=$(q "$DB" "select min(id) from runs")
+check "show_ok" bash -c "'$MMB' show $id --db='$DB' | grep -q ns_per_op\\|'ns per request'"
+"$MMB" show 99999 --db="$DB" >/dev/null 2>"$T/err"; check "show_unknown_exit_2" test $? -eq 2
+"$MMB" show abc --db="$DB" >/dev/null 2>"$T/err"; check "show_bad_id_exit_2" test $? -eq 2
+"$MMB" export --db="$DB" -o "$T/runs.csv"; check "export_csv_exit_0" test $? -eq 0
+check "export_csv_rows" test "$(wc -l <"$T/runs.csv")" -eq 5
+check "export_csv_rectangular" python3 -c "
+import csv,sys
+rows=list(csv.reader(open('$T/runs.csv')))
+sys.exit(0 if len({len(r) for r in rows})==1 and 'frag_jw4' in rows[0] else 1)"
+"$MMB" export --db="$DB" --samples -o "$T/samples.csv"; check "export_samples_exit_0" test $? -eq 0
+check "export_samples_rows" test "$(wc -l <"$T/samples.csv")" -gt 200
+"$MMB" export --db="$DB" --format=json >"$T/runs.json"; check "export_json_valid" python3 -c "import json; d=json.load(open('$T/runs.json')); assert len(d)==4"
+"$MMB" export --db="$DB" --runs=1,99999 >/dev/null 2>"$T/err"; check "export_unknown_run_exit_2" test $? -eq 2
+
+# --- policy allocators: heap map and composition ---------------------------------
+"$MMB" run --alloc=bestfit,firstfit,nextfit,segregated --workload=random --ops=30000 --live=2000 --db="$DB" --quiet
+check "policy_runs_ok" test $? -eq 0
+check "policy_heap_blocks" test "$(q "$DB" "select count(distinct run_id) from heap_blocks")" -eq 4
+check "policy_composition" test "$(q "$DB" "select count(distinct r.id) from composition c join runs r on r.id=c.run_id where r.allocator in ('bestfit','firstfit','nextfit','segregated') and c.category='payload'")" -eq 4
+check "policy_holes_known" test "$(q "$DB" "select count(*) from runs where allocator='bestfit' and holes is not null and frag_external is not null")" -eq 1
+check "policy_heap_matches_payload" test "$(q "$DB" "select count(*) from runs r where allocator='bestfit' and (select sum(size) from heap_blocks where run_id=r.id and used=1) > 0")" -eq 1
+
+# --- system allocators really serve ------------------------------------------------
+if [[ $asan -eq 0 ]]; then
+  for a in jemalloc mimalloc tcmalloc; do
+    if grep -qE "^  $a +available" <<<"$out"; then
+      "$MMB" run --alloc=$a --ops=20000 --live=1000 --db="$DB" --quiet
+      check "system_${a}_ok" test "$(q "$DB" "select count(*) from runs where allocator='$a' and status='ok' and allocator_version <> '' and peak_heap_bytes > 0")" -ge 1
+    fi
+  done
+fi
+
+# --- threads -----------------------------------------------------------------------
+"$MMB" run --alloc=glibc,bestfit --workload=larson,prodcons --ops=20000 --db="$DB" --quiet
+check "multithreaded_ok" test $? -eq 0
+"$MMB" run --alloc=glibc --threads=2 --ops=20000 --db="$DB" --quiet
+check "threads_flag_ok" test $? -eq 0
+"$MMB" run --alloc=bestfit --verify --ops=20000 --live=500 --touch=all --db="$DB" --quiet
+check "verify_ok" test $? -eq 0
+
+# --- failures are recorded, the sweep goes on ----------------------------------------
+FDB="$T/fail.db"
+for f in segv abort kill exit; do
+  MMBENCH_FAULT=$f:1000 "$MMB" run --alloc=glibc,bump --ops=5000 --db="$FDB" --quiet 2>"$T/err"
+  check "fault_${f}_exit_1" test $? -eq 1
+done
+check "fault_runs_recorded" test "$(q "$FDB" "select count(*) from runs where status='failed'")" -eq 8
+check "fault_segv_signal" test "$(q "$FDB" "select count(*) from runs where signal=11")" -eq 2
+check "fault_abort_signal" test "$(q "$FDB" "select count(*) from runs where signal=6")" -eq 2
+check "fault_reason_text" test "$(q "$FDB" "select count(*) from runs where failure like '%killed by signal 9%'")" -eq 2
+check "failed_metrics_null" test "$(q "$FDB" "select count(*) from runs where status='failed' and wall_ns is not null")" -eq 0
+MMBENCH_FAULT=hang:0 "$MMB" run --alloc=glibc --ops=5000 --timeout=1 --db="$FDB" --quiet 2>/dev/null
+check "timeout_exit_1" test $? -eq 1
+check "timeout_recorded" test "$(q "$FDB" "select count(*) from runs where failure like '%timed out%'")" -eq 1
+
+# --- Ctrl-C keeps every finished run --------------------------------------------------
+IDB="$T/int.db"
+setsid "$MMB" run --alloc=glibc,bump --reps=50 --ops=200000 --db="$IDB" --quiet &
+pid=$!
+for _ in $(seq 1 200); do
+  n=$(q "$IDB" "select count(*) from runs" 2>/dev/null || echo 0)
+  [[ "${n:-0}" -ge 2 ]] && break
+  sleep 0.1
+done
+kill -INT -"$pid" 2>/dev/null
+wait "$pid"; rc=$?
+check "interrupt_exit_130" test $rc -eq 130
+check "interrupt_kept_runs" test "$(q "$IDB" "select count(*) from runs where status='ok'")" -ge 2
+check "interrupt_no_failed_run" test "$(q "$IDB" "select count(*) from runs where status<>'ok'")" -eq 0
+check "interrupt_db_sound" test "$(q "$IDB" "pragma integrity_check")" = ok
+
+echo "$pass passed, $fail failed"
+[[ $fail -eq 0 ]]
