@@ -138,6 +138,7 @@ typedef struct child {
     child_thread_t *th;
     _Atomic int start, stop;
     uint64_t t_start_ns;
+    uint64_t pause_ns; /* time spent taking samples (not in wall_ns) */
 } child_t;
 
 static const char page_size_hint[4096];
@@ -455,8 +456,10 @@ static void child_run_single(child_t *c, uint64_t *sample_at, size_t nsample_at,
                 L += child_serve(c, &ops[i], &blocks);
             }
         }
-        elapsed += hx_now_ns() - t0;
+        uint64_t t1 = hx_now_ns();
+        elapsed += t1 - t0;
         child_sample(c, end, elapsed, (double)L, blocks, sample_at[k] == peak_at);
+        c->pause_ns += hx_now_ns() - t1;
     }
     (void)n;
     *wall_ns = (double)elapsed;
@@ -812,6 +815,8 @@ int hx_cmd_child(int argc, char **argv) {
     out_line("I latency_samples\t%llu", (unsigned long long)nlat);
     out_line("I latency_stride\t%u", LAT_STRIDE_MASK + 1);
     out_line("I ns_per_tick\t%.9g", ns_per_tick);
+    if (c->s.nthreads == 1)
+        out_line("I sample_pause_ns\t%llu", (unsigned long long)c->pause_ns);
     if (hwm >= 0)
         out_line("I vm_hwm_bytes\t%lld", (long long)hwm);
     out_line("I stream_peak_live_blocks\t%llu", (unsigned long long)c->s.peak_live_blocks);

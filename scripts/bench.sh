@@ -1,0 +1,100 @@
+#!/usr/bin/env bash
+# bench.sh - the benchmarks quoted in BENCHMARKS.md.  Rerun them with
+#   scripts/bench.sh [alloc|harness|all] [--reps=R]
+# Results go to results/bench.db (a normal mmbench database: browse it with
+# `build/mmbench serve --db=results/bench.db`); the tables printed are
+# medians over the repetitions and ratios to glibc measured in the same sweep.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+what=${1:-all}
+reps=5
+for a in "$@"; do case "$a" in --reps=*) reps=${a#--reps=} ;; esac; done
+MMB=build/mmbench
+DB=${BENCH_DB:-results/bench.db}
+[[ -x $MMB ]] || { echo "bench.sh: build first (cmake -S . -B build && cmake --build build)"; exit 2; }
+avail=$($MMB list | awk '/^allocators:/{a=1;next} /^$/{a=0} a && $2=="available" {print $1}')
+pick() { local out=(); for x in "$@"; do grep -qx "$x" <<<"$avail" && out+=("$x"); done; (IFS=,; echo "${out[*]}"); }
+
+median_table() { # sweep-id-prefix, title
+  python3 - "$DB" "$1" "$2" <<'PY'
+import sqlite3, statistics, sys
+db, sweep, title = sys.argv[1:4]
+c = sqlite3.connect(db)
+rows = c.execute("select allocator, live, ns_per_op from runs where sweep = ? and status='ok'", (sweep,)).fetchall()
+by = {}
+for a, live, v in rows:
+    by.setdefault((a, live), []).append(v)
+lives = sorted({l for _, l in by})
+allocs = sorted({a for a, _ in by}, key=lambda a: (a != 'glibc', a))
+print(f"\n{title}\n")
+print("| allocator | " + " | ".join(f"ns/op @ {l:g} live (ratio to glibc)" for l in lives) + " | growth 1e4→1e6 |")
+print("|---|" + "---|" * (len(lives) + 1))
+for a in allocs:
+    cells = []
+    for l in lives:
+        v = statistics.median(by.get((a, l), [float('nan')]))
+        g = statistics.median(by.get(('glibc', l), [float('nan')]))
+        cells.append(f"{v:.1f} ({v/g:.2f}×)")
+    lo = statistics.median(by.get((a, lives[0]), [float('nan')]))
+    hi = statistics.median(by.get((a, lives[-1]), [float('nan')]))
+    cells.append(f"{hi/lo:.2f}×")
+    print(f"| {a} | " + " | ".join(cells) + " |")
+PY
+}
+
+if [[ $what == alloc || $what == all ]]; then
+  allocs=$(pick glibc jemalloc mimalloc tcmalloc firstfit bestfit nextfit segregated)
+  for live in 10000 100000 1000000; do
+    ops=$(( live * 4 > 2000000 ? live * 4 : 2000000 ))
+    echo "bench: random, uniform:16:512, live=$live, ops=$ops, reps=$reps: $allocs" >&2
+    $MMB run --alloc="$allocs" --workload=random --sizes=uniform:16:512 --live=$live --ops=$ops \
+         --reps="$reps" --db="$DB" --quiet
+  done
+  # The three sweeps above: take the newest runs of each live count.
+  python3 - "$DB" "$reps" <<'PY'
+import sqlite3, statistics, sys
+db, reps = sys.argv[1], int(sys.argv[2])
+c = sqlite3.connect(db)
+sweeps = [r[0] for r in c.execute("select sweep from runs where workload='random' and sizes='uniform:16:512' group by sweep order by max(id) desc limit 3")]
+rows = c.execute(f"select allocator, live, ns_per_op from runs where status='ok' and sweep in ({','.join('?'*len(sweeps))})", sweeps).fetchall()
+by = {}
+for a, live, v in rows:
+    by.setdefault((a, live), []).append(v)
+lives = sorted({l for _, l in by})
+allocs = sorted({a for a, _ in by}, key=lambda a: (a != 'glibc', a))
+med = lambda a, l: statistics.median(by[(a, l)]) if (a, l) in by else float('nan')
+print(f"\nns per request, random steady state, sizes uniform:16:512, median of {reps} reps (ratio to glibc)\n")
+print("| allocator | " + " | ".join(f"{l:,} live" for l in lives) + " | growth 1e4→1e6 | glibc's growth |")
+print("|---|" + "---|" * (len(lives) + 2))
+g_growth = med('glibc', lives[-1]) / med('glibc', lives[0])
+for a in allocs:
+    cells = [f"{med(a,l):.1f} ({med(a,l)/med('glibc',l):.2f}×)" for l in lives]
+    print(f"| {a} | " + " | ".join(cells) + f" | {med(a,lives[-1])/med(a,lives[0]):.2f}× | {g_growth:.2f}× |")
+PY
+fi
+
+if [[ $what == harness || $what == all ]]; then
+  echo "bench: harness cost (bump vs glibc) and sampling cost" >&2
+  $MMB run --alloc=bump,glibc --workload=random --ops=2000000 --live=10000 --reps="$reps" --db="$DB" --quiet
+  s1=$(sqlite3 "$DB" "select sweep from runs order by id desc limit 1")
+  $MMB run --alloc=glibc --workload=random --ops=2000000 --live=10000 --reps="$reps" --samples=1 --db="$DB" --quiet
+  s2=$(sqlite3 "$DB" "select sweep from runs order by id desc limit 1")
+  $MMB run --alloc=glibc --workload=random --ops=2000000 --live=10000 --reps="$reps" --samples=200 --db="$DB" --quiet
+  s3=$(sqlite3 "$DB" "select sweep from runs order by id desc limit 1")
+  python3 - "$DB" "$s1" "$s2" "$s3" <<'PY'
+import sqlite3, statistics, sys
+db, s1, s2, s3 = sys.argv[1:5]
+c = sqlite3.connect(db)
+def med(sweep, alloc, col='ns_per_op'):
+    return statistics.median(v for (v,) in c.execute(f"select {col} from runs where sweep=? and allocator=? and status='ok'", (sweep, alloc)))
+b, g = med(s1, 'bump'), med(s1, 'glibc')
+print(f"\nharness cost: bump {b:.2f} ns/op, glibc {g:.2f} ns/op → harness = {100*b/g:.1f}% of glibc's ns per request")
+one, two = med(s2, 'glibc'), med(s3, 'glibc')
+print(f"sampling cost: glibc {one:.2f} ns/op with --samples=1, {two:.2f} ns/op with --samples=200 → {100*(two-one)/one:+.1f}%")
+# The sampling pauses themselves are excluded from wall_ns; their length is
+# kept per run in run_info.sample_pause_ns.
+pause = statistics.median(p / w for p, w in c.execute(
+    "select i.value, r.wall_ns from runs r join run_info i on i.run_id = r.id and i.key = 'sample_pause_ns' where r.sweep = ?", (s3,)))
+print(f"sampling pauses at --samples=200: {100*pause:.2f}% of the measured time (excluded from wall_ns)")
+PY
+fi
