@@ -5,6 +5,7 @@
 #include "allocators/alloc.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -83,9 +84,21 @@ const char *alloc_names(void) {
     return buf;
 }
 
+static char alloc_error[512];
+
+void alloc_set_error(const char *fmt, ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(alloc_error, sizeof alloc_error, fmt, ap);
+    va_end(ap);
+}
+
+const char *alloc_last_error(void) { return alloc_error; }
+
 int alloc_init(const alloc_methods_t *m, const alloc_config_t *cfg, void **heap) {
     static const alloc_config_t defaults;
     *heap = NULL;
+    alloc_error[0] = 0;
     if (!m->init)
         return 0;
     return m->init(heap, cfg ? cfg : &defaults);

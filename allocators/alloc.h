@@ -137,6 +137,14 @@ const char *alloc_preload_for(const char *name);
 /* Comma-separated list of every allocator name, for error messages. */
 const char *alloc_names(void);
 
+/* ---- errors ------------------------------------------------------------ */
+
+/* An allocator whose init fails may leave one sentence saying why (e.g.
+ * "jemalloc: malloc() in this process is served by libc.so.6"); alloc_init
+ * clears it first.  alloc_last_error() is "" when nothing was said. */
+void alloc_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+const char *alloc_last_error(void);
+
 /* ---- calls with fallbacks for empty optional slots ---------------------- */
 
 int alloc_init(const alloc_methods_t *m, const alloc_config_t *cfg, void **heap);

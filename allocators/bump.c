@@ -54,12 +54,12 @@ static void bump_fini(void *heap) {
 
 static void *bump_aligned(void *heap, size_t align, size_t n) {
     bump_heap_t *h = heap;
-    if (align < 16)
-        align = 16;
-    if (align & (align - 1)) {
+    if (align == 0 || (align & (align - 1))) {
         errno = EINVAL;
         return NULL;
     }
+    if (align < 16)
+        align = 16;
     if (n > h->reserve || align > h->reserve) {
         errno = ENOMEM;
         return NULL;

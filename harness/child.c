@@ -622,7 +622,8 @@ int hx_cmd_child(int argc, char **argv) {
     alloc_config_t cfg = {.inner = inner, .debug = debug_heap};
     int rc = alloc_init(c->m, &cfg, &c->heap);
     if (rc != 0)
-        child_fail("allocator %s failed to start: %s", alloc_name, strerror(rc));
+        child_fail("allocator %s failed to start: %s", alloc_name,
+                   alloc_last_error()[0] ? alloc_last_error() : strerror(rc));
     out_line("V %s", alloc_version(c->m));
 
     if (wl_generate(&p, &c->s, err, sizeof err) != 0)
