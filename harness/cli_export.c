@@ -1,1 +1,369 @@
-/* placeholder: being written */
+/*
+ * cli_export.c - `mmbench export`: stored runs as tidy CSV (one header row,
+ * one row per run or per sample) or as a JSON array, for pandas, R and
+ * pgfplots.  NULL is an empty CSV field / JSON null; numbers are written in
+ * full precision without separators; fields are quoted as RFC 4180 says.
+ * With -o the file appears whole or not at all (written to FILE.tmp, then
+ * renamed).
+ */
+#include "harness/hx.h"
+#include "harness/json.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const char export_usage[] =
+    "usage: mmbench export [--format=csv|json] [--runs=ID,...] [--samples] [--db=PATH] [-o FILE]\n"
+    "\n"
+    "Write stored runs for analysis.  CSV (the default) has one header row and one\n"
+    "row per run: the run's identity and parameters, then every metric; an empty\n"
+    "field is a figure the allocator could not report.  JSON is an array of runs.\n"
+    "\n"
+    "  --format=FMT  csv (default) or json\n"
+    "  --runs=LIST   only these runs, e.g. --runs=3,4,9 (default: every run)\n"
+    "  --samples     CSV: one row per time-series sample instead of per run;\n"
+    "                JSON: each run with its samples, heap map, composition and statistics\n"
+    "  --db=PATH     database to read (default $MMBENCH_DB, else results/mmbench.db)\n"
+    "  -o FILE       write to FILE (atomically) instead of standard output\n"
+    "  --help        print this help\n";
+
+typedef struct ids {
+    int64_t *v;
+    size_t n, cap;
+} ids_t;
+
+static int ids_push(ids_t *a, int64_t id) {
+    if (a->n == a->cap) {
+        size_t nc = a->cap ? a->cap * 2 : 64;
+        int64_t *p = realloc(a->v, nc * sizeof *p);
+        if (!p)
+            return ENOMEM;
+        a->v = p;
+        a->cap = nc;
+    }
+    a->v[a->n++] = id;
+    return 0;
+}
+
+/* "3,4,9" -> ids; EINVAL with the bad element in bad[] when malformed. */
+static int parse_ids(const char *text, ids_t *out, char *bad, size_t badlen) {
+    const char *p = text;
+    if (!*p) {
+        snprintf(bad, badlen, "%s", text);
+        return EINVAL;
+    }
+    for (;;) {
+        const char *q = strchr(p, ',');
+        size_t n = q ? (size_t)(q - p) : strlen(p);
+        int ok = n > 0 && n <= 18;
+        for (size_t i = 0; ok && i < n; i++)
+            ok = isdigit((unsigned char)p[i]) != 0;
+        int64_t v = 0;
+        for (size_t i = 0; ok && i < n; i++)
+            v = v * 10 + (p[i] - '0');
+        if (!ok || v <= 0) {
+            snprintf(bad, badlen, "%.*s", (int)n, p);
+            return EINVAL;
+        }
+        if (ids_push(out, v))
+            return ENOMEM;
+        if (!q)
+            return 0;
+        p = q + 1;
+    }
+}
+
+/* One CSV field, quoted when it holds a comma, quote, CR or LF. */
+static void csv_str(FILE *f, const char *s) {
+    if (!s || !*s)
+        return;
+    if (!strpbrk(s, ",\"\r\n")) {
+        fputs(s, f);
+        return;
+    }
+    fputc('"', f);
+    for (; *s; s++) {
+        if (*s == '"')
+            fputc('"', f);
+        fputc(*s, f);
+    }
+    fputc('"', f);
+}
+
+static void csv_num(FILE *f, double v, int is_int) {
+    char num[HX_NUM_MAX];
+    if (hx_num_format(num, sizeof num, v, is_int))
+        fputs(num, f);
+}
+
+static int metric_is_int(int i) { return !strcmp(hx_metric_info[i].sqltype, "INTEGER"); }
+static int sample_is_int(int i) { return !strcmp(hx_sample_info[i].sqltype, "INTEGER"); }
+
+static void csv_run_header(FILE *f) {
+    fputs("run_id,sweep,rep,allocator,allocator_version,workload,status,failure,started_at,"
+          "finished_at,ops,seed,threads,sizes,live,lifetime,touch,trace,samples_requested,"
+          "stream_hash,host,mmbench_version,git_rev",
+          f);
+    for (int i = 0; i < HX_METRIC_COUNT; i++)
+        fprintf(f, ",%s", hx_metric_info[i].key);
+    fputc('\n', f);
+}
+
+static void csv_run_row(FILE *f, const hx_run_t *r) {
+    const wl_params_t *p = &r->params;
+    fprintf(f, "%" PRId64 ",", r->id);
+    csv_str(f, r->sweep);
+    fprintf(f, ",%d,", r->rep);
+    csv_str(f, r->allocator);
+    fputc(',', f);
+    csv_str(f, r->allocator_version);
+    fputc(',', f);
+    csv_str(f, r->workload);
+    fputc(',', f);
+    csv_str(f, r->status);
+    fputc(',', f);
+    csv_str(f, r->failure);
+    fputc(',', f);
+    csv_str(f, r->started_at);
+    fputc(',', f);
+    csv_str(f, r->finished_at);
+    fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",", p->ops, p->seed, p->threads);
+    csv_str(f, p->sizes.text);
+    fprintf(f, ",%" PRIu64 ",", p->live);
+    csv_str(f, wl_lifetime_name(p->lifetime));
+    fputc(',', f);
+    csv_str(f, wl_touch_name(p->touch));
+    fputc(',', f);
+    csv_str(f, p->trace_path);
+    fprintf(f, ",%" PRIu32 ",%016" PRIx64 ",", r->samples_requested, r->stream_hash);
+    csv_str(f, r->host);
+    fputc(',', f);
+    csv_str(f, r->mmbench_version);
+    fputc(',', f);
+    csv_str(f, r->git_rev);
+    for (int i = 0; i < HX_METRIC_COUNT; i++) {
+        fputc(',', f);
+        csv_num(f, r->m[i], metric_is_int(i));
+    }
+    fputc('\n', f);
+}
+
+static void csv_sample_header(FILE *f) {
+    fputs("run_id,allocator,workload,rep,idx", f);
+    for (int i = 0; i < HX_SAMPLE_COUNT; i++)
+        fprintf(f, ",%s", hx_sample_info[i].key);
+    fputc('\n', f);
+}
+
+static void csv_sample_rows(FILE *f, const hx_run_t *r) {
+    for (size_t k = 0; k < r->nsamples; k++) {
+        fprintf(f, "%" PRId64 ",", r->id);
+        csv_str(f, r->allocator);
+        fputc(',', f);
+        csv_str(f, r->workload);
+        fprintf(f, ",%d,%zu", r->rep, k);
+        for (int i = 0; i < HX_SAMPLE_COUNT; i++) {
+            fputc(',', f);
+            csv_num(f, r->samples[k].v[i], sample_is_int(i));
+        }
+        fputc('\n', f);
+    }
+}
+
+/* 1 when run id exists, 0 when not, -1 on a database error. */
+static int run_exists(sqlite3 *db, int64_t id) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM runs WHERE id = ?", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    sqlite3_bind_int64(st, 1, id);
+    int rc = sqlite3_step(st);
+    sqlite3_finalize(st);
+    return rc == SQLITE_ROW ? 1 : rc == SQLITE_DONE ? 0 : -1;
+}
+
+static int all_ids(sqlite3 *db, ids_t *out) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT id FROM runs ORDER BY id", -1, &st, NULL) != SQLITE_OK)
+        return -1;
+    int rc;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+        if (ids_push(out, sqlite3_column_int64(st, 0))) {
+            rc = SQLITE_NOMEM;
+            break;
+        }
+    sqlite3_finalize(st);
+    return rc == SQLITE_DONE ? 0 : -1;
+}
+
+int hx_cmd_export(int argc, char **argv) {
+    const char *db = NULL, *format = "csv", *runs = NULL, *outpath = NULL;
+    int samples = 0;
+    for (int i = 1; i < argc; i++) {
+        const char *a = argv[i], *v;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            fputs(export_usage, stdout);
+            return HX_EXIT_OK;
+        } else if (!strcmp(a, "--samples")) {
+            samples = 1;
+        } else if ((v = hx_opt(argc, argv, &i, "--format"))) {
+            format = v;
+        } else if ((v = hx_opt(argc, argv, &i, "--runs"))) {
+            runs = v;
+        } else if ((v = hx_opt(argc, argv, &i, "--db"))) {
+            db = v;
+        } else if ((v = hx_opt(argc, argv, &i, "--output")) || (v = hx_opt(argc, argv, &i, "-o"))) {
+            outpath = v;
+        } else if (!strncmp(a, "-o", 2) && a[2]) {
+            outpath = a + 2;
+        } else if (!strcmp(a, "--format") || !strcmp(a, "--runs") || !strcmp(a, "--db") || !strcmp(a, "-o") ||
+                   !strcmp(a, "--output")) {
+            fprintf(stderr, "mmbench export: %s needs a value; see mmbench export --help\n", a);
+            return HX_EXIT_USAGE;
+        } else if (a[0] == '-') {
+            fprintf(stderr, "mmbench export: unknown option '%s'; see mmbench export --help\n", a);
+            return HX_EXIT_USAGE;
+        } else {
+            fprintf(stderr, "mmbench export: unexpected argument '%s'; see mmbench export --help\n", a);
+            return HX_EXIT_USAGE;
+        }
+    }
+    int json;
+    if (!strcmp(format, "csv")) {
+        json = 0;
+    } else if (!strcmp(format, "json")) {
+        json = 1;
+    } else {
+        fprintf(stderr, "mmbench export: unknown format '%s'; use --format=csv or --format=json\n", format);
+        return HX_EXIT_USAGE;
+    }
+    if (outpath && !*outpath) {
+        fprintf(stderr, "mmbench export: -o needs a file name; see mmbench export --help\n");
+        return HX_EXIT_USAGE;
+    }
+    if (!db)
+        db = hx_default_db_path();
+
+    int status = HX_EXIT_USAGE;
+    ids_t ids = {0};
+    hx_store_t *s = NULL;
+    char *tmp = NULL;
+    FILE *f = NULL;
+    char err[512];
+
+    if (runs) {
+        char bad[64];
+        int e = parse_ids(runs, &ids, bad, sizeof bad);
+        if (e == EINVAL) {
+            fprintf(stderr, "mmbench export: --runs takes run ids separated by commas, like --runs=3,4,9; "
+                            "'%s' is not a run id\n", bad);
+            goto out;
+        } else if (e) {
+            fprintf(stderr, "mmbench export: out of memory reading --runs\n");
+            goto out;
+        }
+    }
+    if (hx_store_open(db, 1, &s, err, sizeof err)) {
+        fprintf(stderr, "mmbench export: %s\n", err);
+        goto out;
+    }
+    sqlite3 *sdb = hx_store_db(s);
+    if (runs) {
+        for (size_t i = 0; i < ids.n; i++) {
+            int ex = run_exists(sdb, ids.v[i]);
+            if (ex < 0) {
+                fprintf(stderr, "mmbench export: cannot read %s: %s\n", db, sqlite3_errmsg(sdb));
+                goto out;
+            }
+            if (!ex) {
+                fprintf(stderr, "mmbench export: no run %" PRId64 " in %s\n", ids.v[i], db);
+                goto out;
+            }
+        }
+    } else if (all_ids(sdb, &ids)) {
+        fprintf(stderr, "mmbench export: cannot read %s: %s\n", db, sqlite3_errmsg(sdb));
+        goto out;
+    }
+
+    if (outpath && strcmp(outpath, "-") != 0) {
+        size_t n = strlen(outpath) + 5;
+        if (!(tmp = malloc(n))) {
+            fprintf(stderr, "mmbench export: out of memory\n");
+            goto out;
+        }
+        snprintf(tmp, n, "%s.tmp", outpath);
+        if (!(f = fopen(tmp, "w"))) {
+            fprintf(stderr, "mmbench export: cannot write %s: %s\n", outpath, strerror(errno));
+            free(tmp);
+            tmp = NULL;
+            goto out;
+        }
+    } else {
+        f = stdout;
+    }
+
+    if (json)
+        fputc('[', f);
+    else if (samples)
+        csv_sample_header(f);
+    else
+        csv_run_header(f);
+    for (size_t i = 0; i < ids.n; i++) {
+        hx_run_t r;
+        if (hx_store_get_run(s, ids.v[i], &r, err, sizeof err)) {
+            fprintf(stderr, "mmbench export: %s\n", err);
+            goto out;
+        }
+        if (json) {
+            fputs(i ? ",\n" : "\n", f);
+            hx_run_write_json_ex(f, &r, samples ? HX_JSON_ARRAYS : 0);
+        } else if (samples) {
+            csv_sample_rows(f, &r);
+        } else {
+            csv_run_row(f, &r);
+        }
+        hx_run_release(&r);
+    }
+    if (json)
+        fputs(ids.n ? "\n]\n" : "]\n", f);
+
+    if (f == stdout) {
+        if (fflush(stdout) != 0) {
+            fprintf(stderr, "mmbench export: cannot write standard output: %s\n", strerror(errno));
+            f = NULL;
+            goto out;
+        }
+        f = NULL;
+    } else {
+        int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+        int e = errno;
+        bad |= fclose(f) != 0;
+        f = NULL;
+        if (bad) {
+            fprintf(stderr, "mmbench export: cannot write %s: %s\n", outpath, strerror(e ? e : EIO));
+            goto out;
+        }
+        if (rename(tmp, outpath) != 0) {
+            fprintf(stderr, "mmbench export: cannot write %s: %s\n", outpath, strerror(errno));
+            goto out;
+        }
+        free(tmp);
+        tmp = NULL;
+    }
+    status = HX_EXIT_OK;
+
+out:
+    if (f && f != stdout)
+        fclose(f);
+    if (tmp) {
+        unlink(tmp);
+        free(tmp);
+    }
+    hx_store_close(s);
+    free(ids.v);
+    return status;
+}

@@ -1,0 +1,1079 @@
+/*
+ * test_store.c - the SQLite store, the JSON/CSV writers, and the show and
+ * export commands: round trips, refusals that leave files untouched,
+ * forward migration, pre-flight checks, and output that parses back.
+ */
+#include "harness/hx.h"
+#include "harness/json.h"
+#include "test.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <math.h>
+#include <sqlite3.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* ---- helpers ---------------------------------------------------------------- */
+
+static char tmpdir[256];
+
+static const char *path_in(char *buf, size_t len, const char *name) {
+    snprintf(buf, len, "%s/%s", tmpdir, name);
+    return buf;
+}
+
+static int exists(const char *p) { return access(p, F_OK) == 0; }
+
+/* Contents of a file (NUL-terminated, malloc'd), or NULL. */
+static char *slurp(const char *p, size_t *len) {
+    FILE *f = fopen(p, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 4096, n = 0;
+    char *b = malloc(cap);
+    size_t k;
+    while ((k = fread(b + n, 1, cap - n - 1, f)) > 0) {
+        n += k;
+        if (cap - n - 1 == 0)
+            b = realloc(b, cap *= 2);
+    }
+    fclose(f);
+    b[n] = '\0';
+    if (len)
+        *len = n;
+    return b;
+}
+
+/* Fingerprint of a file: size, mtime and an FNV-1a hash of its bytes. */
+typedef struct fp {
+    size_t size;
+    struct timespec mtime;
+    uint64_t hash;
+} fp_t;
+
+static fp_t fingerprint(const char *p) {
+    fp_t f = {0};
+    struct stat sb;
+    if (stat(p, &sb) == 0)
+        f.mtime = sb.st_mtim;
+    char *b = slurp(p, &f.size);
+    f.hash = 1469598103934665603ull;
+    for (size_t i = 0; b && i < f.size; i++)
+        f.hash = (f.hash ^ (unsigned char)b[i]) * 1099511628211ull;
+    free(b);
+    return f;
+}
+
+static int same_fp(fp_t a, fp_t b) {
+    return a.size == b.size && a.hash == b.hash && a.mtime.tv_sec == b.mtime.tv_sec &&
+           a.mtime.tv_nsec == b.mtime.tv_nsec;
+}
+
+static void write_file(const char *p, const char *text) {
+    FILE *f = fopen(p, "w");
+    fputs(text, f);
+    fclose(f);
+}
+
+static int sql_int(sqlite3 *db, const char *sql) {
+    sqlite3_stmt *st;
+    int v = -1;
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        v = sqlite3_column_int(st, 0);
+    sqlite3_finalize(st);
+    return v;
+}
+
+static const char *sql_text(sqlite3 *db, const char *sql, char *buf, size_t len) {
+    sqlite3_stmt *st;
+    buf[0] = '\0';
+    if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+        snprintf(buf, len, "%s", sqlite3_column_text(st, 0) ? (const char *)sqlite3_column_text(st, 0) : "");
+    sqlite3_finalize(st);
+    return buf;
+}
+
+/* A run with every part filled; some metrics NaN, a failure text that needs
+ * quoting in CSV and escaping in JSON. */
+static void make_run(hx_run_t *r, int rep) {
+    hx_run_init(r);
+    snprintf(r->sweep, sizeof r->sweep, "20250101T000000-abcd");
+    r->rep = rep;
+    snprintf(r->allocator, sizeof r->allocator, "bestfit");
+    snprintf(r->allocator_version, sizeof r->allocator_version, "1.0");
+    snprintf(r->workload, sizeof r->workload, "random");
+    snprintf(r->status, sizeof r->status, "failed");
+    snprintf(r->failure, sizeof r->failure, "child died, said \"out of memory\"\n(again)");
+    r->signal = 11;
+    r->exit_code = -1;
+    snprintf(r->started_at, sizeof r->started_at, "2025-01-01T00:00:00Z");
+    snprintf(r->finished_at, sizeof r->finished_at, "2025-01-01T00:00:01Z");
+    snprintf(r->params.workload, sizeof r->params.workload, "random");
+    r->params.ops = 100000;
+    r->params.seed = 0xfedcba9876543210ull; /* above INT64_MAX */
+    r->params.threads = 2;
+    snprintf(r->params.sizes.text, sizeof r->params.sizes.text, "uniform:16:512");
+    r->params.live = 1000;
+    r->params.lifetime = WL_LIFE_FIFO;
+    r->params.touch = WL_TOUCH_ALL;
+    r->params.set = 0x7f;
+    r->samples_requested = 5;
+    r->stream_hash = 0x0123456789abcdefull;
+    snprintf(r->host, sizeof r->host, "testhost");
+    snprintf(r->mmbench_version, sizeof r->mmbench_version, "0.1.0");
+    snprintf(r->git_rev, sizeof r->git_rev, "deadbeef");
+    for (int i = 0; i < HX_METRIC_COUNT; i++)
+        r->m[i] = (i % 3 == 2) ? NAN : 1000.0 * (i + 1) + (strcmp(hx_metric_info[i].sqltype, "REAL") ? 0 : 0.125);
+    r->m[HX_M_wall_ns] = 123456789;
+    r->m[HX_M_peak_live_bytes] = 3 * 1048576 / 2;
+    r->m[HX_M_frag_jw1] = 0.1; /* not exact in binary: must round-trip */
+    r->m[HX_M_frag_jw2] = NAN;
+    r->nsamples = 5;
+    r->samples = calloc(r->nsamples, sizeof *r->samples);
+    for (size_t i = 0; i < r->nsamples; i++)
+        for (int c = 0; c < HX_SAMPLE_COUNT; c++)
+            r->samples[i].v[c] = (c == HX_S_rss_bytes && i == 1) ? NAN : (double)(i * 100 + (size_t)c);
+    r->samples[2].v[HX_S_frag] = 0.3333333333333333;
+    r->nblocks = 3;
+    r->blocks = calloc(r->nblocks, sizeof *r->blocks);
+    for (size_t i = 0; i < r->nblocks; i++)
+        r->blocks[i] = (hx_block_t){.offset = i * 64, .size = 64, .used = i == 2 ? 0.5 : (double)(i & 1)};
+    r->ncomp = 2;
+    r->comp = calloc(r->ncomp, sizeof *r->comp);
+    r->comp[0] = (hx_comp_t){"payload", "payload", 4096};
+    r->comp[1] = (hx_comp_t){"free", "free 64-127 B", 128};
+    r->ninfo = 2;
+    r->info = calloc(r->ninfo, sizeof *r->info);
+    r->info[0] = (hx_kv_t){"a.first", 42};
+    r->info[1] = (hx_kv_t){"b.second", NAN};
+}
+
+static int same_num(double a, double b) { return (isnan(a) && isnan(b)) || a == b; }
+
+/* Run cmd(argv) in a child with stdout and stderr captured; returns the exit
+ * status and the outputs (malloc'd). */
+static int run_cmd(int (*cmd)(int, char **), const char *const *args, char **out, char **errout) {
+    char o[512], e[512];
+    path_in(o, sizeof o, "cmd.out");
+    path_in(e, sizeof e, "cmd.err");
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fo = open(o, O_WRONLY | O_CREAT | O_TRUNC, 0644), fe = open(e, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+        dup2(fo, 1);
+        dup2(fe, 2);
+        int argc = 0;
+        char *argv[32];
+        while (args[argc] && argc < 31) {
+            argv[argc] = (char *)args[argc];
+            argc++;
+        }
+        argv[argc] = NULL;
+        int rc = cmd(argc, argv);
+        fflush(stdout);
+        fflush(stderr);
+        exit(rc); /* not _exit: under ASan, the leak check covers the command */
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    *out = slurp(o, NULL);
+    *errout = slurp(e, NULL);
+    return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+}
+
+/* ---- a strict little JSON checker ------------------------------------------ */
+
+static const char *js_ws(const char *p) {
+    while (*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t')
+        p++;
+    return p;
+}
+static const char *js_value(const char *p, int depth);
+static const char *js_string(const char *p) {
+    if (*p++ != '"')
+        return NULL;
+    while (*p != '"') {
+        if ((unsigned char)*p < 0x20)
+            return NULL;
+        if (*p == '\\') {
+            p++;
+            if (*p == 'u') {
+                for (int i = 1; i <= 4; i++)
+                    if (!isxdigit((unsigned char)p[i]))
+                        return NULL;
+                p += 4;
+            } else if (!strchr("\"\\/bfnrt", *p)) {
+                return NULL;
+            }
+        }
+        p++;
+    }
+    return p + 1;
+}
+static const char *js_number(const char *p) {
+    const char *s = p;
+    if (*p == '-')
+        p++;
+    if (!isdigit((unsigned char)*p))
+        return NULL;
+    if (*p == '0' && isdigit((unsigned char)p[1]))
+        return NULL;
+    while (isdigit((unsigned char)*p))
+        p++;
+    if (*p == '.') {
+        p++;
+        if (!isdigit((unsigned char)*p))
+            return NULL;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    if (*p == 'e' || *p == 'E') {
+        p++;
+        if (*p == '+' || *p == '-')
+            p++;
+        if (!isdigit((unsigned char)*p))
+            return NULL;
+        while (isdigit((unsigned char)*p))
+            p++;
+    }
+    return p > s ? p : NULL;
+}
+static const char *js_value(const char *p, int depth) {
+    if (depth > 32)
+        return NULL;
+    p = js_ws(p);
+    if (*p == '{' || *p == '[') {
+        char close = *p == '{' ? '}' : ']';
+        int obj = *p == '{';
+        p = js_ws(p + 1);
+        if (*p == close)
+            return p + 1;
+        for (;;) {
+            if (obj) {
+                if (!(p = js_string(js_ws(p))))
+                    return NULL;
+                p = js_ws(p);
+                if (*p++ != ':')
+                    return NULL;
+            }
+            if (!(p = js_value(p, depth + 1)))
+                return NULL;
+            p = js_ws(p);
+            if (*p == close)
+                return p + 1;
+            if (*p++ != ',')
+                return NULL;
+        }
+    }
+    if (*p == '"')
+        return js_string(p);
+    if (!strncmp(p, "true", 4))
+        return p + 4;
+    if (!strncmp(p, "false", 5))
+        return p + 5;
+    if (!strncmp(p, "null", 4))
+        return p + 4;
+    return js_number(p);
+}
+/* 1 when text is exactly one JSON value (surrounding white space allowed). */
+static int json_valid(const char *text) {
+    const char *p = js_value(text, 0);
+    return p && *js_ws(p) == '\0';
+}
+
+/* ---- a strict little RFC 4180 reader -------------------------------------- */
+
+#define CSV_MAXF 128
+typedef struct csv_row {
+    int nf;
+    char *f[CSV_MAXF];
+} csv_row_t;
+
+/* Parse one record at *p into row (fields malloc'd); 0 at end of input, -1
+ * on a malformed record. */
+static int csv_next(const char **pp, csv_row_t *row) {
+    const char *p = *pp;
+    row->nf = 0;
+    if (!*p)
+        return 0;
+    for (;;) {
+        char *buf = malloc(strlen(p) + 1);
+        size_t n = 0;
+        if (*p == '"') {
+            p++;
+            for (;;) {
+                if (!*p) {
+                    free(buf);
+                    return -1;
+                }
+                if (*p == '"' && p[1] == '"') {
+                    buf[n++] = '"';
+                    p += 2;
+                } else if (*p == '"') {
+                    p++;
+                    break;
+                } else {
+                    buf[n++] = *p++;
+                }
+            }
+            if (*p != ',' && *p != '\n' && *p != '\0') {
+                free(buf);
+                return -1;
+            }
+        } else {
+            while (*p && *p != ',' && *p != '\n') {
+                if (*p == '"') {
+                    free(buf);
+                    return -1;
+                }
+                buf[n++] = *p++;
+            }
+        }
+        buf[n] = '\0';
+        if (row->nf < CSV_MAXF)
+            row->f[row->nf++] = buf;
+        else
+            free(buf);
+        if (*p == ',') {
+            p++;
+            continue;
+        }
+        if (*p == '\n')
+            p++;
+        *pp = p;
+        return 1;
+    }
+}
+
+static void csv_free(csv_row_t *row) {
+    for (int i = 0; i < row->nf; i++)
+        free(row->f[i]);
+    row->nf = 0;
+}
+
+static int csv_col(const csv_row_t *header, const char *name) {
+    for (int i = 0; i < header->nf; i++)
+        if (!strcmp(header->f[i], name))
+            return i;
+    return -1;
+}
+
+/* A database with two stored runs (ids 1 and 2); returns its path. */
+static const char *db_with_runs(char *buf, size_t len, const char *name) {
+    path_in(buf, len, name);
+    unlink(buf);
+    hx_store_t *s;
+    char err[256];
+    if (hx_store_open(buf, 0, &s, err, sizeof err)) {
+        printf("  cannot open %s: %s\n", buf, err);
+        return buf;
+    }
+    for (int rep = 0; rep < 2; rep++) {
+        hx_run_t r;
+        make_run(&r, rep);
+        if (rep == 1) {
+            snprintf(r.status, sizeof r.status, "ok");
+            r.failure[0] = '\0';
+            r.signal = 0;
+            r.exit_code = 0;
+        }
+        if (hx_store_insert_run(s, &r, err, sizeof err))
+            printf("  cannot insert: %s\n", err);
+        hx_run_release(&r);
+    }
+    hx_store_close(s);
+    return buf;
+}
+
+/* ---- the store -------------------------------------------------------------- */
+
+TEST(round_trip_keeps_every_field_and_nan_is_null) {
+    char p[512], err[256];
+    path_in(p, sizeof p, "new/dir/rt.db"); /* parent directories are created */
+    hx_store_t *s;
+    ASSERT_TRUE(hx_store_open(p, 0, &s, err, sizeof err) == 0);
+    hx_run_t r, back;
+    make_run(&r, 3);
+    EXPECT_EQ(hx_store_insert_run(s, &r, err, sizeof err), 0);
+    EXPECT_GT(r.id, 0);
+    ASSERT_TRUE(hx_store_get_run(s, r.id, &back, err, sizeof err) == 0);
+
+    EXPECT_EQ(back.id, r.id);
+    EXPECT_STREQ(back.sweep, r.sweep);
+    EXPECT_EQ(back.rep, 3);
+    EXPECT_STREQ(back.allocator, r.allocator);
+    EXPECT_STREQ(back.allocator_version, r.allocator_version);
+    EXPECT_STREQ(back.workload, r.workload);
+    EXPECT_STREQ(back.status, r.status);
+    EXPECT_STREQ(back.failure, r.failure);
+    EXPECT_EQ(back.signal, 11);
+    EXPECT_EQ(back.exit_code, -1);
+    EXPECT_STREQ(back.started_at, r.started_at);
+    EXPECT_STREQ(back.finished_at, r.finished_at);
+    EXPECT_EQ(back.params.ops, 100000);
+    EXPECT_TRUE(back.params.seed == 0xfedcba9876543210ull);
+    EXPECT_EQ(back.params.threads, 2);
+    EXPECT_STREQ(back.params.sizes.text, "uniform:16:512");
+    EXPECT_EQ(back.params.live, 1000);
+    EXPECT_EQ(back.params.lifetime, WL_LIFE_FIFO);
+    EXPECT_EQ(back.params.touch, WL_TOUCH_ALL);
+    EXPECT_EQ(back.samples_requested, 5);
+    EXPECT_TRUE(back.stream_hash == 0x0123456789abcdefull);
+    EXPECT_STREQ(back.host, "testhost");
+    EXPECT_STREQ(back.mmbench_version, "0.1.0");
+    EXPECT_STREQ(back.git_rev, "deadbeef");
+    for (int i = 0; i < HX_METRIC_COUNT; i++)
+        if (!same_num(back.m[i], r.m[i]))
+            TEST_FAIL_AT("metric %s: %.17g vs %.17g", hx_metric_info[i].key, back.m[i], r.m[i]);
+    ASSERT_TRUE(back.nsamples == r.nsamples);
+    for (size_t i = 0; i < r.nsamples; i++)
+        for (int c = 0; c < HX_SAMPLE_COUNT; c++)
+            if (!same_num(back.samples[i].v[c], r.samples[i].v[c]))
+                TEST_FAIL_AT("sample %zu %s", i, hx_sample_info[c].key);
+    ASSERT_TRUE(back.nblocks == 3);
+    EXPECT_EQ(back.blocks[2].offset, 128);
+    EXPECT_EQ(back.blocks[2].size, 64);
+    EXPECT_TRUE(back.blocks[2].used == 0.5 && back.blocks[1].used == 1.0);
+    ASSERT_TRUE(back.ncomp == 2);
+    EXPECT_STREQ(back.comp[1].category, "free");
+    EXPECT_STREQ(back.comp[1].label, "free 64-127 B");
+    EXPECT_TRUE(back.comp[0].bytes == 4096);
+    ASSERT_TRUE(back.ninfo == 2);
+    EXPECT_STREQ(back.info[0].key, "a.first");
+    EXPECT_TRUE(back.info[0].value == 42);
+    EXPECT_TRUE(isnan(back.info[1].value));
+
+    /* In SQL: NaN is NULL, integers are INTEGER, the file is WAL, version 1. */
+    sqlite3 *db = hx_store_db(s);
+    char t[64];
+    EXPECT_STREQ(sql_text(db, "SELECT typeof(frag_jw2) FROM runs", t, sizeof t), "null");
+    EXPECT_STREQ(sql_text(db, "SELECT typeof(wall_ns) FROM runs", t, sizeof t), "integer");
+    EXPECT_STREQ(sql_text(db, "SELECT typeof(exit_code) FROM runs", t, sizeof t), "null");
+    EXPECT_STREQ(sql_text(db, "SELECT stream_hash FROM runs", t, sizeof t), "0123456789abcdef");
+    EXPECT_STREQ(sql_text(db, "SELECT typeof(rss_bytes) FROM samples WHERE idx = 1", t, sizeof t), "null");
+    EXPECT_STREQ(sql_text(db, "PRAGMA journal_mode", t, sizeof t), "wal");
+    EXPECT_EQ(sql_int(db, "PRAGMA user_version"), HX_SCHEMA_VERSION);
+    EXPECT_EQ(sql_int(db, "PRAGMA foreign_keys"), 1);
+    EXPECT_EQ(sql_int(db, "SELECT count(*) FROM meta WHERE key = 'created_by'"), 1);
+
+    hx_run_t missing;
+    EXPECT_EQ(hx_store_get_run(s, 999, &missing, err, sizeof err), ENOENT);
+    EXPECT_TRUE(strstr(err, "no run 999 in") != NULL);
+    hx_run_release(&r);
+    hx_run_release(&back);
+    hx_store_close(s);
+
+    /* Reopened read-only, the run is still there. */
+    ASSERT_TRUE(hx_store_open(p, 1, &s, err, sizeof err) == 0);
+    EXPECT_EQ(hx_store_get_run(s, 1, &back, err, sizeof err), 0);
+    EXPECT_EQ(hx_store_insert_run(s, &back, err, sizeof err), EROFS);
+    hx_run_release(&back);
+    hx_store_close(s);
+}
+
+TEST(failed_insert_rolls_back_everything) {
+    char p[512], err[256];
+    path_in(p, sizeof p, "rollback.db");
+    hx_store_t *s;
+    ASSERT_TRUE(hx_store_open(p, 0, &s, err, sizeof err) == 0);
+    sqlite3 *db = hx_store_db(s);
+    ASSERT_TRUE(sqlite3_exec(db, "CREATE TEMP TRIGGER no_free BEFORE INSERT ON composition "
+                                 "WHEN NEW.category = 'free' BEGIN SELECT RAISE(ABORT, 'no free today'); END",
+                             NULL, NULL, NULL) == SQLITE_OK);
+    hx_run_t r;
+    make_run(&r, 0);
+    EXPECT_NE(hx_store_insert_run(s, &r, err, sizeof err), 0);
+    EXPECT_TRUE(strstr(err, "no free today") != NULL);
+    EXPECT_EQ(r.id, 0);
+    EXPECT_EQ(sql_int(db, "SELECT count(*) FROM runs"), 0);
+    EXPECT_EQ(sql_int(db, "SELECT count(*) FROM samples"), 0);
+    EXPECT_EQ(sql_int(db, "SELECT count(*) FROM heap_blocks"), 0);
+    /* The store stays usable. */
+    sqlite3_exec(db, "DROP TRIGGER no_free", NULL, NULL, NULL);
+    EXPECT_EQ(hx_store_insert_run(s, &r, err, sizeof err), 0);
+    EXPECT_EQ(sql_int(db, "SELECT count(*) FROM composition"), 2);
+    hx_run_release(&r);
+    hx_store_close(s);
+}
+
+TEST(a_reader_does_not_block_the_writer) {
+    char p[512], err[256];
+    path_in(p, sizeof p, "concurrent.db");
+    hx_store_t *w, *rd;
+    ASSERT_TRUE(hx_store_open(p, 0, &w, err, sizeof err) == 0);
+    hx_run_t r, back;
+    make_run(&r, 0);
+    EXPECT_EQ(hx_store_insert_run(w, &r, err, sizeof err), 0);
+    ASSERT_TRUE(hx_store_open(p, 1, &rd, err, sizeof err) == 0);
+    /* The reader holds a read transaction (as serve does mid-query). */
+    sqlite3 *rdb = hx_store_db(rd);
+    EXPECT_EQ(sqlite3_exec(rdb, "BEGIN", NULL, NULL, NULL), SQLITE_OK);
+    EXPECT_EQ(sql_int(rdb, "SELECT count(*) FROM runs"), 1);
+    EXPECT_EQ(hx_store_insert_run(w, &r, err, sizeof err), 0);
+    EXPECT_EQ(sql_int(rdb, "SELECT count(*) FROM runs"), 1); /* its snapshot */
+    EXPECT_EQ(hx_store_get_run(rd, 1, &back, err, sizeof err), 0); /* inside the caller's transaction */
+    hx_run_release(&back);
+    EXPECT_EQ(sqlite3_exec(rdb, "COMMIT", NULL, NULL, NULL), SQLITE_OK);
+    EXPECT_EQ(hx_store_get_run(rd, r.id, &back, err, sizeof err), 0);
+    EXPECT_EQ(back.nsamples, 5);
+    hx_run_release(&back);
+    hx_run_release(&r);
+    hx_store_close(rd);
+    hx_store_close(w);
+}
+
+TEST(newer_schema_is_refused_and_untouched) {
+    char p[512], err[256];
+    path_in(p, sizeof p, "newer.db");
+    unlink(p);
+    sqlite3 *db;
+    ASSERT_TRUE(sqlite3_open(p, &db) == SQLITE_OK);
+    sqlite3_exec(db, "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT); CREATE TABLE runs (id INTEGER PRIMARY KEY);"
+                     "PRAGMA user_version = 3",
+                 NULL, NULL, NULL);
+    sqlite3_close(db);
+    fp_t before = fingerprint(p);
+    hx_store_t *s = NULL;
+    EXPECT_NE(hx_store_open(p, 0, &s, err, sizeof err), 0);
+    EXPECT_TRUE(s == NULL);
+    char want[600];
+    snprintf(want, sizeof want,
+             "%s has schema version 3, newer than this mmbench understands (1); use a newer mmbench", p);
+    EXPECT_STREQ(err, want);
+    EXPECT_NE(hx_store_open(p, 1, &s, err, sizeof err), 0);
+    EXPECT_NE(hx_store_check_writable(p, err, sizeof err), 0);
+    EXPECT_STREQ(err, want);
+    EXPECT_TRUE(same_fp(before, fingerprint(p)));
+    char side[600];
+    snprintf(side, sizeof side, "%s-wal", p);
+    EXPECT_TRUE(!exists(side));
+    snprintf(side, sizeof side, "%s-journal", p);
+    EXPECT_TRUE(!exists(side));
+}
+
+TEST(not_a_database_is_refused_and_untouched) {
+    char p[512], q[512], err[256];
+    path_in(p, sizeof p, "notes.txt");
+    write_file(p, "these are my notes, not a database; please do not overwrite them.\n"
+                  "0123456789012345678901234567890123456789012345678901234567890123456789\n");
+    fp_t before = fingerprint(p);
+    hx_store_t *s = NULL;
+    EXPECT_EQ(hx_store_open(p, 0, &s, err, sizeof err), EINVAL);
+    EXPECT_TRUE(strstr(err, "is not an SQLite database") != NULL);
+    EXPECT_NE(hx_store_check_writable(p, err, sizeof err), 0);
+    EXPECT_NE(hx_store_open(p, 1, &s, err, sizeof err), 0);
+    EXPECT_TRUE(same_fp(before, fingerprint(p)));
+
+    /* An SQLite database of some other program. */
+    path_in(q, sizeof q, "other.sqlite");
+    unlink(q);
+    sqlite3 *db;
+    ASSERT_TRUE(sqlite3_open(q, &db) == SQLITE_OK);
+    sqlite3_exec(db, "CREATE TABLE contacts (name TEXT); INSERT INTO contacts VALUES ('ada')", NULL, NULL, NULL);
+    sqlite3_close(db);
+    before = fingerprint(q);
+    EXPECT_EQ(hx_store_open(q, 0, &s, err, sizeof err), EINVAL);
+    EXPECT_TRUE(strstr(err, "not an mmbench database") != NULL);
+    EXPECT_NE(hx_store_check_writable(q, err, sizeof err), 0);
+    EXPECT_TRUE(strstr(err, "not an mmbench database") != NULL);
+    EXPECT_TRUE(same_fp(before, fingerprint(q)));
+
+    /* A directory. */
+    EXPECT_EQ(hx_store_open(tmpdir, 0, &s, err, sizeof err), EISDIR);
+}
+
+TEST(readonly_open_of_a_missing_file_creates_nothing) {
+    char p[512], err[256];
+    path_in(p, sizeof p, "nowhere/missing.db");
+    hx_store_t *s = NULL;
+    EXPECT_EQ(hx_store_open(p, 1, &s, err, sizeof err), ENOENT);
+    char want[600];
+    snprintf(want, sizeof want, "no database at %s; run `mmbench run` first", p);
+    EXPECT_STREQ(err, want);
+    EXPECT_TRUE(!exists(p));
+    path_in(p, sizeof p, "nowhere");
+    EXPECT_TRUE(!exists(p));
+}
+
+/* Build by hand a version-1 file made by an older build that lacked the last
+ * metric (holes_per_live) and the last sample column (frag). */
+static void make_old_db(const char *p) {
+    unlink(p);
+    sqlite3 *db;
+    sqlite3_open(p, &db);
+    char sql[8192];
+    size_t n = (size_t)snprintf(sql, sizeof sql,
+                                "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT);"
+                                "INSERT INTO meta VALUES ('created_by', 'mmbench 0.0.1');"
+                                "CREATE TABLE runs (id INTEGER PRIMARY KEY, sweep TEXT NOT NULL, rep INTEGER NOT NULL,"
+                                " allocator TEXT NOT NULL, allocator_version TEXT, workload TEXT NOT NULL,"
+                                " status TEXT NOT NULL, failure TEXT, signal INTEGER, exit_code INTEGER,"
+                                " started_at TEXT NOT NULL, finished_at TEXT, ops INTEGER, seed INTEGER,"
+                                " threads INTEGER, sizes TEXT, live INTEGER, lifetime TEXT, touch TEXT, trace TEXT,"
+                                " samples_requested INTEGER, stream_hash TEXT, params TEXT, host TEXT,"
+                                " mmbench_version TEXT, git_rev TEXT");
+    for (int i = 0; i < HX_METRIC_COUNT - 1; i++)
+        n += (size_t)snprintf(sql + n, sizeof sql - n, ", %s %s", hx_metric_info[i].key, hx_metric_info[i].sqltype);
+    n += (size_t)snprintf(sql + n, sizeof sql - n,
+                          ");CREATE TABLE samples (run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
+                          " idx INTEGER NOT NULL");
+    for (int i = 0; i < HX_SAMPLE_COUNT - 1; i++)
+        n += (size_t)snprintf(sql + n, sizeof sql - n, ", %s %s", hx_sample_info[i].key, hx_sample_info[i].sqltype);
+    snprintf(sql + n, sizeof sql - n,
+             ", PRIMARY KEY (run_id, idx)) WITHOUT ROWID;"
+             "INSERT INTO runs (sweep, rep, allocator, workload, status, started_at, wall_ns, lifetime, touch)"
+             " VALUES ('old', 0, 'firstfit', 'ramp', 'ok', '2024-01-01T00:00:00Z', 777, 'lifo', 'none');"
+             "INSERT INTO samples (run_id, idx, op_index) VALUES (1, 0, 10);"
+             "PRAGMA user_version = 1;");
+    char *msg = NULL;
+    if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+        printf("  make_old_db: %s\n", msg);
+    sqlite3_free(msg);
+    sqlite3_close(db);
+}
+
+TEST(older_file_gains_new_columns_and_old_rows_read_null) {
+    char p[512], err[256];
+    path_in(p, sizeof p, "old.db");
+    make_old_db(p);
+    const char *last_metric = hx_metric_info[HX_METRIC_COUNT - 1].key;
+
+    /* Read-only: no migration, the missing column reads NaN. */
+    hx_store_t *s;
+    hx_run_t r;
+    fp_t before = fingerprint(p);
+    ASSERT_TRUE(hx_store_open(p, 1, &s, err, sizeof err) == 0);
+    ASSERT_TRUE(hx_store_get_run(s, 1, &r, err, sizeof err) == 0);
+    EXPECT_TRUE(r.m[HX_M_wall_ns] == 777);
+    EXPECT_TRUE(isnan(r.m[HX_METRIC_COUNT - 1]));
+    EXPECT_EQ(r.params.lifetime, WL_LIFE_LIFO);
+    ASSERT_TRUE(r.nsamples == 1);
+    EXPECT_TRUE(r.samples[0].v[HX_S_op_index] == 10);
+    EXPECT_TRUE(isnan(r.samples[0].v[HX_SAMPLE_COUNT - 1]));
+    hx_run_release(&r);
+    hx_store_close(s);
+    EXPECT_TRUE(same_fp(before, fingerprint(p)));
+
+    EXPECT_EQ(hx_store_check_writable(p, err, sizeof err), 0);
+    ASSERT_TRUE(hx_store_open(p, 0, &s, err, sizeof err) == 0);
+    sqlite3 *db = hx_store_db(s);
+    char sql[256];
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = '%s'", last_metric);
+    EXPECT_EQ(sql_int(db, sql), 1);
+    EXPECT_EQ(sql_int(db, "SELECT count(*) FROM pragma_table_info('samples') WHERE name = 'frag'"), 1);
+    EXPECT_EQ(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'heap_blocks'"), 1);
+    ASSERT_TRUE(hx_store_get_run(s, 1, &r, err, sizeof err) == 0);
+    EXPECT_TRUE(isnan(r.m[HX_METRIC_COUNT - 1]));
+    EXPECT_STREQ(r.allocator, "firstfit");
+    hx_run_release(&r);
+    make_run(&r, 0);
+    EXPECT_EQ(hx_store_insert_run(s, &r, err, sizeof err), 0);
+    EXPECT_EQ(r.id, 2);
+    hx_run_release(&r);
+    hx_store_close(s);
+}
+
+TEST(check_writable_says_before_anything_is_created) {
+    char p[512], err[256];
+    EXPECT_EQ(hx_store_check_writable("/etc/passwd/x.db", err, sizeof err), ENOTDIR);
+    EXPECT_TRUE(strstr(err, "/etc/passwd is not a directory") != NULL);
+
+    /* Missing parents are fine (open creates them) and are not created here. */
+    path_in(p, sizeof p, "later/deeper/x.db");
+    EXPECT_EQ(hx_store_check_writable(p, err, sizeof err), 0);
+    path_in(p, sizeof p, "later");
+    EXPECT_TRUE(!exists(p));
+
+    /* A file in the way of a parent directory. */
+    char f[512];
+    path_in(f, sizeof f, "plainfile");
+    write_file(f, "x");
+    path_in(p, sizeof p, "plainfile/sub/x.db");
+    EXPECT_EQ(hx_store_check_writable(p, err, sizeof err), ENOTDIR);
+
+    EXPECT_EQ(hx_store_check_writable(tmpdir, err, sizeof err), EISDIR);
+
+    /* A good existing database: accepted, and no -wal/-shm left behind. */
+    char db[512], side[600];
+    db_with_runs(db, sizeof db, "good.db");
+    snprintf(side, sizeof side, "%s-wal", db);
+    EXPECT_TRUE(!exists(side));
+    fp_t before = fingerprint(db);
+    EXPECT_EQ(hx_store_check_writable(db, err, sizeof err), 0);
+    EXPECT_TRUE(!exists(side));
+    snprintf(side, sizeof side, "%s-shm", db);
+    EXPECT_TRUE(!exists(side));
+    EXPECT_TRUE(same_fp(before, fingerprint(db)));
+
+    /* An empty file is a new database. */
+    path_in(p, sizeof p, "empty.db");
+    write_file(p, "");
+    EXPECT_EQ(hx_store_check_writable(p, err, sizeof err), 0);
+
+    /* With a writer holding the database open, still fine. */
+    hx_store_t *s;
+    ASSERT_TRUE(hx_store_open(db, 0, &s, err, sizeof err) == 0);
+    EXPECT_EQ(hx_store_check_writable(db, err, sizeof err), 0);
+    hx_store_close(s);
+}
+
+TEST(default_db_path_follows_the_environment) {
+    unsetenv("MMBENCH_DB");
+    EXPECT_STREQ(hx_default_db_path(), "results/mmbench.db");
+    setenv("MMBENCH_DB", "/tmp/elsewhere.db", 1);
+    EXPECT_STREQ(hx_default_db_path(), "/tmp/elsewhere.db");
+    setenv("MMBENCH_DB", "", 1);
+    EXPECT_STREQ(hx_default_db_path(), "results/mmbench.db");
+    unsetenv("MMBENCH_DB");
+}
+
+/* ---- writers ---------------------------------------------------------------- */
+
+TEST(json_escapes_and_numbers) {
+    char b[64];
+    EXPECT_EQ(hx_json_escape(b, sizeof b, "a\"b\\c\n\x01"), 17);
+    EXPECT_STREQ(b, "\"a\\\"b\\\\c\\n\\u0001\"");
+    EXPECT_EQ(hx_json_escape(b, 4, "abcdef"), 8); /* truncated, still terminated */
+    EXPECT_STREQ(b, "\"ab");
+    EXPECT_TRUE(hx_num_format(b, sizeof b, 123456789.0, 1) && !strcmp(b, "123456789"));
+    EXPECT_TRUE(hx_num_format(b, sizeof b, 0.1, 0) && !strcmp(b, "0.1"));
+    EXPECT_TRUE(hx_num_format(b, sizeof b, 1.0 / 3, 0) && strtod(b, NULL) == 1.0 / 3);
+    EXPECT_TRUE(hx_num_format(b, sizeof b, 1e300, 1) && strtod(b, NULL) == 1e300);
+    EXPECT_TRUE(hx_num_format(b, sizeof b, 2.5, 1) && !strcmp(b, "2.5"));
+    EXPECT_TRUE(!hx_num_format(b, sizeof b, NAN, 0) && !strcmp(b, ""));
+    EXPECT_TRUE(!hx_num_format(b, sizeof b, INFINITY, 1));
+}
+
+TEST(run_json_is_one_valid_line_with_every_metric) {
+    hx_run_t r;
+    make_run(&r, 0);
+    r.id = 7;
+    r.m[HX_M_ns_per_op] = INFINITY;
+    char *buf = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&buf, &len);
+    hx_run_write_json(f, &r);
+    fclose(f);
+    ASSERT_TRUE(buf && len > 0);
+    EXPECT_TRUE(buf[len - 1] == '\n');
+    EXPECT_TRUE(strchr(buf, '\n') == buf + len - 1);
+    EXPECT_TRUE(json_valid(buf));
+    EXPECT_TRUE(strstr(buf, "{\"run_id\":7,") == buf);
+    EXPECT_TRUE(strstr(buf, "\"frag_jw2\":null") != NULL);
+    EXPECT_TRUE(strstr(buf, "\"ns_per_op\":null") != NULL);
+    EXPECT_TRUE(strstr(buf, "\"wall_ns\":123456789,") != NULL);
+    EXPECT_TRUE(strstr(buf, "\"frag_jw1\":0.1,") != NULL);
+    EXPECT_TRUE(strstr(buf, "\"failure\":\"child died, said \\\"out of memory\\\"\\n(again)\"") != NULL);
+    EXPECT_TRUE(strstr(buf, "\"params\":{") != NULL);
+    for (int i = 0; i < HX_METRIC_COUNT; i++) {
+        char key[80];
+        snprintf(key, sizeof key, "\"%s\":", hx_metric_info[i].key);
+        if (!strstr(buf, key))
+            TEST_FAIL_AT("no %s", key);
+    }
+    free(buf);
+
+    /* ok runs say failure null; with arrays still valid. */
+    snprintf(r.status, sizeof r.status, "ok");
+    r.failure[0] = '\0';
+    buf = NULL;
+    f = open_memstream(&buf, &len);
+    hx_run_write_json_ex(f, &r, HX_JSON_ARRAYS);
+    fclose(f);
+    EXPECT_TRUE(json_valid(buf));
+    EXPECT_TRUE(strstr(buf, "\"failure\":null") != NULL);
+    EXPECT_TRUE(strstr(buf, "\"samples\":[{\"idx\":0,") != NULL);
+    EXPECT_TRUE(strstr(buf, "\"run_info\":{\"a.first\":42,\"b.second\":null}") != NULL);
+    free(buf);
+    hx_run_release(&r);
+}
+
+/* ---- show ------------------------------------------------------------------- */
+
+TEST(show_prints_a_report_with_units) {
+    char db[512], dbopt[600];
+    db_with_runs(db, sizeof db, "show.db");
+    snprintf(dbopt, sizeof dbopt, "--db=%s", db);
+    char *out, *err;
+    const char *a1[] = {"show", "1", dbopt, NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_show, a1, &out, &err), 0);
+    EXPECT_TRUE(strstr(out, "bestfit 1.0 on random") != NULL);
+    EXPECT_STREQ(err, ""); /* under ASan: no leak report either */
+    EXPECT_TRUE(strstr(out, "Peak live bytes") != NULL);
+    EXPECT_TRUE(strstr(out, "1.50 MiB (1572864 B)") != NULL);
+    EXPECT_TRUE(strstr(out, "123.457 ms (123456789 ns)") != NULL);
+    EXPECT_TRUE(strstr(out, "n/a") != NULL);
+    EXPECT_TRUE(strstr(out, "out of memory") != NULL);
+    EXPECT_TRUE(strstr(out, "Samples: 5") != NULL);
+    EXPECT_TRUE(strstr(out, "free 64-127 B") != NULL);
+    EXPECT_TRUE(strstr(out, "a.first") != NULL);
+    for (int i = 0; i < HX_METRIC_COUNT; i++)
+        if (!strstr(out, hx_metric_info[i].label))
+            TEST_FAIL_AT("no label %s", hx_metric_info[i].label);
+    free(out);
+    free(err);
+
+    const char *a2[] = {"show", "--json", "--db", db, "2", NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_show, a2, &out, &err), 0);
+    EXPECT_TRUE(json_valid(out));
+    EXPECT_TRUE(strstr(out, "\"run_id\":2,") != NULL);
+    EXPECT_TRUE(strstr(out, "\"samples\":[") != NULL);
+    free(out);
+    free(err);
+}
+
+TEST(show_errors_are_one_sentence_and_exit_2) {
+    char db[512], dbopt[600], missing[600];
+    db_with_runs(db, sizeof db, "show_err.db");
+    snprintf(dbopt, sizeof dbopt, "--db=%s", db);
+    char *out, *err, want[700];
+
+    const char *a1[] = {"show", "42", dbopt, NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_show, a1, &out, &err), 2);
+    snprintf(want, sizeof want, "mmbench show: no run 42 in %s\n", db);
+    EXPECT_STREQ(err, want);
+    EXPECT_STREQ(out, "");
+    free(out);
+    free(err);
+
+    const char *bad_ids[] = {"abc", "-3", "0", "1x", "99999999999999999999"};
+    for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
+        const char *a[] = {"show", bad_ids[i], dbopt, NULL};
+        EXPECT_EQ(run_cmd(hx_cmd_show, a, &out, &err), 2);
+        EXPECT_TRUE(strstr(err, "RUN_ID must be a positive integer") != NULL);
+        free(out);
+        free(err);
+    }
+
+    path_in(missing, sizeof missing, "absent.db");
+    const char *a3[] = {"show", "1", "--db", missing, NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_show, a3, &out, &err), 2);
+    snprintf(want, sizeof want, "mmbench show: no database at %s; run `mmbench run` first\n", missing);
+    EXPECT_STREQ(err, want);
+    EXPECT_TRUE(!exists(missing));
+    free(out);
+    free(err);
+
+    const char *a4[] = {"show", "--bogus", NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_show, a4, &out, &err), 2);
+    EXPECT_STREQ(err, "mmbench show: unknown option '--bogus'; see mmbench show --help\n");
+    free(out);
+    free(err);
+
+    const char *a5[] = {"show", "--help", NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_show, a5, &out, &err), 0);
+    EXPECT_TRUE(strstr(out, "usage: mmbench show") == out);
+    free(out);
+    free(err);
+
+    const char *a6[] = {"show", NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_show, a6, &out, &err), 2);
+    free(out);
+    free(err);
+}
+
+/* ---- export ----------------------------------------------------------------- */
+
+TEST(export_csv_is_tidy_and_parses_back) {
+    char db[512], dbopt[600];
+    db_with_runs(db, sizeof db, "export.db");
+    snprintf(dbopt, sizeof dbopt, "--db=%s", db);
+    char *out, *err;
+    const char *a1[] = {"export", dbopt, NULL};
+    ASSERT_TRUE(run_cmd(hx_cmd_export, a1, &out, &err) == 0);
+    EXPECT_STREQ(err, "");
+
+    const char *p = out;
+    csv_row_t header, row;
+    ASSERT_TRUE(csv_next(&p, &header) == 1);
+    EXPECT_EQ(header.nf, 23 + HX_METRIC_COUNT);
+    EXPECT_STREQ(header.f[0], "run_id");
+    EXPECT_STREQ(header.f[22], "git_rev");
+    EXPECT_STREQ(header.f[23], hx_metric_info[0].key);
+    int nrows = 0, rc;
+    while ((rc = csv_next(&p, &row)) == 1) {
+        nrows++;
+        EXPECT_EQ(row.nf, header.nf);
+        if (nrows == 1 && row.nf == header.nf) {
+            EXPECT_STREQ(row.f[csv_col(&header, "failure")], "child died, said \"out of memory\"\n(again)");
+            EXPECT_STREQ(row.f[csv_col(&header, "seed")], "18364758544493064720");
+            EXPECT_STREQ(row.f[csv_col(&header, "lifetime")], "fifo");
+            EXPECT_STREQ(row.f[csv_col(&header, "stream_hash")], "0123456789abcdef");
+            EXPECT_STREQ(row.f[csv_col(&header, "wall_ns")], "123456789");
+            EXPECT_STREQ(row.f[csv_col(&header, "frag_jw1")], "0.1");
+            EXPECT_STREQ(row.f[csv_col(&header, "frag_jw2")], "");
+        }
+        if (nrows == 2 && row.nf == header.nf)
+            EXPECT_STREQ(row.f[csv_col(&header, "failure")], "");
+        csv_free(&row);
+    }
+    EXPECT_EQ(rc, 0);
+    EXPECT_EQ(nrows, 2);
+    csv_free(&header);
+    free(out);
+    free(err);
+
+    /* Samples: one row per sample. */
+    const char *a2[] = {"export", "--samples", "--runs=2", dbopt, NULL};
+    ASSERT_TRUE(run_cmd(hx_cmd_export, a2, &out, &err) == 0);
+    p = out;
+    ASSERT_TRUE(csv_next(&p, &header) == 1);
+    EXPECT_EQ(header.nf, 5 + HX_SAMPLE_COUNT);
+    EXPECT_STREQ(header.f[4], "idx");
+    nrows = 0;
+    while ((rc = csv_next(&p, &row)) == 1) {
+        EXPECT_EQ(row.nf, header.nf);
+        EXPECT_STREQ(row.f[0], "2");
+        nrows++;
+        csv_free(&row);
+    }
+    EXPECT_EQ(nrows, 5);
+    csv_free(&header);
+    free(out);
+    free(err);
+}
+
+TEST(export_json_is_a_valid_array) {
+    char db[512], dbopt[600];
+    db_with_runs(db, sizeof db, "export_json.db");
+    snprintf(dbopt, sizeof dbopt, "--db=%s", db);
+    char *out, *err;
+    const char *a1[] = {"export", "--format=json", "--runs=2,1", dbopt, NULL};
+    ASSERT_TRUE(run_cmd(hx_cmd_export, a1, &out, &err) == 0);
+    EXPECT_TRUE(json_valid(out));
+    EXPECT_TRUE(out[0] == '[');
+    char *two = strstr(out, "\"run_id\":2"), *one = strstr(out, "\"run_id\":1");
+    EXPECT_TRUE(two && one && two < one);
+    EXPECT_TRUE(strstr(out, "\"samples\"") == NULL);
+    free(out);
+    free(err);
+
+    const char *a2[] = {"export", "--format", "json", "--samples", dbopt, NULL};
+    ASSERT_TRUE(run_cmd(hx_cmd_export, a2, &out, &err) == 0);
+    EXPECT_TRUE(json_valid(out));
+    EXPECT_STREQ(err, "");
+    EXPECT_TRUE(strstr(out, "\"samples\":[{") != NULL);
+    free(out);
+    free(err);
+
+    /* An empty database exports an empty array and a header-only CSV. */
+    char empty[512], eopt[600], e2[512];
+    path_in(empty, sizeof empty, "empty_export.db");
+    hx_store_t *s;
+    ASSERT_TRUE(hx_store_open(empty, 0, &s, e2, sizeof e2) == 0);
+    hx_store_close(s);
+    snprintf(eopt, sizeof eopt, "--db=%s", empty);
+    const char *a3[] = {"export", "--format=json", eopt, NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_export, a3, &out, &err), 0);
+    EXPECT_STREQ(out, "[]\n");
+    free(out);
+    free(err);
+}
+
+TEST(export_to_a_file_is_atomic_and_errors_exit_2) {
+    char db[512], dbopt[600], dest[512], tmp[600];
+    db_with_runs(db, sizeof db, "export_o.db");
+    snprintf(dbopt, sizeof dbopt, "--db=%s", db);
+    path_in(dest, sizeof dest, "out.csv");
+    snprintf(tmp, sizeof tmp, "%s.tmp", dest);
+    char *out, *err;
+
+    const char *a1[] = {"export", dbopt, "-o", dest, NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_export, a1, &out, &err), 0);
+    EXPECT_STREQ(out, "");
+    EXPECT_TRUE(exists(dest) && !exists(tmp));
+    char *text = slurp(dest, NULL);
+    EXPECT_TRUE(text && strncmp(text, "run_id,sweep,rep,", 17) == 0);
+    free(text);
+    free(out);
+    free(err);
+
+    const char *a2[] = {"export", dbopt, "-o", "/etc/passwd/x.csv", NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_export, a2, &out, &err), 2);
+    EXPECT_TRUE(strstr(err, "mmbench export: cannot write /etc/passwd/x.csv") == err);
+    free(out);
+    free(err);
+
+    /* Bad input leaves an existing output alone. */
+    fp_t before = fingerprint(dest);
+    const char *a3[] = {"export", dbopt, "--runs=1,999", "-o", dest, NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_export, a3, &out, &err), 2);
+    char want[700];
+    snprintf(want, sizeof want, "mmbench export: no run 999 in %s\n", db);
+    EXPECT_STREQ(err, want);
+    EXPECT_TRUE(same_fp(before, fingerprint(dest)) && !exists(tmp));
+    free(out);
+    free(err);
+
+    const char *bad_lists[] = {"--runs=1,,2", "--runs=x", "--runs=", "--runs=1,-2", "--runs=1,"};
+    for (size_t i = 0; i < sizeof bad_lists / sizeof bad_lists[0]; i++) {
+        const char *a[] = {"export", dbopt, bad_lists[i], NULL};
+        EXPECT_EQ(run_cmd(hx_cmd_export, a, &out, &err), 2);
+        EXPECT_TRUE(strstr(err, "--runs takes run ids") != NULL);
+        free(out);
+        free(err);
+    }
+
+    const char *a4[] = {"export", "--foo", NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_export, a4, &out, &err), 2);
+    EXPECT_STREQ(err, "mmbench export: unknown option '--foo'; see mmbench export --help\n");
+    free(out);
+    free(err);
+
+    const char *a5[] = {"export", "--format=xml", dbopt, NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_export, a5, &out, &err), 2);
+    free(out);
+    free(err);
+
+    const char *a6[] = {"export", "--help", NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_export, a6, &out, &err), 0);
+    EXPECT_TRUE(strstr(out, "usage: mmbench export") == out);
+    free(out);
+    free(err);
+
+    char missing[512], mopt[600];
+    path_in(missing, sizeof missing, "absent_export.db");
+    snprintf(mopt, sizeof mopt, "--db=%s", missing);
+    const char *a7[] = {"export", mopt, NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_export, a7, &out, &err), 2);
+    EXPECT_TRUE(strstr(err, "no database at") != NULL);
+    EXPECT_TRUE(!exists(missing));
+    free(out);
+    free(err);
+}
+
+int main(void) {
+    snprintf(tmpdir, sizeof tmpdir, "/tmp/mmb_test_store_XXXXXX");
+    if (!mkdtemp(tmpdir)) {
+        perror("mkdtemp");
+        return 1;
+    }
+    RUN(round_trip_keeps_every_field_and_nan_is_null);
+    RUN(failed_insert_rolls_back_everything);
+    RUN(a_reader_does_not_block_the_writer);
+    RUN(newer_schema_is_refused_and_untouched);
+    RUN(not_a_database_is_refused_and_untouched);
+    RUN(readonly_open_of_a_missing_file_creates_nothing);
+    RUN(older_file_gains_new_columns_and_old_rows_read_null);
+    RUN(check_writable_says_before_anything_is_created);
+    RUN(default_db_path_follows_the_environment);
+    RUN(json_escapes_and_numbers);
+    RUN(run_json_is_one_valid_line_with_every_metric);
+    RUN(show_prints_a_report_with_units);
+    RUN(show_errors_are_one_sentence_and_exit_2);
+    RUN(export_csv_is_tidy_and_parses_back);
+    RUN(export_json_is_a_valid_array);
+    RUN(export_to_a_file_is_atomic_and_errors_exit_2);
+    int rc = test_report();
+    if (rc == 0) {
+        char cmd[300];
+        snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmpdir);
+        if (system(cmd) != 0)
+            printf("could not remove %s\n", tmpdir);
+    }
+    return rc;
+}
