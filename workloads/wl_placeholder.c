@@ -1,1 +1,0 @@
-/* placeholder */ typedef int wl_placeholder_t;
