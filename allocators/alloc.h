@@ -79,6 +79,7 @@ typedef struct alloc_config {
     size_t chunk_bytes;   /* policy heaps: growth granularity (0 = default) */
     const char *inner;    /* wrappers: the allocator wrapped (NULL = default) */
     int debug;            /* non-zero: check invariants, detect double free */
+    size_t prefault_bytes; /* baselines: bytes to map and fault in at init */
 } alloc_config_t;
 
 typedef struct alloc_methods {

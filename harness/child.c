@@ -619,16 +619,26 @@ int hx_cmd_child(int argc, char **argv) {
         c->touch = WL_TOUCH_NONE;
         c->verify = 0;
     }
-    alloc_config_t cfg = {.inner = inner, .debug = debug_heap};
+    if (wl_generate(&p, &c->s, err, sizeof err) != 0)
+        child_fail("%s", err);
+    out_line("H %016llx", (unsigned long long)c->s.hash);
+
+    /* A baseline allocator gets its memory faulted in before the clock, so
+     * that what it measures is the harness, not the kernel zeroing pages. */
+    size_t prefault = 0;
+    if (c->m->flags & ALLOC_BASELINE) {
+        for (uint32_t t = 0; t < c->s.nthreads; t++)
+            for (uint64_t i = 0; i < c->s.thread[t].nops; i++)
+                if (c->s.thread[t].ops[i].kind != WL_FREE)
+                    prefault += (size_t)((c->s.thread[t].ops[i].size + 15) & ~(uint64_t)15) + 16;
+    }
+    alloc_config_t cfg = {.inner = inner, .debug = debug_heap, .prefault_bytes = prefault};
     int rc = alloc_init(c->m, &cfg, &c->heap);
     if (rc != 0)
         child_fail("allocator %s failed to start: %s", alloc_name,
                    alloc_last_error()[0] ? alloc_last_error() : strerror(rc));
     out_line("V %s", alloc_version(c->m));
 
-    if (wl_generate(&p, &c->s, err, sizeof err) != 0)
-        child_fail("%s", err);
-    out_line("H %016llx", (unsigned long long)c->s.hash);
     if (c->s.nthreads > 1 && !(c->m->flags & ALLOC_THREAD_SAFE))
         child_fail("allocator %s is not thread-safe; run it with --threads=1", alloc_name);
 
