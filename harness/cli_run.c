@@ -357,7 +357,6 @@ int hx_cmd_run(int argc, char **argv) {
                     fputs("\r\033[K", stderr);
                 if (json) {
                     hx_run_write_json(stdout, &r);
-                    fputc('\n', stdout);
                 } else if (!quiet) {
                     print_summary(&r, total, index);
                 } else if (strcmp(r.status, "ok") != 0) {
