@@ -501,7 +501,8 @@ TEST(rng_is_the_reference_xoshiro256starstar) {
     EXPECT_TRUE(u >= 0 && u < 1);
 }
 
-TEST(random_with_a_million_ops_generates_fast) {
+/* Timings are never asserted (the machine is shared); the time is printed. */
+TEST(random_with_a_million_ops_generates_the_requested_stream) {
     wl_params_t p;
     char err[256];
     wl_params_default(&p);
@@ -515,8 +516,6 @@ TEST(random_with_a_million_ops_generates_fast) {
     printf("  random: 1e6 ops, live 1e5 in %.3f s\n", secs);
     EXPECT_EQ(s.total_ops, 1000000);
     EXPECT_EQ(s.peak_live_blocks, 100000);
-    if (!MMBENCH_SANITIZED)
-        EXPECT_LT(secs * 1000, 500);
     wl_stream_free(&s);
 }
 
@@ -534,6 +533,6 @@ int main(void) {
     RUN(malformed_traces_report_file_and_line);
     RUN(trace_writer_round_trips);
     RUN(rng_is_the_reference_xoshiro256starstar);
-    RUN(random_with_a_million_ops_generates_fast);
+    RUN(random_with_a_million_ops_generates_the_requested_stream);
     return test_report();
 }
