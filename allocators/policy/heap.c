@@ -1,0 +1,558 @@
+/*
+ * heap.c - the heap shared by the four policy allocators: the reservation
+ * and its committed bottom part, block placement, immediate coalescing,
+ * growth and trimming, the exact running statistics, and the table slots
+ * that do not depend on the policy.  The policy is only the choice of block
+ * (pol_find) and the structure that holds free blocks (pol_insert /
+ * pol_remove); see README.md for the rules.
+ */
+#include "allocators/policy/policy.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+static const char *const pol_names[] = {"firstfit", "bestfit", "nextfit", "segregated"};
+
+const char *pol_version(void) { return "mmbench-policy-1"; }
+
+/* ---- the policy dispatch ------------------------------------------------ */
+
+static inline void pol_insert(pol_heap_t *h, char *b) {
+    switch (h->kind) {
+    case POL_FIRSTFIT:
+    case POL_NEXTFIT:
+        pol_at_insert(h, b);
+        break;
+    case POL_BESTFIT:
+        pol_st_insert(h, b);
+        break;
+    case POL_SEGREGATED:
+        pol_seg_insert(h, b);
+        break;
+    }
+}
+
+static inline void pol_remove(pol_heap_t *h, char *b) {
+    switch (h->kind) {
+    case POL_FIRSTFIT:
+    case POL_NEXTFIT:
+        pol_at_remove(h, b);
+        break;
+    case POL_BESTFIT:
+        pol_st_remove(h, b);
+        break;
+    case POL_SEGREGATED:
+        pol_seg_remove(h, b);
+        break;
+    }
+}
+
+static inline char *pol_find(pol_heap_t *h, size_t a) {
+    switch (h->kind) {
+    case POL_FIRSTFIT:
+        return pol_at_first_fit(h, a);
+    case POL_NEXTFIT:
+        return pol_at_next_fit(h, a, h->rover);
+    case POL_BESTFIT:
+        return pol_st_best_fit(h, a);
+    case POL_SEGREGATED:
+        return pol_seg_find(h, a);
+    }
+    return NULL;
+}
+
+/* ---- helpers --------------------------------------------------------------- */
+
+__attribute__((noreturn, format(printf, 2, 3))) static void pol_die(pol_heap_t *h, const char *fmt,
+                                                                     ...) {
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "mmbench %s heap: ", pol_names[h->kind]);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    abort();
+}
+
+/* block size for a request of n bytes (n <= reserve, so no overflow) */
+static inline size_t pol_asize(size_t n) {
+    size_t a = (n + POL_HDR + 15) & ~(size_t)15;
+    return a < POL_MIN_BLOCK ? POL_MIN_BLOCK : a;
+}
+
+static inline char *pol_epilogue(pol_heap_t *h) { return h->base + h->footprint - 8; }
+
+static inline void pol_set_free(char *b, size_t s) {
+    *pol_hdr(b) = s;
+    *pol_footer(b, s) = s;
+}
+
+static inline void pol_set_used(char *b, size_t s, size_t n) {
+    *pol_hdr(b) = s | POL_USED | (*pol_hdr(b) & POL_PREV_FREE) | ((uint64_t)(s - 8 - n) << 48);
+}
+
+/* Called after an operation that grew the heap. */
+static inline void pol_note_peak(pol_heap_t *h) {
+    if (h->footprint >= h->peak_footprint) {
+        h->peak_footprint = h->footprint;
+        h->payload_at_peak = h->payload;
+    }
+}
+
+/* Commit more of the reservation so that the free block at the top has at
+ * least `need` bytes; returns that block (in the free structure), or NULL
+ * with errno = ENOMEM.  Growth is (need - current top) rounded up to a
+ * multiple of the chunk. */
+static char *pol_grow(pol_heap_t *h, size_t need) {
+    char *ep = pol_epilogue(h), *top = NULL;
+    size_t t = 0;
+    if (pol_prev_free(ep)) {
+        t = (size_t) * (uint64_t *)(void *)(ep - 8);
+        top = ep - t;
+    }
+    size_t inc = need - t;
+    if (inc > h->reserve) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    inc = (inc + h->chunk - 1) / h->chunk * h->chunk;
+    if (inc > h->reserve - h->footprint ||
+        mprotect(h->base + h->footprint, inc, PROT_READ | PROT_WRITE) != 0) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    if (top) {
+        pol_remove(h, top);
+    } else {
+        top = ep;
+        h->nfree++;
+    }
+    h->footprint += inc;
+    pol_set_free(top, t + inc);
+    *pol_hdr(pol_epilogue(h)) = POL_USED | POL_PREV_FREE;
+    pol_insert(h, top);
+    if (h->footprint > h->peak_footprint)
+        h->peak_footprint = h->footprint;
+    return top;
+}
+
+/* Give the top back to the OS while it exceeds two chunks, keeping between
+ * one and two chunks of free top.  top is the free block below the epilogue. */
+static void pol_maybe_trim(pol_heap_t *h, char *top) {
+    size_t t = pol_size(top);
+    if (t <= 2 * h->chunk)
+        return;
+    size_t r = (t - h->chunk) / h->chunk * h->chunk;
+    pol_remove(h, top);
+    h->footprint -= r;
+    pol_set_free(top, t - r);
+    *pol_hdr(pol_epilogue(h)) = POL_USED | POL_PREV_FREE;
+    pol_insert(h, top);
+    void *gone = h->base + h->footprint;
+    if (mmap(gone, r, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) ==
+        MAP_FAILED) {
+        madvise(gone, r, MADV_DONTNEED);
+        mprotect(gone, r, PROT_NONE);
+    }
+}
+
+/* Make free block b (already out of the structure) a used block of size a
+ * holding n requested bytes; the tail becomes a free block when it is at
+ * least POL_MIN_BLOCK.  Moves the rover to the end of the placement. */
+static inline void pol_place(pol_heap_t *h, char *b, size_t a, size_t n) {
+    size_t s = pol_size(b);
+    if (s - a >= POL_MIN_BLOCK) {
+        char *r = b + a;
+        pol_set_free(r, s - a);
+        pol_insert(h, r);
+        s = a;
+    } else {
+        h->nfree--;
+        *pol_hdr(b + s) &= ~(uint64_t)POL_PREV_FREE;
+    }
+    pol_set_used(b, s, n);
+    h->used_bytes += s;
+    h->payload += n;
+    h->used_blocks++;
+    h->rover = pol_off(h, b) + s;
+}
+
+/* The block of pointer p, after checking that p can be one of ours.  Cheap
+ * checks always; in debug mode, a walk proves p is a block start. */
+static char *pol_block_of(pol_heap_t *h, void *p, const char *op) {
+    uintptr_t u = (uintptr_t)p, lo = (uintptr_t)h->base + 16, hi = (uintptr_t)pol_epilogue(h);
+    if (u < lo || u >= hi || (u & 15))
+        pol_die(h, "%s of foreign pointer %p (outside the heap or misaligned)", op, p);
+    char *b = (char *)p - 8;
+    if (h->debug) {
+        char *x = h->base + 8;
+        while (x + pol_size(x) <= b && pol_size(x))
+            x += pol_size(x);
+        if (x != b) {
+            if (!pol_used(x))
+                pol_die(h, "%s of %p: double free (it lies inside a free block)", op, p);
+            pol_die(h, "%s of foreign pointer %p (inside a block, not its start)", op, p);
+        }
+        if (!pol_used(b))
+            pol_die(h, "%s of %p: double free", op, p);
+    }
+    size_t s = pol_size(b);
+    if (!pol_used(b) || s < POL_MIN_BLOCK || s > (size_t)(hi - (uintptr_t)b))
+        pol_die(h, "%s of %p: double free or foreign pointer (no used block header there)", op, p);
+    return b;
+}
+
+static void pol_after(pol_heap_t *h, const char *op) {
+    char err[256];
+    if (h->debug && pol_check_locked(h, err, sizeof err) != 0)
+        pol_die(h, "heap check failed after %s: %s", op, err);
+}
+
+/* ---- operations (lock held) ---------------------------------------------------- */
+
+static void *pol_malloc_locked(pol_heap_t *h, size_t n) {
+    if (n > h->reserve) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t a = pol_asize(n);
+    int grew = 0;
+    char *b = pol_find(h, a);
+    if (!b) {
+        b = pol_grow(h, a);
+        if (!b)
+            return NULL;
+        grew = 1;
+    }
+    pol_remove(h, b);
+    pol_place(h, b, a, n);
+    if (grew)
+        pol_note_peak(h);
+    return b + POL_HDR;
+}
+
+static void pol_free_locked(pol_heap_t *h, void *p) {
+    char *b = pol_block_of(h, p, "free");
+    size_t s = pol_size(b);
+    h->used_bytes -= s;
+    h->payload -= s - 8 - pol_pad(b);
+    h->used_blocks--;
+    h->nfree++;
+    char *nb = b + s;
+    /* a lower free neighbour keeps its start: in the address tree it stays
+     * where it is and only the maxima on its path change */
+    int in_tree = 0;
+    if (pol_prev_free(b)) {
+        size_t ps = (size_t) * (uint64_t *)(void *)(b - 8);
+        char *pb = b - ps;
+        if (h->kind == POL_FIRSTFIT || h->kind == POL_NEXTFIT)
+            in_tree = 1;
+        else
+            pol_remove(h, pb);
+        *pol_hdr(b) = 0;
+        b = pb;
+        s += ps;
+        h->nfree--;
+    }
+    if (!pol_used(nb)) {
+        size_t ns = pol_size(nb);
+        pol_remove(h, nb);
+        *pol_hdr(nb) = 0;
+        s += ns;
+        nb = b + s;
+        h->nfree--;
+    }
+    pol_set_free(b, s);
+    *pol_hdr(nb) |= POL_PREV_FREE;
+    if (in_tree)
+        pol_at_enlarge(h, b);
+    else
+        pol_insert(h, b);
+    if (nb == pol_epilogue(h))
+        pol_maybe_trim(h, b);
+}
+
+static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
+    if (!p)
+        return pol_malloc_locked(h, n);
+    char *b = pol_block_of(h, p, "realloc");
+    if (n > h->reserve) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t a = pol_asize(n), s = pol_size(b), oldn = s - 8 - pol_pad(b);
+    if (a <= s) { /* shrink (or same) in place */
+        if (s - a >= POL_MIN_BLOCK) {
+            char *r = b + a, *nb = b + s;
+            size_t rs = s - a;
+            if (!pol_used(nb)) {
+                size_t ns = pol_size(nb);
+                pol_remove(h, nb);
+                *pol_hdr(nb) = 0;
+                rs += ns;
+            } else {
+                h->nfree++;
+            }
+            pol_set_free(r, rs);
+            *pol_hdr(r + rs) |= POL_PREV_FREE;
+            pol_insert(h, r);
+            h->used_bytes -= s - a;
+            s = a;
+            pol_set_used(b, s, n);
+            h->payload += n - oldn;
+            if (r + rs == pol_epilogue(h))
+                pol_maybe_trim(h, r);
+            return p;
+        }
+        pol_set_used(b, s, n);
+        h->payload += n - oldn;
+        return p;
+    }
+    /* grow in place: into a free next block, growing the heap when the
+     * block is the last one or is followed by the top */
+    char *nb = b + s;
+    int grew = 0;
+    size_t avail = s + (pol_used(nb) ? 0 : pol_size(nb));
+    if (avail < a && (nb == pol_epilogue(h) || (!pol_used(nb) && nb + pol_size(nb) == pol_epilogue(h)))) {
+        if (pol_grow(h, a - s)) {
+            grew = 1;
+            avail = s + pol_size(nb);
+        }
+    }
+    if (avail >= a) {
+        size_t ns = pol_size(nb), t = s + ns;
+        pol_remove(h, nb);
+        *pol_hdr(nb) = 0;
+        if (t - a >= POL_MIN_BLOCK) {
+            char *r = b + a;
+            pol_set_free(r, t - a);
+            pol_insert(h, r);
+            t = a;
+        } else {
+            h->nfree--;
+            *pol_hdr(b + t) &= ~(uint64_t)POL_PREV_FREE;
+        }
+        h->used_bytes += t - s;
+        h->payload += n - oldn;
+        pol_set_used(b, t, n);
+        if (grew)
+            pol_note_peak(h);
+        return p;
+    }
+    void *q = pol_malloc_locked(h, n);
+    if (!q)
+        return NULL;
+    memcpy(q, p, s - 8 < n ? s - 8 : n);
+    pol_free_locked(h, p);
+    return q;
+}
+
+static void *pol_aligned_locked(pol_heap_t *h, size_t align, size_t n) {
+    if (n > h->reserve || align > h->reserve) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    size_t a = pol_asize(n), need = a + align + POL_MIN_BLOCK;
+    int grew = 0;
+    char *b = pol_find(h, need);
+    if (!b) {
+        b = pol_grow(h, need);
+        if (!b)
+            return NULL;
+        grew = 1;
+    }
+    pol_remove(h, b);
+    size_t s = pol_size(b);
+    uintptr_t p = ((uintptr_t)b + 8 + align - 1) & ~(uintptr_t)(align - 1);
+    size_t g = p - 8 - (uintptr_t)b;
+    if (g && g < POL_MIN_BLOCK)
+        g += align;
+    if (g) { /* the leading gap stays a free block */
+        pol_set_free(b, g);
+        pol_insert(h, b);
+        h->nfree++;
+        b += g;
+        *pol_hdr(b) = (s - g) | POL_PREV_FREE;
+    }
+    pol_place(h, b, a, n);
+    if (grew)
+        pol_note_peak(h);
+    return b + POL_HDR;
+}
+
+/* ---- the table slots ----------------------------------------------------------- */
+
+#define POL_LOCK(h) pthread_mutex_lock(&(h)->lock)
+#define POL_UNLOCK(h) pthread_mutex_unlock(&(h)->lock)
+
+void *pol_malloc(void *heap, size_t n) {
+    pol_heap_t *h = heap;
+    POL_LOCK(h);
+    void *p = pol_malloc_locked(h, n);
+    pol_after(h, "malloc");
+    POL_UNLOCK(h);
+    return p;
+}
+
+void pol_free(void *heap, void *p) {
+    pol_heap_t *h = heap;
+    if (!p)
+        return;
+    POL_LOCK(h);
+    pol_free_locked(h, p);
+    pol_after(h, "free");
+    POL_UNLOCK(h);
+}
+
+void *pol_realloc(void *heap, void *p, size_t n) {
+    pol_heap_t *h = heap;
+    POL_LOCK(h);
+    void *q = pol_realloc_locked(h, p, n);
+    pol_after(h, "realloc");
+    POL_UNLOCK(h);
+    return q;
+}
+
+void *pol_aligned(void *heap, size_t align, size_t n) {
+    pol_heap_t *h = heap;
+    if (align == 0 || (align & (align - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    POL_LOCK(h);
+    void *p = align <= 16 ? pol_malloc_locked(h, n) : pol_aligned_locked(h, align, n);
+    pol_after(h, "aligned");
+    POL_UNLOCK(h);
+    return p;
+}
+
+size_t pol_usable_size(void *heap, void *p) {
+    pol_heap_t *h = heap;
+    if (!p)
+        return 0;
+    POL_LOCK(h);
+    size_t s = pol_size(pol_block_of(h, p, "usable_size")) - POL_HDR;
+    POL_UNLOCK(h);
+    return s;
+}
+
+static size_t pol_top_free(pol_heap_t *h) {
+    char *ep = pol_epilogue(h);
+    return pol_prev_free(ep) ? (size_t) * (uint64_t *)(void *)(ep - 8) : 0;
+}
+
+int pol_stats(void *heap, alloc_stats_t *s) {
+    pol_heap_t *h = heap;
+    POL_LOCK(h);
+    size_t top = pol_top_free(h), largest = 0;
+    switch (h->kind) {
+    case POL_FIRSTFIT:
+    case POL_NEXTFIT:
+        largest = pol_at_largest(h);
+        break;
+    case POL_BESTFIT:
+        largest = pol_st_largest(h);
+        break;
+    case POL_SEGREGATED:
+        largest = pol_seg_largest(h);
+        break;
+    }
+    s->footprint = (int64_t)h->footprint;
+    s->peak_footprint = (int64_t)h->peak_footprint;
+    s->payload_at_peak_footprint = (int64_t)h->payload_at_peak;
+    s->payload_bytes = (int64_t)h->payload;
+    s->used_bytes = (int64_t)h->used_bytes;
+    s->header_bytes = (int64_t)(h->used_blocks * POL_HDR);
+    s->padding_bytes = (int64_t)(h->used_bytes - h->used_blocks * POL_HDR - h->payload);
+    s->used_blocks = (int64_t)h->used_blocks;
+    s->free_blocks = (int64_t)(h->nfree - (top ? 1 : 0));
+    s->free_bytes = (int64_t)(h->footprint - 16 - h->used_bytes);
+    s->top_free_bytes = (int64_t)top;
+    s->largest_free = (int64_t)largest;
+    s->allocated_bytes = (int64_t)h->used_bytes;
+    s->metadata_bytes = (int64_t)h->header_map;
+    s->mapped_bytes = (int64_t)(h->footprint + h->header_map);
+    POL_UNLOCK(h);
+    return 0;
+}
+
+int pol_walk(void *heap, alloc_walk_fn fn, void *ctx) {
+    pol_heap_t *h = heap;
+    POL_LOCK(h);
+    char *b = h->base + 8, *ep = pol_epilogue(h);
+    int rc = 0;
+    while (b < ep && !rc) {
+        size_t s = pol_size(b);
+        rc = fn(ctx, pol_off(h, b), s, pol_used(b));
+        b += s;
+    }
+    POL_UNLOCK(h);
+    return rc;
+}
+
+int pol_check(void *heap, char *err, size_t errlen) {
+    pol_heap_t *h = heap;
+    POL_LOCK(h);
+    int rc = pol_check_locked(h, err, errlen);
+    POL_UNLOCK(h);
+    return rc;
+}
+
+/* ---- life cycle -------------------------------------------------------------- */
+
+int pol_init(void **heap, const alloc_config_t *cfg, pol_kind_t kind) {
+    size_t reserve = cfg && cfg->reserve_bytes ? cfg->reserve_bytes : POL_MAX_RESERVE;
+    size_t chunk = cfg && cfg->chunk_bytes ? cfg->chunk_bytes : POL_DEFAULT_CHUNK;
+    if (chunk > POL_MAX_RESERVE)
+        return EINVAL;
+    reserve = (reserve + POL_PAGE - 1) & ~(POL_PAGE - 1);
+    chunk = (chunk + POL_PAGE - 1) & ~(POL_PAGE - 1);
+    if (reserve > POL_MAX_RESERVE)
+        reserve = POL_MAX_RESERVE;
+    if (reserve < chunk)
+        return EINVAL;
+    size_t hmap = (sizeof(pol_heap_t) + POL_PAGE - 1) & ~(POL_PAGE - 1);
+    pol_heap_t *h = mmap(NULL, hmap, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (h == MAP_FAILED)
+        return ENOMEM;
+    char *base = mmap(NULL, reserve, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (base == MAP_FAILED) {
+        munmap(h, hmap);
+        return ENOMEM;
+    }
+    if (mprotect(base, chunk, PROT_READ | PROT_WRITE) != 0) {
+        munmap(base, reserve);
+        munmap(h, hmap);
+        return ENOMEM;
+    }
+    memset(h, 0, sizeof *h);
+    pthread_mutex_init(&h->lock, NULL);
+    h->kind = kind;
+    h->debug = cfg ? cfg->debug : 0;
+    h->base = base;
+    h->reserve = reserve;
+    h->chunk = chunk;
+    h->header_map = hmap;
+    h->footprint = chunk;
+    h->peak_footprint = chunk;
+    h->rover = 8;
+    h->nfree = 1;
+    pol_set_free(base + 8, chunk - 16);
+    *pol_hdr(pol_epilogue(h)) = POL_USED | POL_PREV_FREE;
+    pol_insert(h, base + 8);
+    *heap = h;
+    return 0;
+}
+
+void pol_fini(void *heap) {
+    pol_heap_t *h = heap;
+    if (!h)
+        return;
+    pthread_mutex_destroy(&h->lock);
+    munmap(h->base, h->reserve);
+    munmap(h, h->header_map);
+}

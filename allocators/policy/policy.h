@@ -1,0 +1,163 @@
+/*
+ * policy.h - internal header shared by the four policy allocators
+ * (firstfit, bestfit, nextfit, segregated).  Nothing outside
+ * allocators/policy/ includes it; the public face is alloc.h.
+ *
+ * Block layout (see README.md for the full story):
+ *
+ *   heap = [base, base + footprint), committed from one reservation.
+ *   base+0         8-byte prologue pad (never a block)
+ *   base+8         first block; every block starts at an offset = 8 (mod 16)
+ *   ...            blocks, sizes multiples of 16, at least POL_MIN_BLOCK
+ *   base+F-8       epilogue: a header of size 0 marked used
+ *
+ *   header word (8 bytes, at the block start):
+ *     bits 4..47   block size in bytes (header included)
+ *     bit 0        USED
+ *     bit 1        PREV_FREE (the block just below is free)
+ *     bits 48..63  padding bytes of a used block (size - 8 - requested)
+ *   used block:  [header][payload ... padding]           payload is 16-aligned
+ *   free block:  [header][A: two u32 links][B: u64][ ... ][footer = size]
+ *
+ * Links are block indices (offset / 16 + 1, 0 = none), so a 32-byte block
+ * holds a whole tree node; hence the reservation is capped at 64 GiB.
+ */
+#ifndef MMB_POLICY_H
+#define MMB_POLICY_H
+
+#include "allocators/alloc.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stddef.h>
+
+#define POL_HDR 8
+#define POL_MIN_BLOCK 32
+#define POL_USED 1u
+#define POL_PREV_FREE 2u
+#define POL_SIZE_MASK 0x0000FFFFFFFFFFF0ull
+#define POL_MAX_RESERVE ((size_t)64 << 30)
+#define POL_DEFAULT_CHUNK ((size_t)1 << 20)
+#define POL_PAGE ((size_t)4096)
+
+/* segregated: exact classes 32, 48, ..., 1024 bytes; larger blocks live in
+ * a (size, address) tree. */
+#define POL_NCLASSES 63
+#define POL_CLASS_MAX 1024
+
+typedef enum { POL_FIRSTFIT, POL_BESTFIT, POL_NEXTFIT, POL_SEGREGATED } pol_kind_t;
+
+/* The heap handle; lives in its own mmap'd page(s), never in malloc memory.
+ * Invariants (checked by pol_check):
+ *   used_bytes + free bytes (blocks) + 16 == footprint;
+ *   nfree == number of free blocks (top included) == nodes in the structures;
+ *   seg_bitmap bit c set <=> seg_heads[c] != 0. */
+typedef struct pol_heap {
+    pthread_mutex_t lock;
+    pol_kind_t kind;
+    int debug;
+    char *base;
+    size_t reserve;
+    size_t chunk;
+    size_t header_map; /* bytes of this mapping */
+    size_t footprint;  /* committed bytes F */
+    size_t peak_footprint;
+    size_t payload_at_peak;
+    size_t used_bytes;
+    size_t payload;
+    size_t used_blocks;
+    size_t nfree;
+    size_t rover;     /* nextfit: offset where the last placement ended */
+    uint64_t stamp;   /* segregated: counts insertions (for the reference) */
+    uint32_t root;    /* address tree (ff/nf) or (size,addr) tree (bf, seg large) */
+    uint64_t seg_bitmap;
+    uint32_t seg_heads[POL_NCLASSES];
+} pol_heap_t;
+
+/* ---- block accessors ---------------------------------------------------- */
+
+static inline uint64_t *pol_hdr(char *b) { return (uint64_t *)(void *)b; }
+static inline size_t pol_size(char *b) { return (size_t)(*pol_hdr(b) & POL_SIZE_MASK); }
+static inline int pol_used(char *b) { return (int)(*pol_hdr(b) & POL_USED); }
+static inline int pol_prev_free(char *b) { return (int)((*pol_hdr(b) >> 1) & 1); }
+static inline size_t pol_pad(char *b) { return (size_t)(*pol_hdr(b) >> 48); }
+static inline uint64_t *pol_footer(char *b, size_t size) {
+    return (uint64_t *)(void *)(b + size - 8);
+}
+static inline uint32_t *pol_links(char *b) { return (uint32_t *)(void *)(b + 8); }
+static inline uint64_t *pol_aux(char *b) { return (uint64_t *)(void *)(b + 16); }
+
+static inline char *pol_blk(const pol_heap_t *h, uint32_t i) {
+    return h->base + ((size_t)(i - 1) << 4) + 8;
+}
+static inline uint32_t pol_idx(const pol_heap_t *h, const char *b) {
+    return (uint32_t)((size_t)(b - h->base) >> 4) + 1;
+}
+static inline size_t pol_off(const pol_heap_t *h, const char *b) { return (size_t)(b - h->base); }
+
+/* Treap priority of a block: a mix of its index (deterministic, so every
+ * run of a workload builds the same trees). */
+static inline uint32_t pol_prio(uint32_t i) {
+    uint32_t x = i * 0x9E3779B1u;
+    x ^= x >> 16;
+    x *= 0x85EBCA6Bu;
+    x ^= x >> 13;
+    x *= 0xC2B2AE35u;
+    x ^= x >> 16;
+    return x;
+}
+/* strict heap order: higher (prio, index) is nearer the root */
+static inline int pol_above(uint32_t a, uint32_t b) {
+    uint32_t pa = pol_prio(a), pb = pol_prio(b);
+    return pa > pb || (pa == pb && a > b);
+}
+
+/* ---- the address tree (firstfit, nextfit): treap by address, each node
+ * augmented with the largest block size in its subtree (aux word) -------- */
+void pol_at_insert(pol_heap_t *h, char *b);
+void pol_at_remove(pol_heap_t *h, char *b);
+void pol_at_enlarge(pol_heap_t *h, char *b);
+char *pol_at_first_fit(pol_heap_t *h, size_t a);
+char *pol_at_next_fit(pol_heap_t *h, size_t a, size_t rover);
+size_t pol_at_largest(pol_heap_t *h);
+
+/* ---- the size tree (bestfit, segregated large blocks): treap by
+ * (size, address) ---------------------------------------------------------- */
+void pol_st_insert(pol_heap_t *h, char *b);
+void pol_st_remove(pol_heap_t *h, char *b);
+char *pol_st_best_fit(pol_heap_t *h, size_t a);
+size_t pol_st_largest(pol_heap_t *h);
+
+/* ---- segregated lists ------------------------------------------------------ */
+void pol_seg_insert(pol_heap_t *h, char *b);
+void pol_seg_remove(pol_heap_t *h, char *b);
+char *pol_seg_find(pol_heap_t *h, size_t a);
+size_t pol_seg_largest(pol_heap_t *h);
+static inline unsigned pol_seg_class(size_t size) { return (unsigned)((size - 32) >> 4); }
+
+/* ---- checks of the structures: count nodes, verify order/links; 0 if sound */
+int pol_at_check(pol_heap_t *h, size_t *count, char *err, size_t errlen);
+int pol_st_check(pol_heap_t *h, size_t *count, char *err, size_t errlen);
+int pol_seg_check(pol_heap_t *h, size_t *count, char *err, size_t errlen);
+/* 1 if free block b is reachable in its structure */
+int pol_at_contains(pol_heap_t *h, char *b);
+int pol_st_contains(pol_heap_t *h, char *b);
+
+/* ---- the heap (heap.c) ------------------------------------------------------ */
+int pol_init(void **heap, const alloc_config_t *cfg, pol_kind_t kind);
+void pol_fini(void *heap);
+void *pol_malloc(void *heap, size_t n);
+void pol_free(void *heap, void *p);
+void *pol_realloc(void *heap, void *p, size_t n);
+void *pol_aligned(void *heap, size_t align, size_t n);
+size_t pol_usable_size(void *heap, void *p);
+int pol_stats(void *heap, alloc_stats_t *out);
+int pol_walk(void *heap, alloc_walk_fn fn, void *ctx);
+int pol_check(void *heap, char *err, size_t errlen);
+/* checker body; caller holds the lock */
+int pol_check_locked(pol_heap_t *h, char *err, size_t errlen);
+const char *pol_version(void);
+
+#define POL_HEAP_FIGURE "exact footprint: bytes committed from the heap's reservation"
+
+#endif

@@ -1,0 +1,604 @@
+/*
+ * test_policy.c - unit tests of the policy allocators: each policy pinned on
+ * hand-built heaps, coalescing in all four neighbour cases, exact statistics,
+ * the heap walk, realloc/aligned, edge cases, debug-mode aborts (in a forked
+ * child) and a thread test.  Offsets are from the heap base (block starts;
+ * the payload is 8 bytes further).
+ */
+#include "test.h"
+
+#include "allocators/alloc.h"
+#include "allocators/policy/policy.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define CHUNK 4096
+
+static void *heap_new(const alloc_methods_t *m, size_t chunk, int debug) {
+    alloc_config_t cfg = {.reserve_bytes = (size_t)64 << 20, .chunk_bytes = chunk, .debug = debug};
+    void *h = NULL;
+    if (alloc_init(m, &cfg, &h) != 0)
+        return NULL;
+    return h;
+}
+
+/* block offset of payload pointer p */
+static long boff(void *h, void *p) { return p ? (long)((char *)p - ((pol_heap_t *)h)->base) - 8 : -1; }
+
+static int heap_ok(const alloc_methods_t *m, void *h) {
+    char err[256];
+    if (m->check(h, err, sizeof err) != 0) {
+        printf("  heap check: %s\n", err);
+        return 0;
+    }
+    return 1;
+}
+
+/* ---- walk capture ------------------------------------------------------ */
+
+typedef struct {
+    uint64_t off, size;
+    int used;
+} wblk_t;
+typedef struct {
+    wblk_t b[64];
+    int n;
+} walk_t;
+
+static int walk_cb(void *ctx, uint64_t off, uint64_t size, int used) {
+    walk_t *w = ctx;
+    if (w->n < 64)
+        w->b[w->n] = (wblk_t){off, size, used};
+    w->n++;
+    return 0;
+}
+
+static walk_t walk_of(const alloc_methods_t *m, void *h) {
+    walk_t w = {.n = 0};
+    m->walk(h, walk_cb, &w);
+    return w;
+}
+
+/* ---- the three-holes heap ------------------------------------------------
+ * chunk 4096, no free top:  A@8 (64, free) U1@72 (32) B@104 (32, free)
+ * U2@136 (32) C@168 (48, free) U3@216 (32) FILL@248 (3840) end 4088.
+ * Request sizes: block = max(32, round16(n + 8)). */
+typedef struct {
+    void *h, *u1, *u2, *u3, *fill;
+} holes_t;
+
+static holes_t holes_new(const alloc_methods_t *m) {
+    holes_t t = {0};
+    t.h = heap_new(m, CHUNK, 1);
+    void *a = m->malloc(t.h, 56);
+    t.u1 = m->malloc(t.h, 8);
+    void *b = m->malloc(t.h, 24);
+    t.u2 = m->malloc(t.h, 8);
+    void *c = m->malloc(t.h, 40);
+    t.u3 = m->malloc(t.h, 8);
+    t.fill = m->malloc(t.h, 3840 - 8);
+    m->free(t.h, a);
+    m->free(t.h, b);
+    m->free(t.h, c);
+    return t;
+}
+
+TEST(three_holes_layout_is_as_documented) {
+    holes_t t = holes_new(&alloc_firstfit_methods);
+    walk_t w = walk_of(&alloc_firstfit_methods, t.h);
+    static const wblk_t want[] = {{8, 64, 0},   {72, 32, 1},  {104, 32, 0}, {136, 32, 1},
+                                  {168, 48, 0}, {216, 32, 1}, {248, 3840, 1}};
+    ASSERT_TRUE(w.n == 7);
+    for (int i = 0; i < 7; i++) {
+        EXPECT_EQ(w.b[i].off, want[i].off);
+        EXPECT_EQ(w.b[i].size, want[i].size);
+        EXPECT_EQ(w.b[i].used, want[i].used);
+    }
+    alloc_stats_t s;
+    alloc_stats(&alloc_firstfit_methods, t.h, &s);
+    EXPECT_EQ(s.free_blocks, 3);
+    EXPECT_EQ(s.top_free_bytes, 0);
+    EXPECT_EQ(s.largest_free, 64);
+    alloc_fini(&alloc_firstfit_methods, t.h);
+}
+
+TEST(firstfit_takes_lowest_address) {
+    const alloc_methods_t *m = &alloc_firstfit_methods;
+    holes_t t = holes_new(m);
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 24)), 8);   /* A, split: rest 32 @40 */
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 24)), 40);  /* A's rest before B */
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 40)), 168); /* only C holds 48 */
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 24)), 104);
+    EXPECT_TRUE(heap_ok(m, t.h));
+    alloc_fini(m, t.h);
+}
+
+TEST(bestfit_takes_smallest_then_lowest) {
+    const alloc_methods_t *m = &alloc_bestfit_methods;
+    holes_t t = holes_new(m);
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 24)), 104); /* B: 32 exactly */
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 24)), 168); /* C (48) beats A (64); tail 16 stays padding */
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 24)), 8);
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 24)), 40);
+    EXPECT_TRUE(heap_ok(m, t.h));
+    alloc_fini(m, t.h);
+    /* ties go to the lowest address */
+    t = holes_new(m);
+    void *x = m->malloc(t.h, 40); /* C: exact 48 */
+    EXPECT_EQ(boff(t.h, x), 168);
+    m->free(t.h, t.u3); /* frees 216..248: with C used, a 32-byte hole @216 */
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 24)), 104); /* B@104 and @216 are both 32 */
+    alloc_fini(m, t.h);
+}
+
+TEST(nextfit_starts_at_rover_and_wraps) {
+    const alloc_methods_t *m = &alloc_nextfit_methods;
+    holes_t t = holes_new(m); /* rover = 4088 (end of FILL) */
+    void *a = m->malloc(t.h, 40);
+    EXPECT_EQ(boff(t.h, a), 8); /* nothing after the rover: wrap to A */
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 24)), 104); /* rover 72: B */
+    m->free(t.h, a);                               /* A free again, below the rover (136) */
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 24)), 168); /* first fit would take A */
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 24)), 8);   /* rover 216: wrap to A */
+    EXPECT_TRUE(heap_ok(m, t.h));
+    alloc_fini(m, t.h);
+}
+
+TEST(nextfit_block_straddling_rover_counts_as_at_rover) {
+    const alloc_methods_t *m = &alloc_nextfit_methods;
+    holes_t t = holes_new(m);
+    void *a = m->malloc(t.h, 24); /* wrap: A@8 split, rover 40, rest 32 @40 */
+    EXPECT_EQ(boff(t.h, a), 8);
+    m->free(t.h, a); /* coalesces into a 64-byte block @8 that straddles rover 40 */
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 56)), 8);
+    alloc_fini(m, t.h);
+}
+
+TEST(segregated_exact_class_then_larger_class_lifo) {
+    const alloc_methods_t *m = &alloc_segregated_methods;
+    holes_t t = holes_new(m);
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 40)), 168); /* class 48 */
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 40)), 8);    /* class 48 empty: next class 64 (A), whole */
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 24)), 104);  /* class 32: B */
+    EXPECT_EQ(boff(t.h, m->malloc(t.h, 24)), 4088); /* nothing left: the heap grows */
+    EXPECT_TRUE(heap_ok(m, t.h));
+    alloc_fini(m, t.h);
+    /* LIFO within a class */
+    void *h = heap_new(m, CHUNK, 1);
+    void *x = m->malloc(h, 24), *g1 = m->malloc(h, 8), *y = m->malloc(h, 24), *g2 = m->malloc(h, 8);
+    (void)g1;
+    (void)g2;
+    m->free(h, x);
+    m->free(h, y);
+    EXPECT_EQ(boff(h, m->malloc(h, 24)), boff(h, y));
+    EXPECT_TRUE(heap_ok(m, h));
+    alloc_fini(m, h);
+    /* above the classes: best fit in the size tree (the top, 2232 bytes, is there too) */
+    h = heap_new(m, CHUNK, 1);
+    void *big1 = m->malloc(h, 1000), *g3 = m->malloc(h, 8), *big2 = m->malloc(h, 800),
+         *g4 = m->malloc(h, 8);
+    EXPECT_EQ(boff(h, big1), 8);     /* block 1008 */
+    EXPECT_EQ(boff(h, g3), 1016);
+    EXPECT_EQ(boff(h, big2), 1048);  /* block 816 */
+    EXPECT_EQ(boff(h, g4), 1864);
+    m->free(h, big1);
+    m->free(h, big2);
+    EXPECT_EQ(boff(h, m->malloc(h, 1200)), 1896); /* > 1024: tree; only the top fits */
+    EXPECT_EQ(boff(h, m->malloc(h, 700)), 1048);  /* class 720 empty: next class is 816 */
+    EXPECT_TRUE(heap_ok(m, h));
+    alloc_fini(m, h);
+}
+
+/* ---- coalescing ---------------------------------------------------------- */
+
+static void coalesce_case(const alloc_methods_t *m, int free_prev, int free_next) {
+    void *h = heap_new(m, CHUNK, 1);
+    void *p = m->malloc(h, 56), *q = m->malloc(h, 56), *r = m->malloc(h, 56), *g = m->malloc(h, 8);
+    (void)g;
+    if (free_prev)
+        m->free(h, p);
+    if (free_next)
+        m->free(h, r);
+    m->free(h, q);
+    walk_t w = walk_of(m, h);
+    uint64_t start = free_prev ? 8 : 72, size = 64 * (1 + free_prev + free_next);
+    int found = 0;
+    for (int i = 0; i < w.n && i < 64; i++) {
+        if (w.b[i].off == start) {
+            found = 1;
+            EXPECT_EQ(w.b[i].size, size);
+            EXPECT_EQ(w.b[i].used, 0);
+            if (i + 1 < w.n)
+                EXPECT_EQ(w.b[i + 1].used, 1);
+            if (i > 0)
+                EXPECT_EQ(w.b[i - 1].used, 1);
+        }
+    }
+    EXPECT_TRUE(found);
+    alloc_stats_t s;
+    alloc_stats(m, h, &s);
+    EXPECT_EQ(s.free_blocks, 1);
+    EXPECT_TRUE(heap_ok(m, h));
+    alloc_fini(m, h);
+}
+
+TEST(coalescing_all_four_neighbour_cases) {
+    const alloc_methods_t *all[] = {&alloc_firstfit_methods, &alloc_bestfit_methods,
+                                    &alloc_nextfit_methods, &alloc_segregated_methods};
+    for (int i = 0; i < 4; i++)
+        for (int c = 0; c < 4; c++)
+            coalesce_case(all[i], c & 1, c >> 1);
+}
+
+TEST(coalescing_with_top_merges_into_top) {
+    const alloc_methods_t *m = &alloc_firstfit_methods;
+    void *h = heap_new(m, CHUNK, 1);
+    void *p = m->malloc(h, 100);
+    m->free(h, p);
+    walk_t w = walk_of(m, h);
+    EXPECT_EQ(w.n, 1);
+    EXPECT_EQ(w.b[0].size, CHUNK - 16);
+    alloc_fini(m, h);
+}
+
+/* ---- statistics ------------------------------------------------------------ */
+
+TEST(stats_exact_after_known_sequence) {
+    const alloc_methods_t *m = &alloc_bestfit_methods;
+    void *h = heap_new(m, CHUNK, 1);
+    alloc_stats_t s;
+    alloc_stats(m, h, &s);
+    EXPECT_EQ(s.footprint, CHUNK);
+    EXPECT_EQ(s.used_blocks, 0);
+    EXPECT_EQ(s.free_blocks, 0);
+    EXPECT_EQ(s.top_free_bytes, CHUNK - 16);
+    void *a = m->malloc(h, 1);   /* block 32: header 8, payload 1, padding 23 */
+    void *b = m->malloc(h, 100); /* block 112: header 8, payload 100, padding 4 */
+    alloc_stats(m, h, &s);
+    EXPECT_EQ(s.used_blocks, 2);
+    EXPECT_EQ(s.used_bytes, 144);
+    EXPECT_EQ(s.header_bytes, 16);
+    EXPECT_EQ(s.payload_bytes, 101);
+    EXPECT_EQ(s.padding_bytes, 27);
+    EXPECT_EQ(s.free_blocks, 0);
+    EXPECT_EQ(s.top_free_bytes, CHUNK - 16 - 144);
+    EXPECT_EQ(s.free_bytes, CHUNK - 16 - 144);
+    EXPECT_EQ(s.largest_free, CHUNK - 16 - 144);
+    m->free(h, a);
+    alloc_stats(m, h, &s);
+    EXPECT_EQ(s.free_blocks, 1);
+    EXPECT_EQ(s.free_bytes, CHUNK - 16 - 112);
+    EXPECT_EQ(s.payload_bytes, 100);
+    EXPECT_EQ(s.padding_bytes, 4);
+    /* growth: need 10016 - 3952 = 6064 more -> two chunks -> footprint 12288 */
+    void *c = m->malloc(h, 10000);
+    alloc_stats(m, h, &s);
+    EXPECT_EQ(s.footprint, 3 * CHUNK);
+    EXPECT_EQ(s.peak_footprint, 3 * CHUNK);
+    EXPECT_EQ(s.payload_at_peak_footprint, 10100);
+    EXPECT_EQ(boff(h, c), 8 + 32 + 112);
+    m->free(h, c);
+    /* top 12288-16-144 = 12128 > 2 chunks: trim (12128-4096)/4096 = 1 chunk */
+    alloc_stats(m, h, &s);
+    EXPECT_EQ(s.footprint, 2 * CHUNK);
+    EXPECT_EQ(s.peak_footprint, 3 * CHUNK);
+    EXPECT_EQ(s.top_free_bytes, 2 * CHUNK - 16 - 144);
+    EXPECT_EQ(s.metadata_bytes, 4096);
+    m->free(h, b);
+    alloc_stats(m, h, &s);
+    EXPECT_EQ(s.used_bytes, 0);
+    EXPECT_EQ(s.free_blocks, 0);
+    EXPECT_EQ(s.free_bytes, 2 * CHUNK - 16);
+    EXPECT_TRUE(heap_ok(m, h));
+    alloc_fini(m, h);
+}
+
+TEST(ramp_then_free_everything_returns_memory) {
+    const alloc_methods_t *m = &alloc_firstfit_methods;
+    void *h = heap_new(m, 0, 0); /* default chunk 1 MiB */
+    static void *p[20000];
+    for (int i = 0; i < 20000; i++)
+        p[i] = m->malloc(h, 1000);
+    alloc_stats_t s;
+    alloc_stats(m, h, &s);
+    EXPECT_GT(s.footprint, 20000 * 1000);
+    for (int i = 0; i < 20000; i++)
+        m->free(h, p[i]);
+    alloc_stats(m, h, &s);
+    EXPECT_LE(s.footprint, 2 << 20);
+    EXPECT_GT(s.peak_footprint, 20000 * 1000);
+    EXPECT_TRUE(heap_ok(m, h));
+    alloc_fini(m, h);
+}
+
+/* ---- realloc, aligned, usable_size ---------------------------------------- */
+
+TEST(realloc_in_place_and_moves) {
+    const alloc_methods_t *all[] = {&alloc_firstfit_methods, &alloc_bestfit_methods,
+                                    &alloc_nextfit_methods, &alloc_segregated_methods};
+    for (int i = 0; i < 4; i++) {
+        const alloc_methods_t *m = all[i];
+        void *h = heap_new(m, CHUNK, 1);
+        char *p = m->malloc(h, 200), *q = m->malloc(h, 200), *g = m->malloc(h, 8);
+        memset(p, 'x', 200);
+        EXPECT_TRUE(m->realloc(h, p, 50) == p); /* shrink in place, tail freed */
+        EXPECT_EQ(m->usable_size(h, p), 56);
+        EXPECT_TRUE(m->realloc(h, p, 200) == p); /* grow into the freed tail */
+        m->free(h, q);
+        EXPECT_TRUE(m->realloc(h, p, 400) == p); /* grow into the free next block */
+        char *r = m->realloc(h, p, 1000);        /* next is used (g): move */
+        EXPECT_TRUE(r != p);
+        EXPECT_EQ(r[0], 'x');
+        EXPECT_EQ(r[49], 'x');
+        char *s = m->realloc(h, r, 3000); /* r is last before the top: grows the heap in place */
+        EXPECT_TRUE(s == r);
+        EXPECT_TRUE(m->realloc(h, NULL, 10) != NULL);
+        (void)g;
+        EXPECT_TRUE(heap_ok(m, h));
+        alloc_fini(m, h);
+    }
+}
+
+TEST(aligned_allocations) {
+    const alloc_methods_t *all[] = {&alloc_firstfit_methods, &alloc_bestfit_methods,
+                                    &alloc_nextfit_methods, &alloc_segregated_methods};
+    static const size_t aligns[] = {1, 2, 16, 32, 64, 256, 4096, 65536, 1 << 20};
+    for (int i = 0; i < 4; i++) {
+        const alloc_methods_t *m = all[i];
+        void *h = heap_new(m, CHUNK, 1);
+        void *keep[32];
+        int nk = 0;
+        for (size_t k = 0; k < sizeof aligns / sizeof aligns[0]; k++) {
+            void *p = m->aligned(h, aligns[k], 100);
+            ASSERT_TRUE(p != NULL);
+            EXPECT_EQ((uintptr_t)p % (aligns[k] < 16 ? 16 : aligns[k]), 0);
+            memset(p, 1, 100);
+            keep[nk++] = p;
+            keep[nk++] = m->malloc(h, 24);
+        }
+        errno = 0;
+        EXPECT_TRUE(m->aligned(h, 3, 10) == NULL);
+        EXPECT_EQ(errno, EINVAL);
+        errno = 0;
+        EXPECT_TRUE(m->aligned(h, 0, 10) == NULL);
+        EXPECT_EQ(errno, EINVAL);
+        EXPECT_TRUE(heap_ok(m, h));
+        for (int k = 0; k < nk; k++)
+            m->free(h, keep[k]);
+        alloc_stats_t s;
+        alloc_stats(m, h, &s);
+        EXPECT_EQ(s.used_blocks, 0);
+        EXPECT_EQ(s.free_blocks, 0);
+        alloc_fini(m, h);
+    }
+}
+
+/* ---- edge cases ---------------------------------------------------------------- */
+
+TEST(malloc_zero_returns_unique_minimum_blocks) {
+    const alloc_methods_t *m = &alloc_firstfit_methods;
+    void *h = heap_new(m, CHUNK, 1);
+    void *a = m->malloc(h, 0), *b = m->malloc(h, 0);
+    EXPECT_TRUE(a && b && a != b);
+    EXPECT_EQ(boff(h, b) - boff(h, a), 32);
+    EXPECT_EQ(m->usable_size(h, a), 24);
+    alloc_stats_t s;
+    alloc_stats(m, h, &s);
+    EXPECT_EQ(s.payload_bytes, 0);
+    EXPECT_EQ(s.padding_bytes, 48);
+    m->free(h, NULL); /* no-op */
+    EXPECT_TRUE(heap_ok(m, h));
+    alloc_fini(m, h);
+}
+
+TEST(huge_requests_fail_with_enomem_and_heap_intact) {
+    const alloc_methods_t *all[] = {&alloc_firstfit_methods, &alloc_bestfit_methods,
+                                    &alloc_nextfit_methods, &alloc_segregated_methods};
+    static const size_t sizes[] = {SIZE_MAX, SIZE_MAX - 8, SIZE_MAX - 31, SIZE_MAX / 2,
+                                   (size_t)64 << 20, ((size_t)64 << 20) + 100};
+    for (int i = 0; i < 4; i++) {
+        const alloc_methods_t *m = all[i];
+        void *h = heap_new(m, CHUNK, 1);
+        char *p = m->malloc(h, 100);
+        strcpy(p, "intact");
+        for (size_t k = 0; k < sizeof sizes / sizeof sizes[0]; k++) {
+            errno = 0;
+            EXPECT_TRUE(m->malloc(h, sizes[k]) == NULL);
+            EXPECT_EQ(errno, ENOMEM);
+            errno = 0;
+            EXPECT_TRUE(m->realloc(h, p, sizes[k]) == NULL);
+            EXPECT_EQ(errno, ENOMEM);
+            errno = 0;
+            EXPECT_TRUE(m->aligned(h, 64, sizes[k]) == NULL);
+            EXPECT_EQ(errno, ENOMEM);
+        }
+        errno = 0;
+        EXPECT_TRUE(m->aligned(h, (size_t)1 << 62, 1) == NULL);
+        EXPECT_EQ(errno, ENOMEM);
+        EXPECT_STREQ(p, "intact");
+        EXPECT_TRUE(heap_ok(m, h));
+        alloc_stats_t s;
+        alloc_stats(m, h, &s);
+        EXPECT_EQ(s.used_blocks, 1);
+        EXPECT_EQ(s.footprint, CHUNK);
+        alloc_fini(m, h);
+    }
+}
+
+/* run fn in a child; 1 if it died of SIGABRT */
+static int dies_with_abort(void (*fn)(void)) {
+    fflush(stdout);
+    pid_t pid = fork();
+    if (pid == 0) {
+        int fd = open("/dev/null", 1);
+        if (fd >= 0)
+            dup2(fd, 2);
+        fn();
+        _exit(0);
+    }
+    int st = 0;
+    waitpid(pid, &st, 0);
+    return WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT;
+}
+
+static void double_free_child(void) {
+    void *h = heap_new(&alloc_bestfit_methods, CHUNK, 1);
+    void *p = alloc_bestfit_methods.malloc(h, 40);
+    alloc_bestfit_methods.malloc(h, 40);
+    alloc_bestfit_methods.free(h, p);
+    alloc_bestfit_methods.free(h, p);
+}
+
+static void double_free_coalesced_child(void) {
+    void *h = heap_new(&alloc_firstfit_methods, CHUNK, 1);
+    void *p = alloc_firstfit_methods.malloc(h, 40), *q = alloc_firstfit_methods.malloc(h, 40);
+    alloc_firstfit_methods.malloc(h, 40);
+    alloc_firstfit_methods.free(h, p);
+    alloc_firstfit_methods.free(h, q); /* q merges into p's block */
+    alloc_firstfit_methods.free(h, q);
+}
+
+static void interior_pointer_child(void) {
+    void *h = heap_new(&alloc_nextfit_methods, CHUNK, 1);
+    char *p = alloc_nextfit_methods.malloc(h, 100);
+    alloc_nextfit_methods.free(h, p + 32);
+}
+
+static void outside_pointer_child(void) {
+    void *h = heap_new(&alloc_segregated_methods, CHUNK, 1);
+    static char elsewhere[64] __attribute__((aligned(16)));
+    alloc_segregated_methods.free(h, elsewhere + 16);
+}
+
+static void realloc_freed_child(void) {
+    void *h = heap_new(&alloc_segregated_methods, CHUNK, 1);
+    void *p = alloc_segregated_methods.malloc(h, 100);
+    alloc_segregated_methods.malloc(h, 100);
+    alloc_segregated_methods.free(h, p);
+    alloc_segregated_methods.realloc(h, p, 10);
+}
+
+TEST(debug_mode_aborts_on_double_free_and_foreign_pointers) {
+    EXPECT_TRUE(dies_with_abort(double_free_child));
+    EXPECT_TRUE(dies_with_abort(double_free_coalesced_child));
+    EXPECT_TRUE(dies_with_abort(interior_pointer_child));
+    EXPECT_TRUE(dies_with_abort(outside_pointer_child));
+    EXPECT_TRUE(dies_with_abort(realloc_freed_child));
+}
+
+TEST(checker_detects_corruption) {
+    const alloc_methods_t *m = &alloc_firstfit_methods;
+    void *h = heap_new(m, CHUNK, 0);
+    char *p = m->malloc(h, 100), *q = m->malloc(h, 100);
+    m->malloc(h, 8);
+    m->free(h, p);
+    char err[256] = "";
+    EXPECT_EQ(m->check(h, err, sizeof err), 0);
+    uint64_t *footer = (uint64_t *)(void *)(q - 16); /* footer of p's free block */
+    *footer += 16;
+    EXPECT_NE(m->check(h, err, sizeof err), 0);
+    EXPECT_TRUE(strstr(err, "footer") != NULL);
+    *footer -= 16;
+    EXPECT_EQ(m->check(h, err, sizeof err), 0);
+    alloc_fini(m, h);
+}
+
+/* ---- threads --------------------------------------------------------------- */
+
+typedef struct {
+    const alloc_methods_t *m;
+    void *h;
+    unsigned seed;
+} thr_t;
+
+static void *hammer(void *arg) {
+    thr_t *t = arg;
+    void *live[256] = {0};
+    unsigned s = t->seed;
+    for (int i = 0; i < 40000; i++) {
+        s = s * 1103515245u + 12345u;
+        unsigned k = (s >> 8) % 256;
+        if (live[k]) {
+            if (*(unsigned *)live[k] != k + t->seed)
+                abort();
+            t->m->free(t->h, live[k]);
+            live[k] = NULL;
+        } else {
+            live[k] = (s >> 20) % 3 == 0 ? t->m->realloc(t->h, NULL, 8 + (s >> 4) % 3000)
+                                        : t->m->malloc(t->h, 8 + (s >> 4) % 500);
+            *(unsigned *)live[k] = k + t->seed;
+        }
+    }
+    for (int k = 0; k < 256; k++)
+        t->m->free(t->h, live[k]);
+    return NULL;
+}
+
+TEST(threads_hammer_one_heap) {
+    const alloc_methods_t *all[] = {&alloc_firstfit_methods, &alloc_bestfit_methods,
+                                    &alloc_nextfit_methods, &alloc_segregated_methods};
+    for (int i = 0; i < 4; i++) {
+        const alloc_methods_t *m = all[i];
+        EXPECT_TRUE(m->flags & ALLOC_THREAD_SAFE);
+        void *h = heap_new(m, 0, 0);
+        pthread_t th[4];
+        thr_t a[4];
+        for (int k = 0; k < 4; k++) {
+            a[k] = (thr_t){m, h, 1000u * (unsigned)k + 7};
+            pthread_create(&th[k], NULL, hammer, &a[k]);
+        }
+        for (int k = 0; k < 4; k++)
+            pthread_join(th[k], NULL);
+        EXPECT_TRUE(heap_ok(m, h));
+        alloc_stats_t s;
+        alloc_stats(m, h, &s);
+        EXPECT_EQ(s.used_blocks, 0);
+        EXPECT_EQ(s.free_blocks, 0);
+        alloc_fini(m, h);
+    }
+}
+
+TEST(tables_describe_themselves) {
+    const alloc_methods_t *all[] = {&alloc_firstfit_methods, &alloc_bestfit_methods,
+                                    &alloc_nextfit_methods, &alloc_segregated_methods};
+    static const char *names[] = {"firstfit", "bestfit", "nextfit", "segregated"};
+    for (int i = 0; i < 4; i++) {
+        EXPECT_STREQ(all[i]->name, names[i]);
+        EXPECT_TRUE(alloc_find(names[i]) == all[i]);
+        EXPECT_TRUE(strncmp(alloc_version(all[i]), "mmbench-", 8) == 0);
+        EXPECT_STREQ(all[i]->heap_figure, "exact footprint: bytes committed from the heap's reservation");
+        EXPECT_EQ(all[i]->flags, ALLOC_THREAD_SAFE | ALLOC_POLICY);
+        EXPECT_TRUE(alloc_is_available(all[i], NULL));
+        EXPECT_TRUE(all[i]->walk && all[i]->check && all[i]->stats && all[i]->aligned);
+    }
+}
+
+int main(void) {
+    RUN(three_holes_layout_is_as_documented);
+    RUN(firstfit_takes_lowest_address);
+    RUN(bestfit_takes_smallest_then_lowest);
+    RUN(nextfit_starts_at_rover_and_wraps);
+    RUN(nextfit_block_straddling_rover_counts_as_at_rover);
+    RUN(segregated_exact_class_then_larger_class_lifo);
+    RUN(coalescing_all_four_neighbour_cases);
+    RUN(coalescing_with_top_merges_into_top);
+    RUN(stats_exact_after_known_sequence);
+    RUN(ramp_then_free_everything_returns_memory);
+    RUN(realloc_in_place_and_moves);
+    RUN(aligned_allocations);
+    RUN(malloc_zero_returns_unique_minimum_blocks);
+    RUN(huge_requests_fail_with_enomem_and_heap_intact);
+    RUN(debug_mode_aborts_on_double_free_and_foreign_pointers);
+    RUN(checker_detects_corruption);
+    RUN(threads_hammer_one_heap);
+    RUN(tables_describe_themselves);
+    return test_report();
+}
