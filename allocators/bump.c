@@ -24,14 +24,17 @@ typedef struct bump_heap {
     char *base;
     size_t reserve;
     _Atomic size_t top; /* bytes carved from the reservation */
+    uint64_t id;        /* unique per heap: a new heap may reuse an old address */
 } bump_heap_t;
+
+static _Atomic uint64_t bump_next_id = 1;
 
 /* Each thread bumps inside its own chunk, so malloc needs no atomic: the
  * shared top moves once per chunk.  (One heap at a time per thread: a thread
  * that switches heaps simply starts a new chunk.) */
 #define BUMP_CHUNK ((size_t)1 << 20)
 static __thread struct {
-    const bump_heap_t *heap;
+    uint64_t heap_id;
     uintptr_t cur, end;
 } bump_tls;
 
@@ -55,6 +58,7 @@ static int bump_init(void **heap, const alloc_config_t *cfg) {
     if (cfg->prefault_bytes)
         memset(base, 0, cfg->prefault_bytes);
     h->base = base;
+    h->id = atomic_fetch_add(&bump_next_id, 1);
     h->reserve = reserve;
     *heap = h;
     return 0;
@@ -79,14 +83,14 @@ static void *bump_aligned(void *heap, size_t align, size_t n) {
         return NULL;
     }
     size_t need = BUMP_HDR + ((n + 15) & ~(size_t)15) + (align > 16 ? align : 0);
-    if (bump_tls.heap != h || bump_tls.end - bump_tls.cur < need) {
+    if (bump_tls.heap_id != h->id || bump_tls.end - bump_tls.cur < need) {
         size_t take = need > BUMP_CHUNK ? need : BUMP_CHUNK;
         size_t off = atomic_fetch_add(&h->top, take);
         if (off + take > h->reserve) {
             errno = ENOMEM;
             return NULL;
         }
-        bump_tls.heap = h;
+        bump_tls.heap_id = h->id;
         bump_tls.cur = (uintptr_t)h->base + off;
         bump_tls.end = bump_tls.cur + take;
     }
