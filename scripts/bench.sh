@@ -15,33 +15,6 @@ DB=${BENCH_DB:-results/bench.db}
 avail=$($MMB list | awk '/^allocators:/{a=1;next} /^$/{a=0} a && $2=="available" {print $1}')
 pick() { local out=(); for x in "$@"; do grep -qx "$x" <<<"$avail" && out+=("$x"); done; (IFS=,; echo "${out[*]}"); }
 
-median_table() { # sweep-id-prefix, title
-  python3 - "$DB" "$1" "$2" <<'PY'
-import sqlite3, statistics, sys
-db, sweep, title = sys.argv[1:4]
-c = sqlite3.connect(db)
-rows = c.execute("select allocator, live, ns_per_op from runs where sweep = ? and status='ok'", (sweep,)).fetchall()
-by = {}
-for a, live, v in rows:
-    by.setdefault((a, live), []).append(v)
-lives = sorted({l for _, l in by})
-allocs = sorted({a for a, _ in by}, key=lambda a: (a != 'glibc', a))
-print(f"\n{title}\n")
-print("| allocator | " + " | ".join(f"ns/op @ {l:g} live (ratio to glibc)" for l in lives) + " | growth 1e4→1e6 |")
-print("|---|" + "---|" * (len(lives) + 1))
-for a in allocs:
-    cells = []
-    for l in lives:
-        v = statistics.median(by.get((a, l), [float('nan')]))
-        g = statistics.median(by.get(('glibc', l), [float('nan')]))
-        cells.append(f"{v:.1f} ({v/g:.2f}×)")
-    lo = statistics.median(by.get((a, lives[0]), [float('nan')]))
-    hi = statistics.median(by.get((a, lives[-1]), [float('nan')]))
-    cells.append(f"{hi/lo:.2f}×")
-    print(f"| {a} | " + " | ".join(cells) + " |")
-PY
-}
-
 if [[ $what == alloc || $what == all ]]; then
   allocs=$(pick glibc jemalloc mimalloc tcmalloc firstfit bestfit nextfit segregated)
   for live in 10000 100000 1000000; do
@@ -97,4 +70,5 @@ pause = statistics.median(p / w for p, w in c.execute(
     "select i.value, r.wall_ns from runs r join run_info i on i.run_id = r.id and i.key = 'sample_pause_ns' where r.sweep = ?", (s3,)))
 print(f"sampling pauses at --samples=200: {100*pause:.2f}% of the measured time (excluded from wall_ns)")
 PY
+  build/bench_store 50 1000
 fi
