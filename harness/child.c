@@ -225,6 +225,8 @@ static inline int64_t child_serve(child_t *c, const wl_op_t *op, int64_t *blocks
     }
 }
 
+static void child_peak_snapshot(child_t *c);
+
 /* ---- fault injection (tests only) ---------------------------------------- */
 
 /* MMBENCH_FAULT=KIND[:N] makes the child misbehave at its first sample point
@@ -291,6 +293,8 @@ static void child_sample(child_t *c, uint64_t op_index, uint64_t elapsed, double
         c->peak_H = H;
         c->peak_st = st;
         c->peak_live_count = live_count;
+        if (c->s.nthreads == 1)
+            child_peak_snapshot(c);
     }
 }
 
@@ -322,9 +326,59 @@ static int walk_cb(void *ctx, uint64_t off, uint64_t size, int used) {
     return 0;
 }
 
+/* Native statistics at the peak (stats_extra), written as run_info; buffer
+ * runs also say how their memory splits by buffer kind. */
+typedef struct info_acc {
+    double kind_bytes[4];
+} info_acc_t;
+
+static const char *const buffer_kinds[4][2] = {{"buffer.owned", "owned"},
+                                               {"buffer.slice_parents", "slice-parents"},
+                                               {"buffer.consumed", "consumed"},
+                                               {"buffer.delayed", "delayed"}};
+
+static void emit_info(void *ctx, const char *key, double v) {
+    info_acc_t *acc = ctx;
+    char k[64];
+    size_t i = 0;
+    for (; key[i] && i < sizeof k - 1; i++)
+        k[i] = (key[i] == '\t' || key[i] == '\n' || key[i] == ' ') ? '_' : key[i];
+    k[i] = 0;
+    if (!k[0])
+        return;
+    out_line("I %s\t%.17g", k, v);
+    for (size_t j = 0; j < 4; j++)
+        if (!strcmp(key, buffer_kinds[j][0]) && v > 0)
+            acc->kind_bytes[j] += v;
+}
+
+/* The live data at the peak: payload, or for buffer runs the buffers by
+ * kind (which hold the payload, each padded to 64 bytes).  Returns the bytes
+ * it accounted for. */
+static double emit_live(const child_t *c, const info_acc_t *acc, double L) {
+    double kinds = 0;
+    for (int j = 0; j < 4; j++)
+        kinds += acc->kind_bytes[j];
+    if (kinds <= 0 || !(c->m->flags & ALLOC_WRAPPER)) {
+        out_line("C payload\tpayload\t%.17g", L);
+        return L;
+    }
+    for (int j = 0; j < 4; j++)
+        if (acc->kind_bytes[j] > 0)
+            out_line("C %s\tbuffers: %s\t%.17g", buffer_kinds[j][1], buffer_kinds[j][1],
+                     acc->kind_bytes[j]);
+    return kinds;
+}
+
+/* Heap map, composition and native statistics at the peak of L.  Called at
+ * that moment (a sampling pause) in single-threaded runs; after the run, from
+ * the statistics saved at the peak, in multi-threaded ones (no heap map). */
 static void child_peak_snapshot(child_t *c) {
     const alloc_stats_t *st = &c->peak_st;
     double L = c->peak_L;
+    info_acc_t acc = {{0}};
+    if (c->m->stats_extra)
+        c->m->stats_extra(c->heap, emit_info, &acc);
     if (c->m->walk && c->s.nthreads == 1) {
         size_t cap = 1;
         if (st->used_blocks != ALLOC_UNKNOWN && st->free_blocks != ALLOC_UNKNOWN)
@@ -370,7 +424,7 @@ static void child_peak_snapshot(child_t *c) {
             if (top > 0)
                 a.free_cls[a.last_size < 64 ? 0 : a.last_size < 256 ? 1 : a.last_size < 1024 ? 2
                            : a.last_size < 4096 ? 3 : a.last_size < 65536 ? 4 : 5] -= top;
-            out_line("C payload\tpayload\t%.17g", L);
+            emit_live(c, &acc, L);
             if (st->header_bytes != ALLOC_UNKNOWN)
                 out_line("C overhead\theaders\t%lld", (long long)st->header_bytes);
             if (st->padding_bytes != ALLOC_UNKNOWN)
@@ -388,44 +442,24 @@ static void child_peak_snapshot(child_t *c) {
         return;
     }
     /* No heap walk: compose from the allocator's own figures. */
-    out_line("C payload\tpayload\t%.17g", L);
+    double live = emit_live(c, &acc, L);
     double used = NAN;
     if (st->used_bytes != ALLOC_UNKNOWN)
         used = (double)st->used_bytes;
     else if (st->allocated_bytes != ALLOC_UNKNOWN)
         used = (double)st->allocated_bytes;
-    if (!isnan(used) && used > L)
-        out_line("C overhead\theaders, rounding and padding\t%.17g", used - L);
+    if (!isnan(used) && used > live)
+        out_line("C overhead\theaders, rounding and padding\t%.17g", used - live);
     double meta = st->metadata_bytes > 0 ? (double)st->metadata_bytes : 0;
     if (meta > 0)
         out_line("C metadata\tallocator metadata\t%.17g", meta);
     if (!isnan(c->peak_H) && !isnan(used)) {
-        double rest = c->peak_H - (used > L ? used : L) - meta;
+        double rest = c->peak_H - (used > live ? used : live) - meta;
         if (rest > 0)
             out_line("C free\theld but not allocated\t%.17g", rest);
     }
     if (st->retained_bytes > 0)
         out_line("C retained\tretained (not in H)\t%lld", (long long)st->retained_bytes);
-}
-
-static void emit_info(void *ctx, const char *key, double v) {
-    (void)ctx;
-    char k[64];
-    size_t i = 0;
-    for (; key[i] && i < sizeof k - 1; i++)
-        k[i] = (key[i] == '\t' || key[i] == '\n' || key[i] == ' ') ? '_' : key[i];
-    k[i] = 0;
-    if (!k[0])
-        return;
-    out_line("I %s\t%.17g", k, v);
-    /* Buffer runs: memory by buffer kind for the treemap. */
-    static const char *const kinds[][2] = {{"buffer.owned", "owned"},
-                                           {"buffer.slice_parents", "slice-parents"},
-                                           {"buffer.consumed", "consumed"},
-                                           {"buffer.delayed", "delayed"}};
-    for (size_t j = 0; j < sizeof kinds / sizeof kinds[0]; j++)
-        if (!strcmp(key, kinds[j][0]) && v > 0)
-            out_line("C %s\tbuffers: %s\t%.17g", kinds[j][1], kinds[j][1], v);
 }
 
 /* ---- the measured loop ---------------------------------------------------- */
@@ -821,7 +855,7 @@ int hx_cmd_child(int argc, char **argv) {
         line[off] = 0;
         out_line("%s", line);
     }
-    if (c->have_peak)
+    if (c->have_peak && c->s.nthreads > 1)
         child_peak_snapshot(c);
     out_line("I latency_samples\t%llu", (unsigned long long)nlat);
     out_line("I latency_stride\t%u", LAT_STRIDE_MASK + 1);
@@ -831,8 +865,6 @@ int hx_cmd_child(int argc, char **argv) {
     if (hwm >= 0)
         out_line("I vm_hwm_bytes\t%lld", (long long)hwm);
     out_line("I stream_peak_live_blocks\t%llu", (unsigned long long)c->s.peak_live_blocks);
-    if (c->m->stats_extra)
-        c->m->stats_extra(c->heap, emit_info, NULL);
 
     /* Teardown, not measured: free what is still live. */
     for (uint64_t k = 0; k < ns; k++)

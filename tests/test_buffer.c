@@ -1,0 +1,857 @@
+/*
+ * test_buffer.c - the buffer manager (allocators/buffer/buf.h): alignment and
+ * padding, init values, overlap registry, callbacks, delayed release,
+ * slices, extraction, resizing, builders, pools (statistics, cap, trace
+ * logging, canaries), the default pool and the "buffer:NAME" table.
+ */
+#define _GNU_SOURCE
+#include "allocators/alloc.h"
+#include "allocators/buffer/buf.h"
+#include "test.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* ---- helpers ------------------------------------------------------------------ */
+
+typedef struct counter {
+    int calls;
+    uint64_t ids[16];
+    size_t last_size, last_items, last_item_size;
+    void *last_addr;
+} counter_t;
+
+static void count_death(const buf_death_info_t *info, void *ctx) {
+    counter_t *c = ctx;
+    if (c->calls < 16)
+        c->ids[c->calls] = info->id;
+    c->calls++;
+    c->last_size = info->size;
+    c->last_items = info->num_items;
+    c->last_item_size = info->item_size;
+    c->last_addr = info->addr;
+}
+
+static void count_release(void *ptr, size_t size, void *ctx) {
+    (void)ptr, (void)size;
+    (*(int *)ctx)++;
+}
+
+static buf_pool_t *bump_pool(void) {
+    buf_pool_t *p = NULL;
+    if (buf_pool_new(&p, "bump") != BUF_OK)
+        return NULL;
+    return p;
+}
+
+static int all_zero(const void *p, size_t n) {
+    const unsigned char *c = p;
+    for (size_t i = 0; i < n; i++)
+        if (c[i])
+            return 0;
+    return 1;
+}
+
+/* ---- buffers ---------------------------------------------------------------- */
+
+TEST(every_error_code_has_a_message) {
+    for (int i = 0; i < BUF_NERRORS; i++) {
+        const char *m = buf_strerror(i);
+        EXPECT_TRUE(m && *m);
+        EXPECT_TRUE(strcmp(m, buf_strerror(-1)) != 0);
+        for (int j = 0; j < i; j++)
+            EXPECT_TRUE(strcmp(m, buf_strerror(j)) != 0);
+    }
+    EXPECT_STREQ(buf_strerror(9999), "unknown buffer manager error code");
+    EXPECT_STREQ(buf_strerror(BUF_EOVERLAP), "memory overlaps a region the buffer manager already knows");
+}
+
+TEST(aligned_to_64_with_zeroed_padding_for_many_sizes) {
+    static const size_t items[] = {1, 3, 8, 24};
+    for (size_t k = 0; k < sizeof items / sizeof items[0]; k++)
+        for (size_t n = 0; n < 300; n += (n < 70 ? 1 : 7)) {
+            buf_t *b;
+            ASSERT_TRUE(buf_new(&b, n, items[k], NULL) == BUF_OK);
+            size_t size = n * items[k];
+            EXPECT_EQ((uintptr_t)buf_data(b) % 64, 0);
+            EXPECT_EQ(buf_capacity(b) % 64, 0);
+            EXPECT_GE(buf_capacity(b), size);
+            EXPECT_LT(buf_capacity(b) - size, 64 + (size == 0 ? 1 : 0));
+            EXPECT_EQ(buf_size(b), size);
+            EXPECT_TRUE(all_zero((const char *)buf_data(b) + size, buf_capacity(b) - size));
+            buf_release(b);
+        }
+    buf_t *big;
+    ASSERT_TRUE(buf_new(&big, 1000001, 1, NULL) == BUF_OK);
+    EXPECT_EQ(buf_capacity(big), 1000064);
+    EXPECT_TRUE(all_zero((const char *)buf_data(big) + 1000001, 63));
+    buf_release(big);
+}
+
+TEST(init_values_none_zero_byte) {
+    buf_opts_t o = BUF_OPTS_INIT;
+    buf_t *b;
+    o.init = BUF_INIT_ZERO;
+    ASSERT_TRUE(buf_new(&b, 100, 3, &o) == BUF_OK);
+    EXPECT_TRUE(all_zero(buf_data(b), buf_capacity(b)));
+    buf_release(b);
+    o.init = BUF_INIT_BYTE;
+    o.init_byte = 0xAB;
+    ASSERT_TRUE(buf_new(&b, 70, 1, &o) == BUF_OK);
+    const unsigned char *c = buf_data(b);
+    int ok = 1;
+    for (int i = 0; i < 70; i++)
+        ok &= c[i] == 0xAB;
+    EXPECT_TRUE(ok);
+    EXPECT_TRUE(all_zero(c + 70, 128 - 70));
+    buf_release(b);
+    o.init = 7;
+    EXPECT_EQ(buf_new(&b, 1, 1, &o), BUF_EINVAL);
+}
+
+TEST(size_overflow_is_an_error_not_a_wrap) {
+    buf_t *b = (buf_t *)1;
+    EXPECT_EQ(buf_new(&b, SIZE_MAX / 2 + 1, 2, NULL), BUF_EOVERFLOW);
+    EXPECT_TRUE(b == NULL);
+    EXPECT_EQ(buf_new(&b, SIZE_MAX - 10, 1, NULL), BUF_EOVERFLOW);
+    EXPECT_EQ(buf_new(&b, (size_t)1 << 40, (size_t)1 << 40, NULL), BUF_EOVERFLOW);
+    char x[8];
+    EXPECT_EQ(buf_consume(&b, x, SIZE_MAX, 2, NULL, NULL, NULL), BUF_EOVERFLOW);
+}
+
+TEST(death_callback_runs_once_with_the_buffers_facts) {
+    counter_t c = {0};
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.on_death = count_death;
+    o.death_ctx = &c;
+    o.id = 4242;
+    buf_t *b;
+    ASSERT_TRUE(buf_new(&b, 10, 8, &o) == BUF_OK);
+    void *addr = (void *)buf_data(b);
+    buf_retain(b);
+    buf_release(b);
+    EXPECT_EQ(c.calls, 0);
+    buf_release(b);
+    EXPECT_EQ(c.calls, 1);
+    EXPECT_EQ(c.ids[0], 4242);
+    EXPECT_EQ(c.last_size, 80);
+    EXPECT_EQ(c.last_items, 10);
+    EXPECT_EQ(c.last_item_size, 8);
+    EXPECT_TRUE(c.last_addr == addr);
+    /* without an id: a counter, distinct per buffer */
+    o.id = 0;
+    buf_t *b1, *b2;
+    ASSERT_TRUE(buf_new(&b1, 1, 1, &o) == BUF_OK);
+    ASSERT_TRUE(buf_new(&b2, 1, 1, &o) == BUF_OK);
+    EXPECT_NE(buf_id(b1), 0);
+    EXPECT_GT(buf_id(b2), buf_id(b1));
+    buf_release(b1);
+    buf_release(b2);
+    EXPECT_EQ(c.calls, 3);
+    EXPECT_NE(c.ids[1], c.ids[2]);
+}
+
+/* ---- consume and the overlap registry ------------------------------------------------ */
+
+TEST(consume_refuses_every_overlap_and_accepts_touching) {
+    char *arena = malloc(4096);
+    ASSERT_TRUE(arena != NULL);
+    int released = 0;
+    size_t before = buf_registry_count();
+    buf_t *known, *x = NULL;
+    ASSERT_TRUE(buf_consume(&known, arena + 1024, 1024, 1, count_release, &released, NULL) == BUF_OK);
+    EXPECT_EQ(buf_registry_count(), before + 1);
+    /* new strictly inside the known region */
+    EXPECT_EQ(buf_consume(&x, arena + 1100, 100, 1, count_release, &released, NULL), BUF_EOVERLAP);
+    /* new strictly containing the known region */
+    EXPECT_EQ(buf_consume(&x, arena + 512, 2048, 1, count_release, &released, NULL), BUF_EOVERLAP);
+    /* partial overlaps, both sides */
+    EXPECT_EQ(buf_consume(&x, arena + 1000, 100, 1, count_release, &released, NULL), BUF_EOVERLAP);
+    EXPECT_EQ(buf_consume(&x, arena + 2000, 100, 1, count_release, &released, NULL), BUF_EOVERLAP);
+    /* one byte of overlap at each edge */
+    EXPECT_EQ(buf_consume(&x, arena + 1023, 2, 1, count_release, &released, NULL), BUF_EOVERLAP);
+    EXPECT_EQ(buf_consume(&x, arena + 2047, 2, 1, count_release, &released, NULL), BUF_EOVERLAP);
+    /* double consume of the same region */
+    EXPECT_EQ(buf_consume(&x, arena + 1024, 1024, 1, count_release, &released, NULL), BUF_EOVERLAP);
+    EXPECT_TRUE(x == NULL);
+    EXPECT_EQ(released, 0);
+    /* touching edges are fine */
+    buf_t *left, *right;
+    EXPECT_EQ(buf_consume(&left, arena, 256, 4, count_release, &released, NULL), BUF_OK);
+    EXPECT_EQ(buf_consume(&right, arena + 2048, 2048, 1, count_release, &released, NULL), BUF_OK);
+    EXPECT_EQ(buf_registry_check(), BUF_OK);
+    EXPECT_EQ(buf_registry_count(), before + 3);
+    const buf_t *owner;
+    EXPECT_EQ(buf_registry_lookup(arena + 1500, 1, &owner), BUF_OK);
+    EXPECT_TRUE(owner == known);
+    /* the region leaves the registry when its buffer dies; release once */
+    buf_release(known);
+    EXPECT_EQ(released, 1);
+    EXPECT_EQ(buf_registry_count(), before + 2);
+    EXPECT_EQ(buf_consume(&known, arena + 1024, 1024, 1, count_release, &released, NULL), BUF_OK);
+    buf_release(known);
+    buf_release(left);
+    buf_release(right);
+    EXPECT_EQ(released, 4);
+    EXPECT_EQ(buf_registry_count(), before);
+    free(arena);
+}
+
+TEST(consume_refuses_memory_inside_an_owned_buffer) {
+    buf_t *b, *x;
+    ASSERT_TRUE(buf_new(&b, 256, 1, NULL) == BUF_OK);
+    int released = 0;
+    char *d = buf_mutable_data(b);
+    EXPECT_EQ(buf_consume(&x, d + 8, 8, 1, count_release, &released, NULL), BUF_EOVERLAP);
+    EXPECT_EQ(buf_consume(&x, d - 4096, 8192, 1, count_release, &released, NULL), BUF_EOVERLAP);
+    EXPECT_EQ(released, 0);
+    EXPECT_TRUE(buf_from_data(d) == b);
+    EXPECT_TRUE(buf_from_data(d + 1) == NULL);
+    buf_release(b);
+}
+
+TEST(consumed_release_callback_called_exactly_once_with_slices) {
+    char *mem = malloc(100);
+    int released = 0;
+    buf_t *b, *s;
+    ASSERT_TRUE(buf_consume(&b, mem, 25, 4, count_release, &released, NULL) == BUF_OK);
+    EXPECT_EQ(buf_size(b), 100);
+    EXPECT_TRUE(buf_data(b) == mem);
+    ASSERT_TRUE(buf_slice(b, 5, 5, &s) == BUF_OK);
+    buf_release(b);
+    EXPECT_EQ(released, 0);
+    buf_release(s);
+    EXPECT_EQ(released, 1);
+    free(mem);
+}
+
+TEST(registry_stays_balanced_with_many_buffers) {
+    enum { N = 5000 };
+    buf_t **bs = malloc(N * sizeof *bs);
+    size_t before = buf_registry_count();
+    for (int i = 0; i < N; i++)
+        ASSERT_TRUE(buf_new(&bs[i], (size_t)(i % 97) + 1, 8, NULL) == BUF_OK);
+    EXPECT_EQ(buf_registry_count(), before + N);
+    EXPECT_EQ(buf_registry_check(), BUF_OK);
+    for (int i = 0; i < N; i += 2)
+        buf_release(bs[i]);
+    EXPECT_EQ(buf_registry_check(), BUF_OK);
+    for (int i = 1; i < N; i += 2)
+        buf_release(bs[i]);
+    EXPECT_EQ(buf_registry_count(), before);
+    EXPECT_EQ(buf_registry_check(), BUF_OK);
+    free(bs);
+}
+
+static void *churn(void *arg) {
+    (void)arg;
+    buf_t *keep[64] = {0};
+    for (int i = 0; i < 20000; i++) {
+        int k = i % 64;
+        buf_release(keep[k]);
+        keep[k] = NULL;
+        buf_new(&keep[k], (size_t)(i % 300), 1, NULL);
+    }
+    for (int k = 0; k < 64; k++)
+        buf_release(keep[k]);
+    return NULL;
+}
+
+TEST(threads_create_and_release_concurrently) {
+    pthread_t t[4];
+    size_t before = buf_registry_count();
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, churn, NULL);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    EXPECT_EQ(buf_registry_count(), before);
+    EXPECT_EQ(buf_registry_check(), BUF_OK);
+}
+
+/* ---- delayed release ------------------------------------------------------------- */
+
+static int list_ids(const buf_t *b, void *ctx) {
+    uint64_t **p = ctx;
+    *(*p)++ = buf_id(b);
+    return 0;
+}
+
+TEST(delayed_buffers_wait_and_die_only_when_collected) {
+    buf_delayed_collect(SIZE_MAX);
+    counter_t c = {0};
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.on_death = count_death;
+    o.death_ctx = &c;
+    o.delayed = 1;
+    buf_t *b[5];
+    size_t bytes = 0;
+    for (int i = 0; i < 5; i++) {
+        o.id = 100 + (uint64_t)i;
+        ASSERT_TRUE(buf_new(&b[i], (size_t)(i + 1) * 50, 1, &o) == BUF_OK);
+        bytes += buf_capacity(b[i]);
+    }
+    size_t regs = buf_registry_count();
+    for (int i = 0; i < 5; i++)
+        buf_release(b[i]);
+    EXPECT_EQ(c.calls, 0);
+    EXPECT_EQ(buf_delayed_count(), 5);
+    EXPECT_EQ(buf_delayed_bytes(), bytes);
+    EXPECT_EQ(buf_registry_count(), regs); /* still known while waiting */
+    uint64_t ids[5] = {0}, *p = ids;
+    EXPECT_EQ(buf_delayed_foreach(list_ids, &p), 0);
+    EXPECT_EQ(ids[0], 100);
+    EXPECT_EQ(ids[4], 104);
+    /* collect up to N, oldest first */
+    EXPECT_EQ(buf_delayed_collect(2), 2);
+    EXPECT_EQ(c.calls, 2);
+    EXPECT_EQ(c.ids[0], 100);
+    EXPECT_EQ(c.ids[1], 101);
+    EXPECT_EQ(buf_delayed_count(), 3);
+    EXPECT_EQ(buf_registry_count(), regs - 2);
+    EXPECT_EQ(buf_delayed_collect(SIZE_MAX), 3);
+    EXPECT_EQ(c.calls, 5);
+    EXPECT_EQ(c.ids[4], 104);
+    EXPECT_EQ(buf_delayed_count(), 0);
+    EXPECT_EQ(buf_delayed_bytes(), 0);
+    EXPECT_EQ(buf_delayed_collect(SIZE_MAX), 0);
+}
+
+TEST(set_delayed_after_creation) {
+    counter_t c = {0};
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.on_death = count_death;
+    o.death_ctx = &c;
+    buf_t *b;
+    ASSERT_TRUE(buf_new(&b, 10, 1, &o) == BUF_OK);
+    buf_set_delayed(b, 1);
+    buf_release(b);
+    EXPECT_EQ(c.calls, 0);
+    EXPECT_EQ(buf_delayed_collect(SIZE_MAX), 1);
+    EXPECT_EQ(c.calls, 1);
+}
+
+/* ---- slices, extract, resize ----------------------------------------------------------- */
+
+TEST(slice_outlives_the_parent_handle) {
+    counter_t c = {0};
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.on_death = count_death;
+    o.death_ctx = &c;
+    buf_t *p, *s;
+    ASSERT_TRUE(buf_new(&p, 100, 4, &o) == BUF_OK);
+    int32_t *v = buf_mutable_data(p);
+    for (int i = 0; i < 100; i++)
+        v[i] = i;
+    size_t regs = buf_registry_count();
+    ASSERT_TRUE(buf_slice(p, 10, 5, &s) == BUF_OK);
+    EXPECT_EQ(buf_registry_count(), regs); /* slices are not regions */
+    EXPECT_EQ(buf_refcount(p), 2);
+    EXPECT_EQ(buf_size(s), 20);
+    EXPECT_EQ(buf_num_items(s), 5);
+    buf_release(p);
+    EXPECT_EQ(c.calls, 0);
+    const int32_t *sv = buf_data(s);
+    EXPECT_EQ(sv[0], 10);
+    EXPECT_EQ(sv[4], 14);
+    buf_release(s);
+    EXPECT_EQ(c.calls, 1);
+    EXPECT_EQ(buf_registry_count(), regs - 1);
+}
+
+TEST(slice_bounds_are_checked_in_items) {
+    buf_t *p, *s = (buf_t *)1;
+    ASSERT_TRUE(buf_new(&p, 10, 8, NULL) == BUF_OK);
+    EXPECT_EQ(buf_slice(p, 11, 0, &s), BUF_ERANGE);
+    EXPECT_TRUE(s == NULL);
+    EXPECT_EQ(buf_slice(p, 5, 6, &s), BUF_ERANGE);
+    EXPECT_EQ(buf_slice(p, 0, 11, &s), BUF_ERANGE);
+    EXPECT_EQ(buf_slice(p, 1, SIZE_MAX, &s), BUF_ERANGE);
+    EXPECT_EQ(buf_slice(p, 10, 0, &s), BUF_OK);
+    buf_release(s);
+    EXPECT_EQ(buf_slice(p, 0, 10, &s), BUF_OK);
+    buf_t *ss;
+    EXPECT_EQ(buf_slice(s, 9, 1, &ss), BUF_OK); /* slice of a slice */
+    EXPECT_TRUE((const char *)buf_data(ss) == (const char *)buf_data(p) + 72);
+    buf_release(ss);
+    buf_release(s);
+    buf_release(p);
+}
+
+TEST(extract_copies_inclusive_item_range) {
+    buf_t *p, *e = (buf_t *)1;
+    ASSERT_TRUE(buf_new(&p, 10, 2, NULL) == BUF_OK);
+    uint16_t *v = buf_mutable_data(p);
+    for (int i = 0; i < 10; i++)
+        v[i] = (uint16_t)(1000 + i);
+    ASSERT_TRUE(buf_extract(p, 2, 4, NULL, &e) == BUF_OK);
+    EXPECT_EQ(buf_num_items(e), 3);
+    EXPECT_EQ(buf_size(e), 6);
+    const uint16_t *ev = buf_data(e);
+    EXPECT_EQ(ev[0], 1002);
+    EXPECT_EQ(ev[2], 1004);
+    EXPECT_TRUE(buf_data(e) != buf_data(p) + 4);
+    EXPECT_EQ((uintptr_t)buf_data(e) % 64, 0);
+    buf_release(e);
+    ASSERT_TRUE(buf_extract(p, 9, 9, NULL, &e) == BUF_OK);
+    EXPECT_EQ(((const uint16_t *)buf_data(e))[0], 1009);
+    buf_release(e);
+    EXPECT_EQ(buf_extract(p, 5, 4, NULL, &e), BUF_ERANGE);
+    EXPECT_EQ(buf_extract(p, 0, 10, NULL, &e), BUF_ERANGE);
+    buf_release(p);
+}
+
+TEST(resize_keeps_contents_and_zero_fills_growth) {
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.init = BUF_INIT_ZERO;
+    buf_t *b;
+    ASSERT_TRUE(buf_new(&b, 10, 4, &o) == BUF_OK);
+    int32_t *v = buf_mutable_data(b);
+    for (int i = 0; i < 10; i++)
+        v[i] = -i;
+    ASSERT_TRUE(buf_resize(b, 1000) == BUF_OK);
+    EXPECT_EQ(buf_size(b), 4000);
+    EXPECT_EQ(buf_capacity(b), 4032);
+    EXPECT_EQ((uintptr_t)buf_data(b) % 64, 0);
+    v = buf_mutable_data(b);
+    EXPECT_EQ(v[9], -9);
+    EXPECT_TRUE(all_zero(v + 10, 4032 - 40));
+    EXPECT_TRUE(buf_from_data(v) == b);
+    /* shrink: contents kept, the bytes past the end become zeroed padding */
+    ASSERT_TRUE(buf_resize(b, 5) == BUF_OK);
+    v = buf_mutable_data(b);
+    EXPECT_EQ(buf_capacity(b), 64);
+    EXPECT_EQ(v[4], -4);
+    EXPECT_TRUE(all_zero(v + 5, 64 - 20));
+    EXPECT_EQ(buf_registry_check(), BUF_OK);
+    /* not while slices point into it; not for slices or consumed memory */
+    buf_t *s;
+    ASSERT_TRUE(buf_slice(b, 0, 2, &s) == BUF_OK);
+    EXPECT_EQ(buf_resize(b, 100), BUF_EBUSY);
+    EXPECT_EQ(buf_resize(s, 1), BUF_ENOTOWNED);
+    buf_release(s);
+    EXPECT_EQ(buf_resize(b, 100), BUF_OK);
+    char ext[32];
+    buf_t *c;
+    ASSERT_TRUE(buf_consume(&c, ext, 32, 1, NULL, NULL, NULL) == BUF_OK);
+    EXPECT_EQ(buf_resize(c, 64), BUF_ENOTOWNED);
+    buf_release(c);
+    EXPECT_EQ(buf_resize(b, SIZE_MAX), BUF_EOVERFLOW);
+    buf_release(b);
+}
+
+/* ---- builders ------------------------------------------------------------------- */
+
+TEST(builder_appends_typed_values_and_finishes_immutable) {
+    buf_builder_t *bb;
+    ASSERT_TRUE(buf_builder_new(&bb, NULL, 0) == BUF_OK);
+    EXPECT_EQ(buf_builder_capacity(bb), 64);
+    EXPECT_EQ(buf_builder_append_u8(bb, 0x11), BUF_OK);
+    EXPECT_EQ(buf_builder_append_i32(bb, -5), BUF_OK);
+    EXPECT_EQ(buf_builder_append_i64(bb, INT64_C(1) << 40), BUF_OK);
+    EXPECT_EQ(buf_builder_append_f64(bb, 2.5), BUF_OK);
+    EXPECT_EQ(buf_builder_append(bb, "hello", 5), BUF_OK);
+    EXPECT_EQ(buf_builder_length(bb), 1 + 4 + 8 + 8 + 5);
+    for (int i = 0; i < 40; i++)
+        buf_builder_append_u8(bb, (uint8_t)i);
+    EXPECT_EQ(buf_builder_length(bb), 66);
+    EXPECT_EQ(buf_builder_capacity(bb), 128); /* doubled */
+    char big[300];
+    memset(big, 'z', sizeof big);
+    EXPECT_EQ(buf_builder_append(bb, big, sizeof big), BUF_OK); /* 366 > 256: exact fit */
+    EXPECT_EQ(buf_builder_capacity(bb), 384);
+    EXPECT_EQ(buf_builder_append(bb, big, 20), BUF_OK);         /* 386 > 384: doubles */
+    EXPECT_EQ(buf_builder_capacity(bb), 768);
+    buf_t *b;
+    ASSERT_TRUE(buf_builder_finish(bb, &b) == BUF_OK);
+    EXPECT_EQ(buf_size(b), 386);
+    EXPECT_EQ(buf_capacity(b), 448); /* shrunk to the length rounded to 64 */
+    EXPECT_EQ((uintptr_t)buf_data(b) % 64, 0);
+    const unsigned char *d = buf_data(b);
+    int32_t i32;
+    int64_t i64;
+    double f64;
+    memcpy(&i32, d + 1, 4);
+    memcpy(&i64, d + 5, 8);
+    memcpy(&f64, d + 13, 8);
+    EXPECT_EQ(d[0], 0x11);
+    EXPECT_EQ(i32, -5);
+    EXPECT_EQ(i64, INT64_C(1) << 40);
+    EXPECT_TRUE(f64 == 2.5);
+    EXPECT_EQ(memcmp(d + 21, "hello", 5), 0);
+    EXPECT_EQ(d[26 + 39], 39);
+    EXPECT_EQ(d[385], 'z');
+    EXPECT_TRUE(all_zero(d + 386, 448 - 386));
+    EXPECT_TRUE(buf_mutable_data(b) == NULL);
+    EXPECT_EQ(buf_is_mutable(b), 0);
+    EXPECT_EQ(buf_resize(b, 1), BUF_EIMMUTABLE);
+    EXPECT_EQ(buf_builder_append_u8(bb, 1), BUF_EFINISHED);
+    buf_t *again;
+    EXPECT_EQ(buf_builder_finish(bb, &again), BUF_EFINISHED);
+    buf_builder_free(bb);
+    EXPECT_EQ(d[0], 0x11); /* the buffer outlives its builder */
+    buf_release(b);
+}
+
+TEST(builder_freed_unfinished_releases_everything) {
+    size_t regs = buf_registry_count();
+    buf_builder_t *bb;
+    ASSERT_TRUE(buf_builder_new(&bb, NULL, 1000) == BUF_OK);
+    EXPECT_EQ(buf_builder_capacity(bb), 1024);
+    buf_builder_append(bb, "x", 1);
+    buf_builder_free(bb);
+    EXPECT_EQ(buf_registry_count(), regs);
+}
+
+/* ---- pools ------------------------------------------------------------------------- */
+
+TEST(pool_statistics_after_a_known_sequence) {
+    buf_pool_t *p = bump_pool();
+    ASSERT_TRUE(p != NULL);
+    EXPECT_STREQ(buf_pool_name(p), "bump");
+    void *a, *b;
+    ASSERT_TRUE(buf_pool_alloc(p, 100, 0, &a) == BUF_OK);
+    ASSERT_TRUE(buf_pool_alloc(p, 200, 64, &b) == BUF_OK);
+    EXPECT_EQ((uintptr_t)b % 64, 0);
+    EXPECT_EQ(buf_pool_free(p, a, 100), BUF_OK);
+    ASSERT_TRUE(buf_pool_realloc(p, &b, 200, 50, 64) == BUF_OK);
+    EXPECT_EQ((uintptr_t)b % 64, 0);
+    buf_pool_stats_t s;
+    buf_pool_get_stats(p, &s);
+    EXPECT_EQ(s.bytes_now, 50);
+    EXPECT_EQ(s.peak, 300);
+    EXPECT_EQ(s.total, 350);
+    EXPECT_EQ(s.allocations, 3);
+    EXPECT_EQ(s.frees, 2);
+    EXPECT_EQ(buf_pool_free(p, b, 50), BUF_OK);
+    buf_pool_get_stats(p, &s);
+    EXPECT_EQ(s.bytes_now, 0);
+    EXPECT_EQ(s.frees, 3);
+    /* a buffer costs its handle plus one 64-aligned block (64-byte prefix + capacity) */
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.pool = p;
+    buf_t *x;
+    ASSERT_TRUE(buf_new(&x, 100, 1, &o) == BUF_OK);
+    buf_pool_get_stats(p, &s);
+    EXPECT_EQ(s.allocations, 5);
+    EXPECT_GT(s.bytes_now, 64 + 128);
+    buf_release(x);
+    buf_pool_get_stats(p, &s);
+    EXPECT_EQ(s.bytes_now, 0);
+    EXPECT_EQ(s.frees, 5);
+    buf_pool_destroy(p);
+}
+
+TEST(capping_pool_refuses_beyond_its_cap) {
+    buf_pool_t *base = bump_pool(), *cp;
+    ASSERT_TRUE(base && buf_pool_capped(&cp, base, 1000) == BUF_OK);
+    void *a, *b = (void *)1;
+    EXPECT_EQ(buf_pool_alloc(cp, 600, 0, &a), BUF_OK);
+    EXPECT_EQ(buf_pool_alloc(cp, 401, 0, &b), BUF_ECAP);
+    EXPECT_TRUE(b == NULL);
+    EXPECT_EQ(buf_pool_realloc(cp, &a, 600, 1001, 0), BUF_ECAP);
+    EXPECT_EQ(buf_pool_alloc(cp, 400, 0, &b), BUF_OK);
+    buf_pool_stats_t s;
+    buf_pool_get_stats(cp, &s);
+    EXPECT_EQ(s.bytes_now, 1000);
+    EXPECT_EQ(s.refused, 2);
+    buf_pool_free(cp, a, 600);
+    buf_pool_free(cp, b, 400);
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.pool = cp;
+    buf_t *x = (buf_t *)1;
+    EXPECT_EQ(buf_new(&x, 1000, 1, &o), BUF_ECAP);
+    EXPECT_TRUE(x == NULL);
+    EXPECT_EQ(buf_new(&x, 100, 1, &o), BUF_OK);
+    buf_release(x);
+    buf_pool_get_stats(cp, &s);
+    EXPECT_EQ(s.bytes_now, 0);
+    buf_pool_destroy(cp);
+    buf_pool_destroy(base);
+}
+
+TEST(logging_pool_writes_the_trace_format) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    buf_pool_t *base = bump_pool(), *lp;
+    ASSERT_TRUE(f && base && buf_pool_logging(&lp, base, f) == BUF_OK);
+    EXPECT_STREQ(buf_pool_name(lp), "log(bump)");
+    void *a, *b, *c;
+    buf_pool_alloc(lp, 100, 0, &a);
+    buf_pool_alloc(lp, 200, 64, &b);
+    buf_pool_realloc(lp, &a, 100, 300, 0);
+    buf_pool_free(lp, b, 200);
+    buf_pool_alloc(lp, 50, 0, &c);
+    buf_pool_free(lp, a, 300);
+    buf_pool_free(lp, c, 50);
+    fflush(f);
+    EXPECT_STREQ(text, "a 0 100\na 1 200\nr 0 300\nf 1\na 2 50\nf 0\nf 2\n");
+    buf_pool_destroy(lp);
+    buf_pool_destroy(base);
+    fclose(f);
+    free(text);
+}
+
+TEST(debug_pool_canary_catches_overruns_only) {
+    buf_pool_t *base = bump_pool(), *dp;
+    ASSERT_TRUE(base && buf_pool_debug(&dp, base) == BUF_OK);
+    unsigned char *p;
+    ASSERT_TRUE(buf_pool_alloc(dp, 100, 64, (void **)&p) == BUF_OK);
+    EXPECT_EQ((uintptr_t)p % 64, 0);
+    memset(p, 0xFF, 100); /* in bounds */
+    size_t bad = 99;
+    EXPECT_EQ(buf_pool_check(dp, &bad), BUF_OK);
+    EXPECT_EQ(bad, 0);
+    buf_pool_stats_t s;
+    buf_pool_get_stats(dp, &s);
+    EXPECT_EQ(s.canary_errors, 0);
+    EXPECT_STREQ(buf_pool_last_error(dp), "");
+    p[100] = 0; /* one byte past the end */
+    EXPECT_EQ(buf_pool_check(dp, &bad), BUF_ECANARY);
+    EXPECT_EQ(bad, 1);
+    EXPECT_TRUE(strstr(buf_pool_last_error(dp), "100-byte block") != NULL);
+    EXPECT_EQ(buf_pool_free(dp, p, 100), BUF_ECANARY);
+    buf_pool_get_stats(dp, &s);
+    EXPECT_EQ(s.canary_errors, 1); /* one damaged block, counted once */
+    EXPECT_EQ(s.bytes_now, 0);
+    /* through a buffer: writes within the capacity are fine, past it are not */
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.pool = dp;
+    buf_t *b;
+    ASSERT_TRUE(buf_new(&b, 100, 1, &o) == BUF_OK);
+    unsigned char *d = buf_mutable_data(b);
+    memset(d, 1, buf_capacity(b));
+    EXPECT_EQ(buf_pool_check(dp, NULL), BUF_OK);
+    d[buf_capacity(b) + 3] = 0x5A;
+    EXPECT_EQ(buf_release(b), BUF_ECANARY);
+    buf_pool_get_stats(dp, &s);
+    EXPECT_EQ(s.canary_errors, 2);
+    buf_pool_destroy(dp);
+    buf_pool_destroy(base);
+}
+
+TEST(pool_new_reports_unknown_and_unusable_names) {
+    buf_pool_t *p = (buf_pool_t *)1;
+    EXPECT_EQ(buf_pool_new(&p, "no-such-allocator"), BUF_ENOALLOC);
+    EXPECT_TRUE(p == NULL);
+    EXPECT_EQ(buf_pool_new(&p, "buffer"), BUF_EINVAL);
+    EXPECT_EQ(buf_pool_new(&p, "cuda"), BUF_EINVAL);
+}
+
+/* Run reload with stderr captured into out. */
+static int reload_capturing(char *out, size_t len) {
+    fflush(stderr);
+    FILE *tmp = tmpfile();
+    int saved = dup(2);
+    dup2(fileno(tmp), 2);
+    int rc = buf_pool_default_reload();
+    fflush(stderr);
+    dup2(saved, 2);
+    close(saved);
+    rewind(tmp);
+    size_t n = fread(out, 1, len - 1, tmp);
+    out[n] = 0;
+    fclose(tmp);
+    return rc;
+}
+
+TEST(default_pool_follows_the_environment) {
+    char err[512];
+    setenv("MMBENCH_DEFAULT_POOL", "bump", 1);
+    EXPECT_EQ(reload_capturing(err, sizeof err), BUF_OK);
+    EXPECT_STREQ(err, "");
+    EXPECT_STREQ(buf_pool_name(buf_pool_default()), "bump");
+    buf_t *b;
+    ASSERT_TRUE(buf_new(&b, 10, 1, NULL) == BUF_OK);
+    EXPECT_STREQ(buf_pool_name(buf_pool_of(b)), "bump");
+
+    const char *why;
+    int have_glibc = alloc_is_available(alloc_find("glibc"), &why);
+    const char *fallback = have_glibc ? "glibc" : "libc";
+
+    setenv("MMBENCH_DEFAULT_POOL", "bestfit", 1);
+    int rc = reload_capturing(err, sizeof err);
+    if (alloc_is_available(alloc_find("bestfit"), &why)) {
+        EXPECT_EQ(rc, BUF_OK);
+        EXPECT_STREQ(buf_pool_name(buf_pool_default()), "bestfit");
+    } else {
+        EXPECT_EQ(rc, BUF_EUNAVAIL);
+        EXPECT_STREQ(buf_pool_name(buf_pool_default()), fallback);
+        EXPECT_TRUE(strstr(err, "MMBENCH_DEFAULT_POOL=bestfit") != NULL);
+    }
+
+    setenv("MMBENCH_DEFAULT_POOL", "nosuch", 1);
+    EXPECT_EQ(reload_capturing(err, sizeof err), BUF_ENOALLOC);
+    EXPECT_STREQ(buf_pool_name(buf_pool_default()), fallback);
+    EXPECT_TRUE(strstr(err, "warning: MMBENCH_DEFAULT_POOL=nosuch: unknown allocator name; using") != NULL);
+    EXPECT_TRUE(strchr(err, '\n') == err + strlen(err) - 1); /* one line */
+
+    setenv("MMBENCH_DEFAULT_POOL", "glibc", 1);
+    reload_capturing(err, sizeof err);
+    EXPECT_STREQ(buf_pool_name(buf_pool_default()), fallback);
+
+    /* the old default pool lives on while its buffers do */
+    EXPECT_STREQ(buf_pool_name(buf_pool_of(b)), "bump");
+    buf_release(b);
+    unsetenv("MMBENCH_DEFAULT_POOL");
+    reload_capturing(err, sizeof err);
+}
+
+/* ---- the allocator table ----------------------------------------------------------- */
+
+typedef struct emitted {
+    int n;
+    char keys[64][48];
+    double vals[64];
+} emitted_t;
+
+static void emit_one(void *ctx, const char *key, double v) {
+    emitted_t *e = ctx;
+    if (e->n < 64) {
+        snprintf(e->keys[e->n], sizeof e->keys[0], "%s", key);
+        e->vals[e->n++] = v;
+    }
+}
+
+static double emitted_get(const emitted_t *e, const char *key) {
+    for (int i = 0; i < e->n; i++)
+        if (strcmp(e->keys[i], key) == 0)
+            return e->vals[i];
+    return -1;
+}
+
+static void table_round_trip(const char *name) {
+    const char *inner;
+    const alloc_methods_t *m = alloc_split_name(name, &inner);
+    ASSERT_TRUE(m == &alloc_buffer_methods);
+    ASSERT_TRUE(m->malloc != NULL && m->stats_extra != NULL);
+    EXPECT_TRUE(m->flags & ALLOC_WRAPPER);
+    EXPECT_TRUE(m->flags & ALLOC_THREAD_SAFE);
+    EXPECT_TRUE(m->preload == NULL);
+    alloc_config_t cfg = {0};
+    cfg.inner = inner;
+    void *heap;
+    ASSERT_TRUE(alloc_init(m, &cfg, &heap) == 0);
+    EXPECT_TRUE(strncmp(alloc_version(m), "mmbench-buffer/", 15) == 0);
+    char *p = m->malloc(heap, 100);
+    ASSERT_TRUE(p != NULL);
+    EXPECT_EQ((uintptr_t)p % 64, 0);
+    EXPECT_EQ(alloc_usable_size(m, heap, p), 128);
+    memset(p, 'q', 100);
+    p = alloc_realloc(m, heap, p, 5000);
+    ASSERT_TRUE(p != NULL);
+    EXPECT_EQ(p[99], 'q');
+    EXPECT_EQ(alloc_usable_size(m, heap, p), 5056);
+    char *q = m->malloc(heap, 0);
+    EXPECT_TRUE(q != NULL);
+    alloc_stats_t s;
+    EXPECT_EQ(alloc_stats(m, heap, &s), 0);
+    EXPECT_EQ(s.payload_bytes, 5000);
+    EXPECT_EQ(s.used_blocks, 2);
+    EXPECT_GT(s.allocated_bytes, 5000);
+    emitted_t e = {0};
+    EXPECT_EQ(m->stats_extra(heap, emit_one, &e), 0);
+    EXPECT_EQ(emitted_get(&e, "buffer.owned"), 5056 + 64);
+    EXPECT_EQ(emitted_get(&e, "buffer.slice_parents"), 0);
+    EXPECT_EQ(emitted_get(&e, "buffer.consumed"), 0);
+    EXPECT_EQ(emitted_get(&e, "buffer.delayed"), 0);
+    EXPECT_EQ(emitted_get(&e, "pool.allocations"), 5); /* 2 handles + 2 blocks + 1 realloc */
+    EXPECT_GE(emitted_get(&e, "pool.peak"), emitted_get(&e, "pool.bytes_now"));
+    EXPECT_GT(emitted_get(&e, "pool.total"), 0);
+    char err[200];
+    EXPECT_EQ(m->check(heap, err, sizeof err), 0);
+    m->free(heap, p);
+    m->free(heap, q);
+    EXPECT_EQ(alloc_stats(m, heap, &s), 0);
+    EXPECT_EQ(s.payload_bytes, 0);
+    EXPECT_EQ(s.used_blocks, 0);
+    EXPECT_EQ(s.allocated_bytes, 0);
+    alloc_fini(m, heap);
+}
+
+TEST(buffer_glibc_through_the_allocator_table) {
+    const char *why;
+    if (!alloc_is_available(alloc_find("glibc"), &why)) {
+        test_skip("glibc table not built in this tree yet");
+        return;
+    }
+    table_round_trip("buffer:glibc");
+    const char *inner;
+    const alloc_methods_t *m = alloc_split_name("buffer:glibc", &inner);
+    alloc_config_t cfg = {.inner = inner};
+    void *heap;
+    ASSERT_TRUE(alloc_init(m, &cfg, &heap) == 0);
+    char *p = m->malloc(heap, 1 << 20);
+    alloc_stats_t s;
+    alloc_stats(m, heap, &s);
+    /* glibc's own H; unknown when ASan serves malloc (sanitizer builds) */
+    if (s.footprint != ALLOC_UNKNOWN)
+        EXPECT_GT(s.footprint, 1 << 20);
+    m->free(heap, p);
+    alloc_fini(m, heap);
+}
+
+TEST(buffer_bump_through_the_allocator_table) {
+    table_round_trip("buffer:bump");
+}
+
+TEST(buffer_table_treemap_split) {
+    /* inner NULL: the default pool; buffers made with opts == NULL count */
+    const alloc_methods_t *m = alloc_find("buffer");
+    ASSERT_TRUE(m->malloc != NULL && m->stats_extra != NULL);
+    void *heap;
+    ASSERT_TRUE(alloc_init(m, NULL, &heap) == 0);
+    buf_t *parent, *slice, *cons, *del;
+    char ext[200];
+    ASSERT_TRUE(buf_new(&parent, 1000, 1, NULL) == BUF_OK);
+    ASSERT_TRUE(buf_slice(parent, 0, 10, &slice) == BUF_OK);
+    buf_release(parent);
+    ASSERT_TRUE(buf_consume(&cons, ext, 200, 1, NULL, NULL, NULL) == BUF_OK);
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.delayed = 1;
+    ASSERT_TRUE(buf_new(&del, 100, 1, &o) == BUF_OK);
+    buf_release(del);
+    emitted_t e = {0};
+    m->stats_extra(heap, emit_one, &e);
+    EXPECT_EQ(emitted_get(&e, "buffer.slice_parents"), 1024);
+    EXPECT_EQ(emitted_get(&e, "buffer.consumed"), 200);
+    EXPECT_EQ(emitted_get(&e, "buffer.delayed"), 128);
+    buf_release(slice);
+    buf_release(cons);
+    buf_delayed_collect(SIZE_MAX);
+    alloc_fini(m, heap);
+}
+
+int main(void) {
+    RUN(every_error_code_has_a_message);
+    RUN(aligned_to_64_with_zeroed_padding_for_many_sizes);
+    RUN(init_values_none_zero_byte);
+    RUN(size_overflow_is_an_error_not_a_wrap);
+    RUN(death_callback_runs_once_with_the_buffers_facts);
+    RUN(consume_refuses_every_overlap_and_accepts_touching);
+    RUN(consume_refuses_memory_inside_an_owned_buffer);
+    RUN(consumed_release_callback_called_exactly_once_with_slices);
+    RUN(registry_stays_balanced_with_many_buffers);
+    RUN(threads_create_and_release_concurrently);
+    RUN(delayed_buffers_wait_and_die_only_when_collected);
+    RUN(set_delayed_after_creation);
+    RUN(slice_outlives_the_parent_handle);
+    RUN(slice_bounds_are_checked_in_items);
+    RUN(extract_copies_inclusive_item_range);
+    RUN(resize_keeps_contents_and_zero_fills_growth);
+    RUN(builder_appends_typed_values_and_finishes_immutable);
+    RUN(builder_freed_unfinished_releases_everything);
+    RUN(pool_statistics_after_a_known_sequence);
+    RUN(capping_pool_refuses_beyond_its_cap);
+    RUN(logging_pool_writes_the_trace_format);
+    RUN(debug_pool_canary_catches_overruns_only);
+    RUN(pool_new_reports_unknown_and_unusable_names);
+    RUN(default_pool_follows_the_environment);
+    RUN(buffer_glibc_through_the_allocator_table);
+    RUN(buffer_bump_through_the_allocator_table);
+    RUN(buffer_table_treemap_split);
+    buf_manager_shutdown();
+    return test_report();
+}
