@@ -24,8 +24,8 @@
  *
  * Bookkeeping memory: buf_t handles, builders and mirrors come from the
  * buffer's pool (so they are measured with the allocator under test).  The
- * overlap registry and the delayed list are intrusive (their links live in
- * buf_t), so they need no memory of their own.  Pool structs and the logging
+ * delayed list is intrusive (its links live in buf_t); the overlap
+ * registry's B+tree nodes come from mmap.  Pool structs and the logging
  * pool's slot table come straight from mmap.
  */
 #ifndef MMB_BUF_H
@@ -300,7 +300,7 @@ void buf_manager_shutdown(void);
 size_t buf_registry_count(void);
 /* 0 if a region overlapping [p, p+n) is known (*owner set if given). */
 int buf_registry_lookup(const void *p, size_t n, const buf_t **owner);
-/* Check the tree's invariants (order, disjointness, balance): 0 if sound. */
+/* Check the B+tree's invariants (order, disjointness, fill, one leaf depth): 0 if sound. */
 int buf_registry_check(void);
 
 /* ---- device memory (CUDA) ------------------------------------------------------ */

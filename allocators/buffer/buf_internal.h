@@ -12,14 +12,19 @@
 #include <stdbool.h>
 
 #define BUF_ALIGN 64
-/* Owned host blocks: [prefix BUF_PREFIX][data capacity].  The prefix holds
- * a magic word and the handle, so free(p) finds its buffer in O(1). */
+/* Owned host blocks: [prefix BUF_PREFIX][data capacity].  The prefix ends
+ * with a buf_prefix_t (magic word + handle), right before the data, so
+ * free(p) finds its buffer in O(1).  Buffers made by the table
+ * (buf_new_embedded) put the handle itself right before that prefix: one
+ * allocation per buffer (layout below, BUF_EMB_HDR). */
 #define BUF_PREFIX 64
 #define BUF_MAGIC 0x6d6d6275666665ull /* "mmbuffe" */
 
 typedef enum buf_kind { BUF_KIND_OWNED, BUF_KIND_SLICE, BUF_KIND_CONSUMED, BUF_KIND_DEVICE } buf_kind_t;
 
-enum { BUF_F_IMMUTABLE = 1u << 0, BUF_F_DELAYED = 1u << 1, BUF_F_WAITING = 1u << 2 };
+/* BUF_F_EMBED: the handle lives in the prefix of its own block (it cannot
+ * move, so neither can the data). */
+enum { BUF_F_IMMUTABLE = 1u << 0, BUF_F_DELAYED = 1u << 1, BUF_F_WAITING = 1u << 2, BUF_F_EMBED = 1u << 3 };
 
 typedef struct buf_prefix {
     uint64_t magic;
@@ -30,33 +35,44 @@ typedef struct buf_prefix {
  * owned/consumed/device buffer is in the registry exactly while it is alive
  * (including while it waits on the delayed list); a slice never is. */
 struct buf {
-    void *data;
-    size_t size, item_size, num_items, capacity;
-    buf_pool_t *pool;       /* holds this struct; owned data too */
-    void *block;            /* owned: pool block (prefix + data) */
-    size_t block_size;
-    _Atomic long refs;
+    /* cold fields first: for the table's buffers the handle ends right
+     * before the data, so the fields free() needs share its cache lines */
+    size_t item_size, num_items;
     _Atomic long nslices;
-    buf_kind_t kind;
     buf_mem_t mem;
-    unsigned flags;
     int init;
     unsigned char init_byte;
     int device;
     uint64_t id;
-    buf_death_fn on_death;
     void *death_ctx;
     buf_release_fn release;
     void *release_ctx;
     buf_t *parent;          /* slices */
-    /* overlap registry (AVL tree keyed by lo; regions are disjoint) */
-    uintptr_t lo, hi;
-    buf_t *rl, *rr;
-    int rh;
-    bool registered;
     /* delayed list, oldest at the head */
     buf_t *dprev, *dnext;
+    /* overlap registry entry (registry.c: a B+tree keyed by lo; regions are disjoint) */
+    uintptr_t lo, hi;
+    bool registered;
+    unsigned flags;
+    buf_kind_t kind;
+    buf_death_fn on_death;
+    buf_pool_t *pool;       /* holds this struct; owned data too */
+    void *block;            /* owned: pool block (prefix + data) */
+    size_t block_size;
+    size_t size, capacity;
+    _Atomic long refs;
+    void *data;
 };
+
+/* Table buffers: [pad 0..align-16][buf_t][buf_prefix_t][data], one plain
+ * (16-aligned) pool allocation of BUF_EMB_HDR + align - 16 + capacity bytes,
+ * the data align-aligned (64 by default) inside it. */
+#define BUF_EMB_HDR ((sizeof(buf_t) + sizeof(buf_prefix_t) + 15) & ~(size_t)15)
+
+/* The prefix right before owned data (both layouts). */
+static inline buf_prefix_t *buf_prefix_of(const void *data) {
+    return (buf_prefix_t *)((char *)data - sizeof(buf_prefix_t));
+}
 
 typedef enum buf_pool_kind {
     BUF_POOL_PLAIN, BUF_POOL_LOG, BUF_POOL_CAP, BUF_POOL_DEBUG, BUF_POOL_PINNED, BUF_POOL_LIBC,
@@ -74,6 +90,10 @@ void buf_destroy(buf_t *b, int *rc);
 int buf_handle_new(buf_pool_t *pool, buf_t **out);
 void buf_apply_opts(buf_t *b, const buf_opts_t *o);
 int buf_reblock(buf_t *b, size_t newcap);
+/* A 1 x size owned buffer (init none) whose handle sits in its block's
+ * prefix: one pool allocation, data aligned to align (a power of two, at
+ * least 64).  Used by the table; never resized. */
+int buf_new_embedded(buf_t **out, size_t size, size_t align, buf_pool_t *pool);
 int buf_map_dev(int dev_rc);
 
 /* table.c */

@@ -4,10 +4,15 @@
  * error message table.
  *
  * An owned host buffer is one pool block, 64-byte aligned:
- *     [buf_prefix_t, padded to 64][data: capacity bytes, padding zeroed]
+ *     [64-byte prefix ending in buf_prefix_t][data: capacity bytes, padding zeroed]
  * and the whole block is one region of the overlap registry.  The handle
  * (buf_t) is a separate small allocation from the same pool, so resizing can
- * move the data while the handle stays put.
+ * move the data while the handle stays put.  Buffers of the table
+ * (buf_new_embedded) instead hold their handle in the prefix of one plain
+ * (16-aligned, so malloc's fast paths serve it) pool block:
+ *     [pad 0..48][buf_t][buf_prefix_t][data: capacity, 64-aligned]
+ * one allocation, one registry region (the whole block); they never move
+ * (the table's realloc makes a new buffer when the capacity changes).
  */
 #include "allocators/buffer/buf_internal.h"
 #include "allocators/device/dev.h"
@@ -95,9 +100,43 @@ static void zero_padding(buf_t *b) {
 }
 
 static void prefix_set(buf_t *b) {
-    buf_prefix_t *px = b->block;
+    buf_prefix_t *px = buf_prefix_of(b->data);
     px->magic = BUF_MAGIC;
     px->owner = b;
+}
+
+int buf_new_embedded(buf_t **out, size_t size, size_t align, buf_pool_t *pool) {
+    *out = NULL;
+    size_t cap = cap_for(size);
+    if (align < BUF_ALIGN)
+        align = BUF_ALIGN;
+    if ((align & (align - 1)) || align > ((size_t)1 << 30))
+        return BUF_EINVAL;
+    if (!cap || cap > SIZE_MAX - BUF_EMB_HDR - align)
+        return BUF_EOVERFLOW;
+    size_t total = BUF_EMB_HDR + (align - 16) + cap;
+    void *block;
+    int rc = buf_pool_alloc(pool, total, 16, &block);
+    if (rc)
+        return rc;
+    char *data = (char *)(((uintptr_t)block + BUF_EMB_HDR + align - 1) & ~(uintptr_t)(align - 1));
+    buf_t *b = (buf_t *)(data - BUF_EMB_HDR);
+    /* every field but the id is set here (no memset of the whole handle) */
+    *b = (buf_t){.data = data, .size = size, .item_size = size, .num_items = 1, .capacity = cap,
+                 .pool = pool, .block = block, .block_size = total,
+                 .refs = 1, .kind = BUF_KIND_OWNED, .mem = BUF_MEM_HOST, .flags = BUF_F_EMBED};
+    b->id = atomic_fetch_add_explicit(&buf_next_id, 1, memory_order_relaxed);
+    prefix_set(b);
+    zero_padding(b);
+    rc = buf_reg_insert(b, (uintptr_t)block, (uintptr_t)block + total);
+    if (rc) {
+        buf_prefix_of(data)->magic = 0;
+        buf_pool_free(pool, block, total);
+        return rc;
+    }
+    buf_pool_retain(pool);
+    *out = b;
+    return BUF_OK;
 }
 
 int buf_new(buf_t **out, size_t num_items, size_t item_size, const buf_opts_t *opts) {
@@ -228,6 +267,8 @@ int buf_extract(buf_t *src, size_t start, size_t end, buf_pool_t *pool, buf_t **
 int buf_reblock(buf_t *b, size_t newcap) {
     if (newcap == b->capacity)
         return BUF_OK;
+    if (b->flags & BUF_F_EMBED)
+        return BUF_EBUSY; /* the handle lives in the block: it cannot move */
     void *block = b->block;
     size_t nblock = BUF_PREFIX + newcap;
     buf_reg_remove(b);
@@ -280,8 +321,19 @@ void buf_destroy(buf_t *b, int *rc) {
     }
     buf_reg_remove(b);
     int r = BUF_OK;
+    if (b->flags & BUF_F_EMBED) {
+        /* handle and data are one block: one free, then the pool reference */
+        buf_pool_t *pool = b->pool;
+        buf_prefix_of(b->data)->magic = 0;
+        r = buf_pool_free(pool, b->block, b->block_size);
+        if (rc)
+            *rc = r;
+        buf_pool_destroy(pool);
+        return;
+    }
     switch (b->kind) {
     case BUF_KIND_OWNED:
+        buf_prefix_of(b->data)->magic = 0;
         r = buf_pool_free(b->pool, b->block, b->block_size);
         break;
     case BUF_KIND_CONSUMED:
@@ -302,8 +354,14 @@ void buf_destroy(buf_t *b, int *rc) {
 }
 
 int buf_release(buf_t *b) {
-    if (!b || atomic_fetch_sub(&b->refs, 1) != 1)
+    if (!b)
         return BUF_OK;
+    /* The sole reference needs no read-modify-write: nobody else can retain
+     * a buffer they hold no reference to. */
+    if (atomic_load_explicit(&b->refs, memory_order_acquire) != 1 &&
+        atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+        return BUF_OK;
+    atomic_store_explicit(&b->refs, 0, memory_order_relaxed);
     if (b->flags & BUF_F_DELAYED) {
         buf_delayed_push(b);
         return BUF_OK;

@@ -2,131 +2,307 @@
  * registry.c - the overlap registry (every region the manager knows: owned
  * blocks, consumed memory, device memory) and the delayed-release list.
  *
- * The registry is an AVL tree keyed by the region's start address.  Regions
- * in it never intersect (an insert that would intersect is refused), so the
- * region with the greatest start below a new region's end is the only one
- * that can overlap it: insert, remove and the overlap query are O(log n).
- * Tree links and delayed-list links live inside buf_t, so neither structure
- * allocates.  One mutex each.
+ * The registry is a B+tree keyed by the region's start address.  Leaves hold
+ * sorted arrays of (start, end, owner); inner nodes hold the exact smallest
+ * start of each child.  Nodes come from mmap'd slabs (never from the
+ * allocator under test) and are reused through a free list, so a lookup
+ * touches a few compact, cache-friendly nodes instead of scattered handles.
+ * Regions in it never intersect (an insert that would intersect is
+ * refused), so the region with the greatest start below a new region's end
+ * is the only one that can overlap it: insert, remove and the overlap query
+ * are O(log n) (height log_16 n).  The delayed list is intrusive (links in
+ * buf_t).  One mutex each.
  */
 #include "allocators/buffer/buf_internal.h"
 
 #include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define RN_MAX 32               /* entries per leaf / children per inner node */
+#define RN_MIN (RN_MAX / 2)     /* fill of every node but the root */
+
+typedef struct rnode {
+    int n;                      /* entries (leaf) or children (inner) */
+    int leaf;
+    uintptr_t key[RN_MAX];      /* leaf: region start; inner: child's smallest start */
+    union {
+        struct {
+            uintptr_t hi[RN_MAX];
+            buf_t *own[RN_MAX];
+        } l;
+        struct rnode *child[RN_MAX];
+    } u;
+} rnode_t;
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static buf_t *reg_root;
+static rnode_t *reg_root;
 static size_t reg_n;
+static rnode_t *rn_free;        /* free nodes, linked through child[0] */
+static size_t rn_nfree;
 
-static int h_of(const buf_t *n) { return n ? n->rh : 0; }
+#define RN_SLAB (256 * 1024)
 
-static void fix(buf_t *n) {
-    int a = h_of(n->rl), b = h_of(n->rr);
-    n->rh = (a > b ? a : b) + 1;
-}
-
-static buf_t *rot_right(buf_t *n) {
-    buf_t *l = n->rl;
-    n->rl = l->rr;
-    l->rr = n;
-    fix(n);
-    fix(l);
-    return l;
-}
-
-static buf_t *rot_left(buf_t *n) {
-    buf_t *r = n->rr;
-    n->rr = r->rl;
-    r->rl = n;
-    fix(n);
-    fix(r);
-    return r;
-}
-
-static buf_t *balance(buf_t *n) {
-    fix(n);
-    int bf = h_of(n->rl) - h_of(n->rr);
-    if (bf > 1) {
-        if (h_of(n->rl->rl) < h_of(n->rl->rr))
-            n->rl = rot_left(n->rl);
-        return rot_right(n);
+/* Map one more slab of nodes onto the free list. */
+static int rn_slab(void) {
+    char *s = mmap(NULL, RN_SLAB, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (s == MAP_FAILED)
+        return BUF_ENOMEM;
+    for (size_t off = RN_SLAB / sizeof(rnode_t) * sizeof(rnode_t); off;) {
+        off -= sizeof(rnode_t);
+        rnode_t *x = (rnode_t *)(s + off);
+        x->u.child[0] = rn_free;
+        rn_free = x;
+        rn_nfree++;
     }
-    if (bf < -1) {
-        if (h_of(n->rr->rr) < h_of(n->rr->rl))
-            n->rr = rot_right(n->rr);
-        return rot_left(n);
-    }
-    return n;
+    return BUF_OK;
 }
 
-static buf_t *insert(buf_t *n, buf_t *x) {
-    if (!n) {
-        x->rl = x->rr = NULL;
-        x->rh = 1;
-        return x;
-    }
-    if (x->lo < n->lo)
-        n->rl = insert(n->rl, x);
-    else
-        n->rr = insert(n->rr, x);
-    return balance(n);
+/* Callers reserve first (rn_reserve), so this never fails. */
+static rnode_t *rn_new(int leaf) {
+    rnode_t *x = rn_free;
+    rn_free = x->u.child[0];
+    rn_nfree--;
+    x->n = 0;
+    x->leaf = leaf;
+    return x;
 }
 
-static buf_t *pop_min(buf_t *n, buf_t **min) {
-    if (!n->rl) {
-        *min = n;
-        return n->rr;
-    }
-    n->rl = pop_min(n->rl, min);
-    return balance(n);
+static void rn_del(rnode_t *x) {
+    x->u.child[0] = rn_free;
+    rn_free = x;
+    rn_nfree++;
 }
 
-static buf_t *remove_node(buf_t *n, buf_t *x) {
-    if (!n)
-        return NULL;
-    if (n == x) {
-        if (!n->rl)
-            return n->rr;
-        if (!n->rr)
-            return n->rl;
-        buf_t *m;
-        buf_t *r = pop_min(n->rr, &m);
-        m->rl = n->rl;
-        m->rr = r;
-        return balance(m);
-    }
-    if (x->lo < n->lo)
-        n->rl = remove_node(n->rl, x);
-    else
-        n->rr = remove_node(n->rr, x);
-    return balance(n);
+/* Make sure an insert finds the nodes it may need: one per level plus a new
+ * root.  Returns 0 or BUF_ENOMEM (then nothing was changed). */
+static int rn_reserve(void) {
+    size_t need = 2;
+    for (rnode_t *x = reg_root; x && !x->leaf; x = x->u.child[0])
+        need++;
+    while (rn_nfree < need)
+        if (rn_slab())
+            return BUF_ENOMEM;
+    return BUF_OK;
 }
 
-/* The region with the greatest start < hi, or NULL. */
-static buf_t *below(uintptr_t hi) {
-    buf_t *n = reg_root, *best = NULL;
-    while (n) {
-        if (n->lo < hi) {
-            best = n;
-            n = n->rr;
-        } else {
-            n = n->rl;
+/* Number of keys of x that are < k (binary search). */
+static int rn_count_below(const rnode_t *x, uintptr_t k) {
+    int lo = 0, hi = x->n;
+    while (lo < hi) {
+        int mid = (lo + hi) >> 1;
+        if (x->key[mid] < k)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Child of inner node x that holds (or would hold) key k. */
+static int rn_child_for(const rnode_t *x, uintptr_t k) {
+    int i = rn_count_below(x, k + 1) - 1; /* last key <= k; k + 1 never wraps for a start */
+    return i < 0 ? 0 : i;
+}
+
+/* The leaf entry with the greatest start < hi: *leaf and *idx, or 0. */
+static int below(uintptr_t hi, rnode_t **leaf, int *idx) {
+    rnode_t *x = reg_root;
+    if (!x || !x->n)
+        return 0;
+    while (!x->leaf) {
+        int i = rn_count_below(x, hi) - 1;
+        if (i < 0)
+            return 0;
+        x = x->u.child[i];
+    }
+    int j = rn_count_below(x, hi) - 1;
+    if (j < 0)
+        return 0;
+    *leaf = x;
+    *idx = j;
+    return 1;
+}
+
+static void leaf_put(rnode_t *x, int pos, uintptr_t lo, uintptr_t hi, buf_t *b) {
+    int m = x->n - pos;
+    memmove(&x->key[pos + 1], &x->key[pos], (size_t)m * sizeof x->key[0]);
+    memmove(&x->u.l.hi[pos + 1], &x->u.l.hi[pos], (size_t)m * sizeof x->u.l.hi[0]);
+    memmove(&x->u.l.own[pos + 1], &x->u.l.own[pos], (size_t)m * sizeof x->u.l.own[0]);
+    x->key[pos] = lo;
+    x->u.l.hi[pos] = hi;
+    x->u.l.own[pos] = b;
+    x->n++;
+}
+
+static void inner_put(rnode_t *x, int pos, uintptr_t k, rnode_t *c) {
+    int m = x->n - pos;
+    memmove(&x->key[pos + 1], &x->key[pos], (size_t)m * sizeof x->key[0]);
+    memmove(&x->u.child[pos + 1], &x->u.child[pos], (size_t)m * sizeof x->u.child[0]);
+    x->key[pos] = k;
+    x->u.child[pos] = c;
+    x->n++;
+}
+
+/* Move entries [from, n) of x to the front of the empty node y. */
+static void rn_move_tail(rnode_t *x, int from, rnode_t *y) {
+    int m = x->n - from;
+    memcpy(y->key, &x->key[from], (size_t)m * sizeof x->key[0]);
+    if (x->leaf) {
+        memcpy(y->u.l.hi, &x->u.l.hi[from], (size_t)m * sizeof x->u.l.hi[0]);
+        memcpy(y->u.l.own, &x->u.l.own[from], (size_t)m * sizeof x->u.l.own[0]);
+    } else {
+        memcpy(y->u.child, &x->u.child[from], (size_t)m * sizeof x->u.child[0]);
+    }
+    y->n = m;
+    x->n = from;
+}
+
+/* Insert into the subtree x; when x was full it splits and *spill is its
+ * new right sibling.  Nodes were reserved, so it cannot fail. */
+static void rn_insert(rnode_t *x, uintptr_t lo, uintptr_t hi, buf_t *b, rnode_t **spill) {
+    *spill = NULL;
+    if (x->leaf) {
+        int pos = rn_count_below(x, lo);
+        if (x->n < RN_MAX) {
+            leaf_put(x, pos, lo, hi, b);
+            return;
         }
+        rnode_t *y = rn_new(1);
+        rn_move_tail(x, RN_MAX / 2, y);
+        if (pos <= x->n)
+            leaf_put(x, pos, lo, hi, b);
+        else
+            leaf_put(y, pos - x->n, lo, hi, b);
+        *spill = y;
+        return;
     }
-    return best;
+    int i = rn_child_for(x, lo);
+    rnode_t *cs;
+    rn_insert(x->u.child[i], lo, hi, b, &cs);
+    x->key[i] = x->u.child[i]->key[0];
+    if (!cs)
+        return;
+    if (x->n < RN_MAX) {
+        inner_put(x, i + 1, cs->key[0], cs);
+        return;
+    }
+    rnode_t *y = rn_new(0);
+    rn_move_tail(x, RN_MAX / 2, y);
+    if (i + 1 <= x->n)
+        inner_put(x, i + 1, cs->key[0], cs);
+    else
+        inner_put(y, i + 1 - x->n, cs->key[0], cs);
+    *spill = y;
+}
+
+/* Rebalance child i of inner node x after it fell below RN_MIN. */
+static void rn_fix(rnode_t *x, int i) {
+    rnode_t *c = x->u.child[i];
+    if (i > 0 && x->u.child[i - 1]->n > RN_MIN) {
+        rnode_t *l = x->u.child[i - 1];
+        int last = l->n - 1;
+        if (c->leaf)
+            leaf_put(c, 0, l->key[last], l->u.l.hi[last], l->u.l.own[last]);
+        else
+            inner_put(c, 0, l->key[last], l->u.child[last]);
+        l->n--;
+        x->key[i] = c->key[0];
+        return;
+    }
+    if (i + 1 < x->n && x->u.child[i + 1]->n > RN_MIN) {
+        rnode_t *r = x->u.child[i + 1];
+        if (c->leaf)
+            leaf_put(c, c->n, r->key[0], r->u.l.hi[0], r->u.l.own[0]);
+        else
+            inner_put(c, c->n, r->key[0], r->u.child[0]);
+        int m = r->n - 1;
+        memmove(&r->key[0], &r->key[1], (size_t)m * sizeof r->key[0]);
+        if (r->leaf) {
+            memmove(&r->u.l.hi[0], &r->u.l.hi[1], (size_t)m * sizeof r->u.l.hi[0]);
+            memmove(&r->u.l.own[0], &r->u.l.own[1], (size_t)m * sizeof r->u.l.own[0]);
+        } else {
+            memmove(&r->u.child[0], &r->u.child[1], (size_t)m * sizeof r->u.child[0]);
+        }
+        r->n = m;
+        x->key[i + 1] = r->key[0];
+        x->key[i] = c->key[0];
+        return;
+    }
+    /* merge with a sibling: the right one of the pair is emptied into the left */
+    int a = i > 0 ? i - 1 : i;
+    if (a + 1 >= x->n)
+        return; /* x has one child: only the root can, and it collapses */
+    rnode_t *l = x->u.child[a], *r = x->u.child[a + 1];
+    memcpy(&l->key[l->n], r->key, (size_t)r->n * sizeof r->key[0]);
+    if (l->leaf) {
+        memcpy(&l->u.l.hi[l->n], r->u.l.hi, (size_t)r->n * sizeof r->u.l.hi[0]);
+        memcpy(&l->u.l.own[l->n], r->u.l.own, (size_t)r->n * sizeof r->u.l.own[0]);
+    } else {
+        memcpy(&l->u.child[l->n], r->u.child, (size_t)r->n * sizeof r->u.child[0]);
+    }
+    l->n += r->n;
+    rn_del(r);
+    int m = x->n - (a + 2);
+    memmove(&x->key[a + 1], &x->key[a + 2], (size_t)m * sizeof x->key[0]);
+    memmove(&x->u.child[a + 1], &x->u.child[a + 2], (size_t)m * sizeof x->u.child[0]);
+    x->n--;
+}
+
+/* Remove the entry starting at lo from subtree x; 1 if it was there. */
+static int rn_remove(rnode_t *x, uintptr_t lo, const buf_t *b) {
+    if (x->leaf) {
+        int j = rn_count_below(x, lo);
+        if (j >= x->n || x->key[j] != lo || x->u.l.own[j] != b)
+            return 0;
+        int m = x->n - j - 1;
+        memmove(&x->key[j], &x->key[j + 1], (size_t)m * sizeof x->key[0]);
+        memmove(&x->u.l.hi[j], &x->u.l.hi[j + 1], (size_t)m * sizeof x->u.l.hi[0]);
+        memmove(&x->u.l.own[j], &x->u.l.own[j + 1], (size_t)m * sizeof x->u.l.own[0]);
+        x->n--;
+        return 1;
+    }
+    int i = rn_child_for(x, lo);
+    rnode_t *c = x->u.child[i];
+    if (!rn_remove(c, lo, b))
+        return 0;
+    if (c->n)
+        x->key[i] = c->key[0];
+    if (c->n < RN_MIN)
+        rn_fix(x, i);
+    return 1;
 }
 
 int buf_reg_insert(buf_t *b, uintptr_t lo, uintptr_t hi) {
     if (hi <= lo)
         return BUF_EINVAL;
     pthread_mutex_lock(&reg_lock);
-    buf_t *c = below(hi);
-    if (c && c->hi > lo) {
+    rnode_t *leaf;
+    int j;
+    if (below(hi, &leaf, &j) && leaf->u.l.hi[j] > lo) {
         pthread_mutex_unlock(&reg_lock);
         return BUF_EOVERLAP;
     }
+    int rc = rn_reserve();
+    if (rc) {
+        pthread_mutex_unlock(&reg_lock);
+        return rc;
+    }
+    if (!reg_root)
+        reg_root = rn_new(1);
+    rnode_t *spill;
+    rn_insert(reg_root, lo, hi, b, &spill);
+    if (spill) {
+        rnode_t *r = rn_new(0);
+        r->key[0] = reg_root->key[0];
+        r->u.child[0] = reg_root;
+        r->key[1] = spill->key[0];
+        r->u.child[1] = spill;
+        r->n = 2;
+        reg_root = r;
+    }
     b->lo = lo;
     b->hi = hi;
-    reg_root = insert(reg_root, b);
     b->registered = true;
     reg_n++;
     pthread_mutex_unlock(&reg_lock);
@@ -135,25 +311,31 @@ int buf_reg_insert(buf_t *b, uintptr_t lo, uintptr_t hi) {
 
 void buf_reg_remove(buf_t *b) {
     pthread_mutex_lock(&reg_lock);
-    if (b->registered) {
-        reg_root = remove_node(reg_root, b);
+    if (b->registered && rn_remove(reg_root, b->lo, b)) {
         b->registered = false;
         reg_n--;
+        if (!reg_root->leaf && reg_root->n == 1) {
+            rnode_t *old = reg_root;
+            reg_root = old->u.child[0];
+            rn_del(old);
+        }
     }
     pthread_mutex_unlock(&reg_lock);
 }
 
-static void walk(buf_t *n, void (*fn)(buf_t *, void *), void *ctx) {
-    if (!n)
-        return;
-    walk(n->rl, fn, ctx);
-    fn(n, ctx);
-    walk(n->rr, fn, ctx);
+static void walk(rnode_t *x, void (*fn)(buf_t *, void *), void *ctx) {
+    for (int i = 0; i < x->n; i++) {
+        if (x->leaf)
+            fn(x->u.l.own[i], ctx);
+        else
+            walk(x->u.child[i], fn, ctx);
+    }
 }
 
 void buf_reg_walk(void (*fn)(buf_t *b, void *ctx), void *ctx) {
     pthread_mutex_lock(&reg_lock);
-    walk(reg_root, fn, ctx);
+    if (reg_root)
+        walk(reg_root, fn, ctx);
     pthread_mutex_unlock(&reg_lock);
 }
 
@@ -167,34 +349,52 @@ size_t buf_registry_count(void) {
 int buf_registry_lookup(const void *p, size_t n, const buf_t **owner) {
     uintptr_t lo = (uintptr_t)p, hi = lo + (n ? n : 1);
     pthread_mutex_lock(&reg_lock);
-    buf_t *c = below(hi);
-    int found = c && c->hi > lo;
+    rnode_t *leaf;
+    int j;
+    int found = below(hi, &leaf, &j) && leaf->u.l.hi[j] > lo;
     if (owner)
-        *owner = found ? c : NULL;
+        *owner = found ? leaf->u.l.own[j] : NULL;
     pthread_mutex_unlock(&reg_lock);
     return found ? BUF_OK : BUF_ERANGE;
 }
 
-/* Returns the height, or -1 on a broken invariant; *prev_hi tracks order. */
-static int check(const buf_t *n, uintptr_t *prev_hi, size_t *count) {
-    if (!n)
-        return 0;
-    int a = check(n->rl, prev_hi, count);
-    if (a < 0 || n->lo < *prev_hi || n->hi <= n->lo || !n->registered)
+/* Returns the depth of x's leaves, or -1 on a broken invariant: sorted,
+ * disjoint, non-empty regions matching their owners; inner keys the exact
+ * smallest start of each child; every node but the root at least half full;
+ * all leaves at one depth.  *prev_hi tracks order, *count the entries. */
+static int check(const rnode_t *x, int root, uintptr_t *prev_hi, size_t *count) {
+    if (x->n < (root ? (x->leaf ? 0 : 2) : RN_MIN) || x->n > RN_MAX)
         return -1;
-    *prev_hi = n->hi;
-    (*count)++;
-    int b = check(n->rr, prev_hi, count);
-    if (b < 0 || abs(a - b) > 1 || n->rh != (a > b ? a : b) + 1)
-        return -1;
-    return n->rh;
+    if (x->leaf) {
+        for (int i = 0; i < x->n; i++) {
+            const buf_t *o = x->u.l.own[i];
+            uintptr_t lo = x->key[i], hi = x->u.l.hi[i];
+            if (hi <= lo || (*count && lo < *prev_hi) || !o || !o->registered || o->lo != lo ||
+                o->hi != hi)
+                return -1;
+            *prev_hi = hi;
+            (*count)++;
+        }
+        return 1;
+    }
+    int depth = -1;
+    for (int i = 0; i < x->n; i++) {
+        const rnode_t *c = x->u.child[i];
+        if (!c || !c->n || x->key[i] != c->key[0])
+            return -1;
+        int d = check(c, 0, prev_hi, count);
+        if (d < 0 || (depth >= 0 && d != depth))
+            return -1;
+        depth = d;
+    }
+    return depth + 1;
 }
 
 int buf_registry_check(void) {
     uintptr_t prev = 0;
     size_t count = 0;
     pthread_mutex_lock(&reg_lock);
-    int ok = check(reg_root, &prev, &count) >= 0 && count == reg_n;
+    int ok = (!reg_root || check(reg_root, 1, &prev, &count) >= 0) && count == reg_n;
     pthread_mutex_unlock(&reg_lock);
     return ok ? BUF_OK : BUF_EINVAL;
 }

@@ -77,19 +77,20 @@ static void bt_fini(void *heap) {
     munmap(h, sizeof *h);
 }
 
+/* O(1): the prefix right before p names the handle (for the table's own
+ * buffers, in the same block); both must agree. */
 static buf_t *bt_owner(void *p) {
-    const buf_prefix_t *px = (const buf_prefix_t *)((char *)p - BUF_PREFIX);
-    if (px->magic != BUF_MAGIC || !px->owner || px->owner->data != p)
+    const buf_prefix_t *px = buf_prefix_of(p);
+    buf_t *b = px->magic == BUF_MAGIC ? px->owner : NULL;
+    if (!b || b->data != p || b->kind != BUF_KIND_OWNED)
         return NULL;
-    return px->owner;
+    return b;
 }
 
-static void *bt_malloc(void *heap, size_t n) {
+static void *bt_malloc_aligned(void *heap, size_t n, size_t align) {
     bt_heap_t *h = heap;
-    buf_opts_t o = BUF_OPTS_INIT;
-    o.pool = h->pool;
     buf_t *b;
-    int rc = buf_new(&b, 1, n, &o);
+    int rc = buf_new_embedded(&b, n, align, h->pool);
     if (rc) {
         errno = ENOMEM;
         return NULL;
@@ -98,6 +99,8 @@ static void *bt_malloc(void *heap, size_t n) {
     atomic_fetch_add(&h->live, 1);
     return b->data;
 }
+
+static void *bt_malloc(void *heap, size_t n) { return bt_malloc_aligned(heap, n, BUF_ALIGN); }
 
 static void bt_free(void *heap, void *p) {
     bt_heap_t *h = heap;
@@ -121,25 +124,48 @@ static void *bt_realloc(void *heap, void *p, size_t n) {
         return NULL;
     }
     size_t old = b->size;
-    b->item_size = 1;
-    b->num_items = old;
-    int rc = buf_resize(b, n);
-    b->item_size = b->size;
-    b->num_items = 1;
-    if (rc && rc != BUF_ECANARY) {
+    if (!(b->flags & BUF_F_EMBED)) {
+        /* a buf_new buffer handed to the table: resize it in place */
+        b->item_size = 1;
+        b->num_items = old;
+        int rc = buf_resize(b, n);
+        b->item_size = b->size;
+        b->num_items = 1;
+        if (rc && rc != BUF_ECANARY) {
+            errno = ENOMEM;
+            return NULL;
+        }
+        atomic_fetch_add(&h->payload, n - old);
+        return b->data;
+    }
+    if (n <= b->capacity && (n > b->capacity / 2 || b->capacity == BUF_ALIGN) &&
+        atomic_load(&b->refs) == 1) {
+        /* same block: only the size changes; keep the padding zeroed */
+        if (n < old)
+            memset((char *)p + n, 0, old - n);
+        b->size = b->item_size = n;
+        atomic_fetch_add(&h->payload, n - old);
+        return p;
+    }
+    /* the handle lives in the block, so a new capacity means a new buffer */
+    buf_t *nb;
+    size_t align = (uintptr_t)p & -(uintptr_t)p; /* keep what aligned() gave */
+    if (buf_new_embedded(&nb, n, align > ((size_t)1 << 30) ? BUF_ALIGN : align, h->pool)) {
         errno = ENOMEM;
         return NULL;
     }
+    memcpy(nb->data, p, old < n ? old : n);
     atomic_fetch_add(&h->payload, n - old);
-    return b->data;
+    buf_release(b);
+    return nb->data;
 }
 
 static void *bt_aligned(void *heap, size_t align, size_t n) {
-    if (align > BUF_ALIGN || (align & (align - 1))) {
+    if (align & (align - 1) || align > ((size_t)1 << 30)) {
         errno = EINVAL;
         return NULL;
     }
-    return bt_malloc(heap, n);
+    return bt_malloc_aligned(heap, n, align);
 }
 
 static size_t bt_usable(void *heap, void *p) {
@@ -203,7 +229,7 @@ static int bt_stats_extra(void *heap, void (*emit)(void *ctx, const char *key, d
 static int bt_check(void *heap, char *err, size_t errlen) {
     bt_heap_t *h = heap;
     if (buf_registry_check() != BUF_OK) {
-        snprintf(err, errlen, "the buffer manager's overlap registry is not a sound AVL tree");
+        snprintf(err, errlen, "the buffer manager's overlap registry is not a sound B+tree");
         return 1;
     }
     size_t bad = 0;
