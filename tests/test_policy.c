@@ -291,7 +291,10 @@ TEST(stats_exact_after_known_sequence) {
     EXPECT_EQ(s.footprint, 2 * CHUNK);
     EXPECT_EQ(s.peak_footprint, 3 * CHUNK);
     EXPECT_EQ(s.top_free_bytes, 2 * CHUNK - 16 - 144);
-    EXPECT_EQ(s.metadata_bytes, 4096);
+    /* the header page plus the committed pages of the granule index (one
+     * page per array for so small a heap) */
+    EXPECT_TRUE(s.metadata_bytes > 4096 && s.metadata_bytes <= 16 * 4096);
+    EXPECT_EQ(s.mapped_bytes, s.footprint + s.metadata_bytes);
     m->free(h, b);
     alloc_stats(m, h, &s);
     EXPECT_EQ(s.used_bytes, 0);
@@ -508,6 +511,17 @@ TEST(checker_detects_corruption) {
     EXPECT_TRUE(strstr(err, "footer") != NULL);
     *footer -= 16;
     EXPECT_EQ(m->check(h, err, sizeof err), 0);
+    /* the granule index must agree with the heap too */
+    pol_heap_t *ph = h;
+    ph->fbits[0] ^= 1ull << 20;
+    EXPECT_NE(m->check(h, err, sizeof err), 0);
+    EXPECT_TRUE(strstr(err, "index") != NULL || strstr(err, "missing") != NULL);
+    ph->fbits[0] ^= 1ull << 20;
+    ph->mx[0][0] += 1;
+    EXPECT_NE(m->check(h, err, sizeof err), 0);
+    EXPECT_TRUE(strstr(err, "index") != NULL);
+    ph->mx[0][0] -= 1;
+    EXPECT_EQ(m->check(h, err, sizeof err), 0);
     alloc_fini(m, h);
 }
 
@@ -566,6 +580,38 @@ TEST(threads_hammer_one_heap) {
     }
 }
 
+/* A heap used while the process is single-threaded (the lock is elided then)
+ * and then shared by threads: the threads must see a sound heap and lock. */
+TEST(threads_after_single_threaded_use) {
+    const alloc_methods_t *all[] = {&alloc_firstfit_methods, &alloc_bestfit_methods,
+                                    &alloc_nextfit_methods, &alloc_segregated_methods};
+    for (int i = 0; i < 4; i++) {
+        const alloc_methods_t *m = all[i];
+        void *h = heap_new(m, 0, 0);
+        void *keep[512];
+        for (int k = 0; k < 512; k++)
+            keep[k] = m->malloc(h, 16 + (size_t)(k * 37) % 700);
+        for (int k = 0; k < 512; k += 2)
+            m->free(h, keep[k]);
+        pthread_t th[4];
+        thr_t a[4];
+        for (int k = 0; k < 4; k++) {
+            a[k] = (thr_t){m, h, 77u * (unsigned)k + 3};
+            pthread_create(&th[k], NULL, hammer, &a[k]);
+        }
+        for (int k = 0; k < 4; k++)
+            pthread_join(th[k], NULL);
+        for (int k = 1; k < 512; k += 2)
+            m->free(h, keep[k]);
+        EXPECT_TRUE(heap_ok(m, h));
+        alloc_stats_t s;
+        alloc_stats(m, h, &s);
+        EXPECT_EQ(s.used_blocks, 0);
+        EXPECT_EQ(s.free_blocks, 0);
+        alloc_fini(m, h);
+    }
+}
+
 TEST(tables_describe_themselves) {
     const alloc_methods_t *all[] = {&alloc_firstfit_methods, &alloc_bestfit_methods,
                                     &alloc_nextfit_methods, &alloc_segregated_methods};
@@ -598,6 +644,7 @@ int main(void) {
     RUN(huge_requests_fail_with_enomem_and_heap_intact);
     RUN(debug_mode_aborts_on_double_free_and_foreign_pointers);
     RUN(checker_detects_corruption);
+    RUN(threads_after_single_threaded_use);
     RUN(threads_hammer_one_heap);
     RUN(tables_describe_themselves);
     return test_report();

@@ -1,5 +1,5 @@
 /*
- * bestfit.c - the bestfit allocator table: best fit: the smallest free block that fits, ties to the lowest address ((size, address) treap)
+ * bestfit.c - the bestfit allocator table: best fit: the smallest free block that fits, ties to the lowest address (exact classes over a granule bitmap tree, treap above 1 KiB)
  * The heap, placement and checks are shared (heap.c); see README.md.
  */
 #include "allocators/policy/policy.h"
@@ -12,7 +12,7 @@ static int bestfit_init(void **heap, const alloc_config_t *cfg) { return pol_ini
 
 const alloc_methods_t alloc_bestfit_methods = {
     .name = "bestfit",
-    .description = "best fit: the smallest free block that fits, ties to the lowest address ((size, address) treap)",
+    .description = "best fit: the smallest free block that fits, ties to the lowest address (exact classes over a granule bitmap tree, treap above 1 KiB)",
     .flags = ALLOC_THREAD_SAFE | ALLOC_POLICY,
     .heap_figure = POL_HEAP_FIGURE,
     .version = pol_version,

@@ -2,7 +2,7 @@
  * check.c - the heap checker of the policy allocators: walks every block and
  * verifies every invariant of policy.h and README.md (boundary tags, no two
  * adjacent free blocks, the free structures hold exactly the free blocks,
- * tree order and subtree maxima, the running counters).  O(n log n); tests
+ * the size tree's order, the granule index, the running counters).  O(n log n); tests
  * call it often, debug heaps after every operation.
  */
 #include "allocators/policy/policy.h"
@@ -19,9 +19,8 @@ static int in_structure(pol_heap_t *h, char *b) {
     switch (h->kind) {
     case POL_FIRSTFIT:
     case POL_NEXTFIT:
-        return pol_at_contains(h, b);
     case POL_BESTFIT:
-        return pol_st_contains(h, b);
+        return pol_ix_contains(h, b);
     case POL_SEGREGATED:
         if (pol_size(b) > POL_CLASS_MAX)
             return pol_st_contains(h, b);
@@ -99,11 +98,18 @@ int pol_check_locked(pol_heap_t *h, char *err, size_t errlen) {
     switch (h->kind) {
     case POL_FIRSTFIT:
     case POL_NEXTFIT:
-        rc = pol_at_check(h, &count, err, errlen);
+        rc = pol_ix_check(h, &count, err, errlen);
         break;
-    case POL_BESTFIT:
-        rc = pol_st_check(h, &count, err, errlen);
+    case POL_BESTFIT: {
+        size_t large = 0, small = 0;
+        rc = pol_st_check(h, &large, err, errlen) || pol_ix_check(h, &count, err, errlen);
+        for (unsigned c = 0; !rc && c < 64; c++)
+            small += h->cls_count[c];
+        if (!rc && large + small != count)
+            FAIL("size tree holds %zu blocks and the classes %zu, for %zu indexed free blocks",
+                 large, small, count);
         break;
+    }
     case POL_SEGREGATED:
         rc = pol_seg_check(h, &count, err, errlen);
         break;

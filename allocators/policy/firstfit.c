@@ -1,5 +1,5 @@
 /*
- * firstfit.c - the firstfit allocator table: first fit: the lowest-addressed free block that fits (address treap with subtree maxima)
+ * firstfit.c - the firstfit allocator table: first fit: the lowest-addressed free block that fits (granule index: max tree + free-start bitmap)
  * The heap, placement and checks are shared (heap.c); see README.md.
  */
 #include "allocators/policy/policy.h"
@@ -12,7 +12,7 @@ static int firstfit_init(void **heap, const alloc_config_t *cfg) { return pol_in
 
 const alloc_methods_t alloc_firstfit_methods = {
     .name = "firstfit",
-    .description = "first fit: the lowest-addressed free block that fits (address treap with subtree maxima)",
+    .description = "first fit: the lowest-addressed free block that fits (granule index: max tree + free-start bitmap)",
     .flags = ALLOC_THREAD_SAFE | ALLOC_POLICY,
     .heap_figure = POL_HEAP_FIGURE,
     .version = pol_version,

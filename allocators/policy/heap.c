@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/single_threaded.h>
 
 static const char *const pol_names[] = {"firstfit", "bestfit", "nextfit", "segregated"};
 
@@ -25,10 +26,10 @@ static inline void pol_insert(pol_heap_t *h, char *b) {
     switch (h->kind) {
     case POL_FIRSTFIT:
     case POL_NEXTFIT:
-        pol_at_insert(h, b);
+        pol_mx_insert(h, b);
         break;
     case POL_BESTFIT:
-        pol_st_insert(h, b);
+        pol_bf_insert(h, b);
         break;
     case POL_SEGREGATED:
         pol_seg_insert(h, b);
@@ -40,10 +41,10 @@ static inline void pol_remove(pol_heap_t *h, char *b) {
     switch (h->kind) {
     case POL_FIRSTFIT:
     case POL_NEXTFIT:
-        pol_at_remove(h, b);
+        pol_mx_remove(h, b);
         break;
     case POL_BESTFIT:
-        pol_st_remove(h, b);
+        pol_bf_remove(h, b);
         break;
     case POL_SEGREGATED:
         pol_seg_remove(h, b);
@@ -54,11 +55,11 @@ static inline void pol_remove(pol_heap_t *h, char *b) {
 static inline char *pol_find(pol_heap_t *h, size_t a) {
     switch (h->kind) {
     case POL_FIRSTFIT:
-        return pol_at_first_fit(h, a);
+        return pol_mx_first_fit(h, a);
     case POL_NEXTFIT:
-        return pol_at_next_fit(h, a, h->rover);
+        return pol_mx_next_fit(h, a, h->rover);
     case POL_BESTFIT:
-        return pol_st_best_fit(h, a);
+        return pol_bf_find(h, a);
     case POL_SEGREGATED:
         return pol_seg_find(h, a);
     }
@@ -120,7 +121,7 @@ static char *pol_grow(pol_heap_t *h, size_t need) {
         return NULL;
     }
     inc = (inc + h->chunk - 1) / h->chunk * h->chunk;
-    if (inc > h->reserve - h->footprint ||
+    if (inc > h->reserve - h->footprint || pol_ix_commit(h, h->footprint + inc) != 0 ||
         mprotect(h->base + h->footprint, inc, PROT_READ | PROT_WRITE) != 0) {
         errno = ENOMEM;
         return NULL;
@@ -243,8 +244,8 @@ static void pol_free_locked(pol_heap_t *h, void *p) {
     h->used_blocks--;
     h->nfree++;
     char *nb = b + s;
-    /* a lower free neighbour keeps its start: in the address tree it stays
-     * where it is and only the maxima on its path change */
+    /* a lower free neighbour keeps its start: in the address index it stays
+     * where it is and only the maxima above its granule change */
     int in_tree = 0;
     if (pol_prev_free(b)) {
         size_t ps = (size_t) * (uint64_t *)(void *)(b - 8);
@@ -269,7 +270,7 @@ static void pol_free_locked(pol_heap_t *h, void *p) {
     pol_set_free(b, s);
     *pol_hdr(nb) |= POL_PREV_FREE;
     if (in_tree)
-        pol_at_enlarge(h, b);
+        pol_mx_enlarge(h, b);
     else
         pol_insert(h, b);
     if (nb == pol_epilogue(h))
@@ -386,8 +387,19 @@ static void *pol_aligned_locked(pol_heap_t *h, size_t align, size_t n) {
 
 /* ---- the table slots ----------------------------------------------------------- */
 
-#define POL_LOCK(h) pthread_mutex_lock(&(h)->lock)
-#define POL_UNLOCK(h) pthread_mutex_unlock(&(h)->lock)
+/* The mutex is taken only while the process is multi-threaded, as glibc's
+ * malloc does: __libc_single_threaded is cleared before a second thread
+ * exists and never set again, so a call that saw it set cannot overlap
+ * another call on the heap.  Each call remembers whether it locked. */
+#define POL_LOCK(h)                                                                \
+    const int pol_mt_ = !__libc_single_threaded;                                   \
+    if (pol_mt_)                                                                   \
+    pthread_mutex_lock(&(h)->lock)
+#define POL_UNLOCK(h)                                                              \
+    do {                                                                           \
+        if (pol_mt_)                                                               \
+            pthread_mutex_unlock(&(h)->lock);                                      \
+    } while (0)
 
 void *pol_malloc(void *heap, size_t n) {
     pol_heap_t *h = heap;
@@ -452,10 +464,10 @@ int pol_stats(void *heap, alloc_stats_t *s) {
     switch (h->kind) {
     case POL_FIRSTFIT:
     case POL_NEXTFIT:
-        largest = pol_at_largest(h);
+        largest = pol_mx_largest(h);
         break;
     case POL_BESTFIT:
-        largest = pol_st_largest(h);
+        largest = pol_bf_largest(h);
         break;
     case POL_SEGREGATED:
         largest = pol_seg_largest(h);
@@ -474,8 +486,8 @@ int pol_stats(void *heap, alloc_stats_t *s) {
     s->top_free_bytes = (int64_t)top;
     s->largest_free = (int64_t)largest;
     s->allocated_bytes = (int64_t)h->used_bytes;
-    s->metadata_bytes = (int64_t)h->header_map;
-    s->mapped_bytes = (int64_t)(h->footprint + h->header_map);
+    s->metadata_bytes = (int64_t)(h->header_map + h->ix_committed);
+    s->mapped_bytes = (int64_t)(h->footprint + h->header_map + h->ix_committed);
     POL_UNLOCK(h);
     return 0;
 }
@@ -541,6 +553,13 @@ int pol_init(void **heap, const alloc_config_t *cfg, pol_kind_t kind) {
     h->peak_footprint = chunk;
     h->rover = 8;
     h->nfree = 1;
+    if (pol_ix_init(h) != 0 || pol_ix_commit(h, chunk) != 0) {
+        pol_ix_fini(h);
+        pthread_mutex_destroy(&h->lock);
+        munmap(base, reserve);
+        munmap(h, hmap);
+        return ENOMEM;
+    }
     pol_set_free(base + 8, chunk - 16);
     *pol_hdr(pol_epilogue(h)) = POL_USED | POL_PREV_FREE;
     pol_insert(h, base + 8);
@@ -553,6 +572,7 @@ void pol_fini(void *heap) {
     if (!h)
         return;
     pthread_mutex_destroy(&h->lock);
+    pol_ix_fini(h);
     munmap(h->base, h->reserve);
     munmap(h, h->header_map);
 }

@@ -1,5 +1,5 @@
 /*
- * nextfit.c - the nextfit allocator table: next fit: the first block that fits at or after the rover, wrapping once (address treap)
+ * nextfit.c - the nextfit allocator table: next fit: the first block that fits at or after the rover, wrapping once (granule index: max tree + free-start bitmap)
  * The heap, placement and checks are shared (heap.c); see README.md.
  */
 #include "allocators/policy/policy.h"
@@ -12,7 +12,7 @@ static int nextfit_init(void **heap, const alloc_config_t *cfg) { return pol_ini
 
 const alloc_methods_t alloc_nextfit_methods = {
     .name = "nextfit",
-    .description = "next fit: the first block that fits at or after the rover, wrapping once (address treap)",
+    .description = "next fit: the first block that fits at or after the rover, wrapping once (granule index: max tree + free-start bitmap)",
     .flags = ALLOC_THREAD_SAFE | ALLOC_POLICY,
     .heap_figure = POL_HEAP_FIGURE,
     .version = pol_version,

@@ -47,6 +47,21 @@
 
 typedef enum { POL_FIRSTFIT, POL_BESTFIT, POL_NEXTFIT, POL_SEGREGATED } pol_kind_t;
 
+/* ---- the granule index (index.c; firstfit, nextfit, bestfit) -------------
+ * The heap's address space is cut into granules of POL_GRAN bytes (64
+ * block slots of 16 bytes; slot = (offset - 8) / 16, granule = slot / 64).
+ * Arrays, in one mmap'd reservation committed with the footprint:
+ *   fbits[g]    bit j set <=> a free block starts at slot 64g + j;
+ *   ff/nf: max tree: mx[0][g] = largest free block starting in g (size/16),
+ *          mx[k][i] = max of mx[k-1][16i .. 16i+15], up to one root entry;
+ *   bf:    per size class c (block size 32 + 16c <= POL_CLASS_MAX) a
+ *          64-ary bitmap tree: cw[0][w*64 + c] bit j <=> granule 64w + j
+ *          holds a free block of class c; cw[k][w*64 + c] bit j <=>
+ *          cw[k-1][(64w + j)*64 + c] != 0.                                */
+#define POL_GRAN 1024
+#define POL_GRAN_SHIFT 10
+#define POL_IX_MAXLEV 12
+
 /* The heap handle; lives in its own mmap'd page(s), never in malloc memory.
  * Invariants (checked by pol_check):
  *   used_bytes + free bytes (blocks) + 16 == footprint;
@@ -72,6 +87,26 @@ typedef struct pol_heap {
     uint32_t root;    /* address tree (ff/nf) or (size,addr) tree (bf, seg large) */
     uint64_t seg_bitmap;
     uint32_t seg_heads[POL_NCLASSES];
+    /* granule index (NULL arrays for segregated) */
+    char *ix_map;          /* reservation holding every array below */
+    size_t ix_len;         /* its length */
+    size_t ix_committed;   /* bytes committed (metadata) */
+    size_t ix_gran;        /* granules of the reservation */
+    size_t ix_cover;       /* granules whose index pages are committed */
+    uint64_t *fbits;
+    int mx_top;            /* ff/nf: index of the root level */
+    uint32_t *mx[POL_IX_MAXLEV];
+    size_t mx_n[POL_IX_MAXLEV];
+    int cw_top;            /* bf: index of the root level */
+    uint64_t *cw[POL_IX_MAXLEV];
+    size_t cw_n[POL_IX_MAXLEV]; /* words per class at level k */
+    uint32_t cls_count[64];
+    uint64_t cls_mask;     /* bf: bit c <=> a free block of class c exists */
+    /* commit bookkeeping: array a spans [ix_off[a], ix_off[a] + ix_alen[a]) */
+    int ix_narr;
+    size_t ix_off[2 * POL_IX_MAXLEV + 1], ix_alen[2 * POL_IX_MAXLEV + 1];
+    size_t ix_gper[2 * POL_IX_MAXLEV + 1], ix_esize[2 * POL_IX_MAXLEV + 1];
+    size_t ix_done[2 * POL_IX_MAXLEV + 1];
 } pol_heap_t;
 
 /* ---- block accessors ---------------------------------------------------- */
@@ -112,14 +147,25 @@ static inline int pol_above(uint32_t a, uint32_t b) {
     return pa > pb || (pa == pb && a > b);
 }
 
-/* ---- the address tree (firstfit, nextfit): treap by address, each node
- * augmented with the largest block size in its subtree (aux word) -------- */
-void pol_at_insert(pol_heap_t *h, char *b);
-void pol_at_remove(pol_heap_t *h, char *b);
-void pol_at_enlarge(pol_heap_t *h, char *b);
-char *pol_at_first_fit(pol_heap_t *h, size_t a);
-char *pol_at_next_fit(pol_heap_t *h, size_t a, size_t rover);
-size_t pol_at_largest(pol_heap_t *h);
+/* ---- the granule index (index.c) ----------------------------------------- */
+int pol_ix_init(pol_heap_t *h);           /* 0 or ENOMEM */
+void pol_ix_fini(pol_heap_t *h);
+int pol_ix_commit(pol_heap_t *h, size_t footprint); /* 0 or -1 */
+/* firstfit / nextfit: free-start bitmap + max tree */
+void pol_mx_insert(pol_heap_t *h, char *b);
+void pol_mx_remove(pol_heap_t *h, char *b);
+void pol_mx_enlarge(pol_heap_t *h, char *b);
+char *pol_mx_first_fit(pol_heap_t *h, size_t a);
+char *pol_mx_next_fit(pol_heap_t *h, size_t a, size_t rover);
+size_t pol_mx_largest(pol_heap_t *h);
+/* bestfit: free-start bitmap + exact classes (+ size tree above them) */
+void pol_bf_insert(pol_heap_t *h, char *b);
+void pol_bf_remove(pol_heap_t *h, char *b);
+char *pol_bf_find(pol_heap_t *h, size_t a);
+size_t pol_bf_largest(pol_heap_t *h);
+int pol_ix_contains(pol_heap_t *h, char *b);
+/* verifies every index array against the heap; *count = free blocks indexed */
+int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen);
 
 /* ---- the size tree (bestfit, segregated large blocks): treap by
  * (size, address) ---------------------------------------------------------- */
@@ -136,11 +182,9 @@ size_t pol_seg_largest(pol_heap_t *h);
 static inline unsigned pol_seg_class(size_t size) { return (unsigned)((size - 32) >> 4); }
 
 /* ---- checks of the structures: count nodes, verify order/links; 0 if sound */
-int pol_at_check(pol_heap_t *h, size_t *count, char *err, size_t errlen);
 int pol_st_check(pol_heap_t *h, size_t *count, char *err, size_t errlen);
 int pol_seg_check(pol_heap_t *h, size_t *count, char *err, size_t errlen);
 /* 1 if free block b is reachable in its structure */
-int pol_at_contains(pol_heap_t *h, char *b);
 int pol_st_contains(pol_heap_t *h, char *b);
 
 /* ---- the heap (heap.c) ------------------------------------------------------ */

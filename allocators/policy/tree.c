@@ -1,13 +1,11 @@
 /*
- * tree.c - the two search trees of the policy allocators, both treaps whose
- * nodes live inside the free blocks (links in the A word, see policy.h):
- *
- *   address tree (at): key = block address; aux word = largest block size in
- *     the subtree, so the leftmost block of size >= a is found in O(log n)
- *     (first fit) and so is the leftmost such block at or after an address
- *     (next fit);
- *   size tree (st): key = (size, address); a lower bound gives best fit
- *     (smallest size, ties to the lowest address).
+ * tree.c - the size tree of the policy allocators: a treap whose nodes live
+ * inside the free blocks (links in the A word, see policy.h), key = (size,
+ * address); a lower bound gives best fit (smallest size, ties to the lowest
+ * address).  It holds the blocks above POL_CLASS_MAX of bestfit and
+ * segregated (the exact classes below are indexed elsewhere).  The code is
+ * generic over an address-ordered variant with subtree maxima (bysize = 0),
+ * which the checker's node verification still understands.
  *
  * Priorities are a hash of the block index, so depth is O(log n) expected
  * whatever the order of insertions; no operation scans free blocks.
@@ -121,105 +119,6 @@ static int contains(pol_heap_t *h, uint32_t x, int bysize) {
     return 0;
 }
 
-/* ---- address tree ------------------------------------------------------- */
-
-void pol_at_insert(pol_heap_t *h, char *b) {
-    uint32_t x = pol_idx(h, b);
-    h->root = insert(h, h->root, x, x, 0);
-}
-
-void pol_at_remove(pol_heap_t *h, char *b) {
-    uint32_t x = pol_idx(h, b);
-    h->root = remove_node(h, h->root, x, x, 0);
-}
-
-int pol_at_contains(pol_heap_t *h, char *b) { return contains(h, pol_idx(h, b), 0); }
-
-/* b (in the tree) grew without moving its start: raise the maxima on its path */
-void pol_at_enlarge(pol_heap_t *h, char *b) {
-    uint32_t x = pol_idx(h, b), t = h->root;
-    uint64_t s = pol_size(b);
-    while (t) {
-        uint64_t *m = pol_aux(pol_blk(h, t));
-        if (*m < s)
-            *m = s;
-        if (t == x)
-            return;
-        t = x < t ? tl(h, t) : tr(h, t);
-    }
-}
-
-/* leftmost node of subtree t with size >= a, or 0 */
-static uint32_t leftmost_fit(pol_heap_t *h, uint32_t t, size_t a) {
-    if (nmax(h, t) < a)
-        return 0;
-    for (;;) {
-        uint32_t l = tl(h, t);
-        if (nmax(h, l) >= a) {
-            t = l;
-            continue;
-        }
-        if (nsize(h, t) >= a)
-            return t;
-        t = tr(h, t); /* its max is >= a: the subtree's max came from there */
-    }
-}
-
-char *pol_at_first_fit(pol_heap_t *h, size_t a) {
-    uint32_t x = leftmost_fit(h, h->root, a);
-    return x ? pol_blk(h, x) : NULL;
-}
-
-/* leftmost node with index >= lo and size >= a */
-static uint32_t leftmost_fit_from(pol_heap_t *h, uint32_t t, uint32_t lo, size_t a) {
-    while (t && nmax(h, t) >= a) {
-        if (t < lo) {
-            t = tr(h, t);
-            continue;
-        }
-        uint32_t x = leftmost_fit_from(h, tl(h, t), lo, a);
-        if (x)
-            return x;
-        if (nsize(h, t) >= a)
-            return t;
-        return leftmost_fit(h, tr(h, t), a);
-    }
-    return 0;
-}
-
-/* Next fit: the free block containing the rover if it fits (a block that
- * straddles the rover counts as "at" it), else the leftmost fitting block
- * starting at or after the rover, else (wrap once) the leftmost fitting
- * block of the heap. */
-char *pol_at_next_fit(pol_heap_t *h, size_t a, size_t rover) {
-    if (nmax(h, h->root) < a)
-        return NULL;
-    /* blocks start at offsets = 8 (mod 16): index of the first start >= rover */
-    uint32_t lo = rover <= 8 ? 1 : (uint32_t)((rover - 8 + 15) >> 4) + 1;
-    /* predecessor: the last block starting below the rover */
-    uint32_t t = h->root, pred = 0;
-    while (t) {
-        if (t < lo) {
-            pred = t;
-            t = tr(h, t);
-        } else {
-            t = tl(h, t);
-        }
-    }
-    if (pred) {
-        char *pb = pol_blk(h, pred);
-        size_t ps = pol_size(pb);
-        if (pol_off(h, pb) + ps > rover && ps >= a)
-            return pb;
-    }
-    uint32_t x = leftmost_fit_from(h, h->root, lo, a);
-    if (!x)
-        x = leftmost_fit(h, h->root, a);
-    return x ? pol_blk(h, x) : NULL;
-}
-
-size_t pol_at_largest(pol_heap_t *h) { return nmax(h, h->root); }
-
 /* ---- size tree ---------------------------------------------------------- */
 
 void pol_st_insert(pol_heap_t *h, char *b) {
@@ -316,10 +215,6 @@ static int check_tree(pol_heap_t *h, int bysize, size_t *count, char *err, size_
     int rc = check_node(&c, h->root, 0, UINT64_MAX, 0);
     *count = c.count;
     return rc;
-}
-
-int pol_at_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
-    return check_tree(h, 0, count, err, errlen);
 }
 
 int pol_st_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {

@@ -1,0 +1,492 @@
+/*
+ * index.c - the granule index of firstfit, nextfit and bestfit: compact
+ * arrays over the heap's address space (see policy.h and README.md) so that
+ * a search touches a few cache lines of metadata and one granule of the heap
+ * instead of chasing tree nodes scattered over the whole heap.
+ *
+ *   fbits[g]  one bit per 16-byte slot: a free block starts there;
+ *   ff/nf     a 16-ary max tree over the granules (largest free block that
+ *             starts in each granule, size / 16), 64-byte nodes;
+ *   bf        per exact size class (32 .. POL_CLASS_MAX) a 64-ary bitmap tree
+ *             of the granules holding a free block of that class; blocks
+ *             above POL_CLASS_MAX stay in the (size, address) treap.
+ *
+ * A search descends its tree (O(log_16 or log_64 of the granule count)) to
+ * the lowest granule that qualifies, then walks that granule's free blocks
+ * through its bitmap word: at most 64 slots, in practice a few blocks.  A
+ * granule's blocks are read in address order, so the block found is exactly
+ * the textbook one.  No free list is scanned.
+ *
+ * The arrays live in one PROT_NONE reservation sized for the heap's
+ * reservation; the prefix covering the largest footprint so far is committed
+ * (pol_ix_commit) and counted as metadata.
+ */
+#include "allocators/policy/policy.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#define NONE ((size_t)-1)
+
+static inline size_t slot_of(const pol_heap_t *h, const char *b) {
+    return (size_t)(b - h->base - 8) >> 4;
+}
+static inline char *blk_at(const pol_heap_t *h, size_t slot) { return h->base + 8 + (slot << 4); }
+static inline uint32_t size16(char *b) { return (uint32_t)(pol_size(b) >> 4); }
+
+/* ---- reservation and commit ------------------------------------------------ */
+
+static size_t page_up(size_t x) { return (x + POL_PAGE - 1) & ~(POL_PAGE - 1); }
+
+static void add_array(pol_heap_t *h, size_t *off, size_t bytes, size_t gper, size_t esize) {
+    int a = h->ix_narr++;
+    h->ix_off[a] = *off;
+    h->ix_alen[a] = page_up(bytes);
+    h->ix_gper[a] = gper;
+    h->ix_esize[a] = esize;
+    h->ix_done[a] = 0;
+    *off += h->ix_alen[a];
+}
+
+int pol_ix_init(pol_heap_t *h) {
+    if (h->kind == POL_SEGREGATED)
+        return 0;
+    size_t ngran = (h->reserve >> POL_GRAN_SHIFT) + 1, off = 0;
+    h->ix_gran = ngran;
+    h->ix_narr = 0;
+    add_array(h, &off, ngran * 8, 1, 8);
+    if (h->kind == POL_BESTFIT) {
+        size_t n = (ngran + 63) / 64, gper = 64;
+        int k = 0;
+        for (;;) {
+            h->cw_n[k] = n;
+            add_array(h, &off, n * 64 * 8, gper, 64 * 8);
+            if (n == 1)
+                break;
+            n = (n + 63) / 64;
+            gper *= 64;
+            k++;
+        }
+        h->cw_top = k;
+    } else {
+        size_t n = ngran, gper = 1;
+        int k = 0;
+        for (;;) {
+            h->mx_n[k] = n;
+            add_array(h, &off, ((n + 15) & ~(size_t)15) * 4, gper, 4);
+            if (n == 1)
+                break;
+            n = (n + 15) / 16;
+            gper *= 16;
+            k++;
+        }
+        h->mx_top = k;
+    }
+    char *m = mmap(NULL, off, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (m == MAP_FAILED)
+        return ENOMEM;
+    h->ix_map = m;
+    h->ix_len = off;
+    h->fbits = (uint64_t *)(void *)(m + h->ix_off[0]);
+    for (int a = 1; a < h->ix_narr; a++) {
+        if (h->kind == POL_BESTFIT)
+            h->cw[a - 1] = (uint64_t *)(void *)(m + h->ix_off[a]);
+        else
+            h->mx[a - 1] = (uint32_t *)(void *)(m + h->ix_off[a]);
+    }
+    return 0;
+}
+
+void pol_ix_fini(pol_heap_t *h) {
+    if (h->ix_map)
+        munmap(h->ix_map, h->ix_len);
+    h->ix_map = NULL;
+}
+
+/* Commit the index pages covering a footprint (never given back: at most the
+ * peak footprint / 64 bytes or so). */
+int pol_ix_commit(pol_heap_t *h, size_t footprint) {
+    if (!h->ix_map)
+        return 0;
+    size_t G = (footprint >> POL_GRAN_SHIFT) + 1;
+    if (G > h->ix_gran)
+        G = h->ix_gran;
+    if (G <= h->ix_cover)
+        return 0;
+    for (int a = 0; a < h->ix_narr; a++) {
+        size_t need = page_up((G + h->ix_gper[a] - 1) / h->ix_gper[a] * h->ix_esize[a]);
+        if (need > h->ix_alen[a])
+            need = h->ix_alen[a];
+        if (need <= h->ix_done[a])
+            continue;
+        if (mprotect(h->ix_map + h->ix_off[a] + h->ix_done[a], need - h->ix_done[a],
+                     PROT_READ | PROT_WRITE) != 0)
+            return -1;
+        h->ix_committed += need - h->ix_done[a];
+        h->ix_done[a] = need;
+    }
+    h->ix_cover = G;
+    return 0;
+}
+
+/* ---- the max tree (firstfit, nextfit) -------------------------------------- */
+
+/* index of the first of 16 entries >= v (one exists) */
+static inline unsigned first_ge16(const uint32_t *p, uint32_t v) {
+    unsigned j = 0;
+    while (p[j] < v)
+        j++;
+    return j;
+}
+
+static inline uint32_t max16(const uint32_t *p) {
+    uint32_t m = 0;
+    for (unsigned j = 0; j < 16; j++)
+        m = p[j] > m ? p[j] : m;
+    return m;
+}
+
+static inline void mx_raise(pol_heap_t *h, size_t g, uint32_t v) {
+    for (int k = 0; k <= h->mx_top; k++, g >>= 4) {
+        if (h->mx[k][g] >= v)
+            return;
+        h->mx[k][g] = v;
+    }
+}
+
+static void mx_lower(pol_heap_t *h, size_t g, uint32_t v) {
+    h->mx[0][g] = v;
+    for (int k = 1; k <= h->mx_top; k++) {
+        size_t p = g >> 4;
+        uint32_t nv = max16(h->mx[k - 1] + 16 * p);
+        if (h->mx[k][p] == nv)
+            return;
+        h->mx[k][p] = nv;
+        g = p;
+    }
+}
+
+/* largest free block starting in granule g (size / 16), from its headers */
+static uint32_t gran_max(pol_heap_t *h, size_t g) {
+    uint64_t bits = h->fbits[g];
+    uint32_t m = 0;
+    while (bits) {
+        uint32_t s = size16(blk_at(h, g * 64 + (size_t)__builtin_ctzll(bits)));
+        m = s > m ? s : m;
+        bits &= bits - 1;
+    }
+    return m;
+}
+
+void pol_mx_insert(pol_heap_t *h, char *b) {
+    size_t s = slot_of(h, b), g = s >> 6;
+    h->fbits[g] |= 1ull << (s & 63);
+    mx_raise(h, g, size16(b));
+}
+
+void pol_mx_remove(pol_heap_t *h, char *b) {
+    size_t s = slot_of(h, b), g = s >> 6;
+    h->fbits[g] &= ~(1ull << (s & 63));
+    if (size16(b) == h->mx[0][g]) {
+        uint32_t nv = gran_max(h, g);
+        if (nv != h->mx[0][g])
+            mx_lower(h, g, nv);
+    }
+}
+
+void pol_mx_enlarge(pol_heap_t *h, char *b) { mx_raise(h, slot_of(h, b) >> 6, size16(b)); }
+
+/* first block of size >= a among the free blocks of `bits` (granule g) */
+static inline char *walk_fit(pol_heap_t *h, size_t g, uint64_t bits, size_t a) {
+    while (bits) {
+        char *b = blk_at(h, g * 64 + (size_t)__builtin_ctzll(bits));
+        if (pol_size(b) >= a)
+            return b;
+        bits &= bits - 1;
+    }
+    return NULL;
+}
+
+/* leftmost leaf below entry j of level k with value >= v (entry j has it) */
+static inline size_t mx_descend(pol_heap_t *h, int k, size_t j, uint32_t v) {
+    while (k > 0) {
+        k--;
+        j = 16 * j + first_ge16(h->mx[k] + 16 * j, v);
+    }
+    return j;
+}
+
+/* leftmost granule >= g0 whose largest block is >= v, or NONE */
+static size_t mx_find_from(pol_heap_t *h, size_t g0, uint32_t v) {
+    size_t i = g0;
+    for (int k = 0;; k++) {
+        size_t lim = ((h->ix_cover - 1) >> (4 * k)) + 1;
+        if (i < lim) {
+            size_t end = (i | 15) + 1;
+            if (end > lim)
+                end = lim;
+            for (size_t j = i; j < end; j++)
+                if (h->mx[k][j] >= v)
+                    return mx_descend(h, k, j, v);
+        }
+        if (k == h->mx_top)
+            return NONE;
+        i = (i >> 4) + 1;
+    }
+}
+
+/* rightmost granule < g0 holding a free block, or NONE */
+static size_t mx_last_before(pol_heap_t *h, size_t g0) {
+    if (g0 == 0)
+        return NONE;
+    size_t i = g0 - 1;
+    for (int k = 0;; k++) {
+        size_t start = i & ~(size_t)15;
+        for (size_t j = i + 1; j-- > start;)
+            if (h->mx[k][j]) {
+                while (k > 0) {
+                    k--;
+                    const uint32_t *p = h->mx[k] + 16 * j;
+                    unsigned c = 15;
+                    while (!p[c])
+                        c--;
+                    j = 16 * j + c;
+                }
+                return j;
+            }
+        if (k == h->mx_top || (i >> 4) == 0)
+            return NONE;
+        i = (i >> 4) - 1;
+    }
+}
+
+char *pol_mx_first_fit(pol_heap_t *h, size_t a) {
+    uint32_t v = (uint32_t)(a >> 4);
+    if (h->mx[h->mx_top][0] < v)
+        return NULL;
+    size_t g = mx_descend(h, h->mx_top, 0, v);
+    return walk_fit(h, g, h->fbits[g], a);
+}
+
+/* Next fit (README): the free block straddling the rover if it fits, else
+ * the leftmost fitting block starting at or after the rover, else the
+ * leftmost fitting block of the heap. */
+char *pol_mx_next_fit(pol_heap_t *h, size_t a, size_t rover) {
+    uint32_t v = (uint32_t)(a >> 4);
+    if (h->mx[h->mx_top][0] < v)
+        return NULL;
+    size_t lo = rover <= 8 ? 0 : (rover - 8 + 15) >> 4; /* first slot at or after the rover */
+    size_t g = lo >> 6;
+    if (g < h->ix_cover) {
+        uint64_t below = (1ull << (lo & 63)) - 1, w = h->fbits[g];
+        char *p = NULL;
+        if (w & below) {
+            p = blk_at(h, g * 64 + 63 - (size_t)__builtin_clzll(w & below));
+        } else {
+            size_t pg = mx_last_before(h, g);
+            if (pg != NONE)
+                p = blk_at(h, pg * 64 + 63 - (size_t)__builtin_clzll(h->fbits[pg]));
+        }
+        if (p) {
+            size_t ps = pol_size(p);
+            if (pol_off(h, p) + ps > rover && ps >= a)
+                return p;
+        }
+        char *b = walk_fit(h, g, w & ~below, a);
+        if (b)
+            return b;
+        size_t gg = mx_find_from(h, g + 1, v);
+        if (gg != NONE)
+            return walk_fit(h, gg, h->fbits[gg], a);
+    }
+    return pol_mx_first_fit(h, a);
+}
+
+size_t pol_mx_largest(pol_heap_t *h) { return (size_t)h->mx[h->mx_top][0] << 4; }
+
+/* ---- exact classes (bestfit) ------------------------------------------------- */
+
+static inline unsigned cls(size_t s) { return (unsigned)((s - 32) >> 4); }
+
+void pol_bf_insert(pol_heap_t *h, char *b) {
+    size_t sz = pol_size(b), s = slot_of(h, b), g = s >> 6;
+    h->fbits[g] |= 1ull << (s & 63);
+    if (sz > POL_CLASS_MAX) {
+        pol_st_insert(h, b);
+        return;
+    }
+    unsigned c = cls(sz);
+    h->cls_count[c]++;
+    h->cls_mask |= 1ull << c;
+    size_t w = g;
+    for (int k = 0; k <= h->cw_top; k++, w >>= 6) {
+        uint64_t *x = &h->cw[k][(w >> 6) * 64 + c], was = *x;
+        *x = was | (1ull << (w & 63));
+        if (was)
+            return;
+    }
+}
+
+void pol_bf_remove(pol_heap_t *h, char *b) {
+    size_t sz = pol_size(b), s = slot_of(h, b), g = s >> 6;
+    h->fbits[g] &= ~(1ull << (s & 63));
+    if (sz > POL_CLASS_MAX) {
+        pol_st_remove(h, b);
+        return;
+    }
+    unsigned c = cls(sz);
+    if (--h->cls_count[c] == 0)
+        h->cls_mask &= ~(1ull << c);
+    for (uint64_t bits = h->fbits[g]; bits; bits &= bits - 1)
+        if (pol_size(blk_at(h, g * 64 + (size_t)__builtin_ctzll(bits))) == sz)
+            return; /* the granule still holds one of this class */
+    size_t w = g;
+    for (int k = 0; k <= h->cw_top; k++, w >>= 6) {
+        uint64_t *x = &h->cw[k][(w >> 6) * 64 + c];
+        *x &= ~(1ull << (w & 63));
+        if (*x)
+            return;
+    }
+}
+
+/* smallest fitting block, ties to the lowest address */
+char *pol_bf_find(pol_heap_t *h, size_t a) {
+    if (a <= POL_CLASS_MAX) {
+        uint64_t m = h->cls_mask >> cls(a);
+        if (m) {
+            unsigned c = cls(a) + (unsigned)__builtin_ctzll(m);
+            size_t w = 0;
+            for (int k = h->cw_top; k >= 0; k--)
+                w = w * 64 + (size_t)__builtin_ctzll(h->cw[k][w * 64 + c]);
+            size_t sz = 32 + ((size_t)c << 4);
+            for (uint64_t bits = h->fbits[w]; bits; bits &= bits - 1) {
+                char *b = blk_at(h, w * 64 + (size_t)__builtin_ctzll(bits));
+                if (pol_size(b) == sz)
+                    return b;
+            }
+            return NULL; /* unreachable while the index is sound */
+        }
+    }
+    return pol_st_best_fit(h, a);
+}
+
+size_t pol_bf_largest(pol_heap_t *h) {
+    size_t t = pol_st_largest(h);
+    if (t || !h->cls_mask)
+        return t;
+    return 32 + ((size_t)(63 - __builtin_clzll(h->cls_mask)) << 4);
+}
+
+/* ---- membership and the checker ---------------------------------------------- */
+
+int pol_ix_contains(pol_heap_t *h, char *b) {
+    size_t s = slot_of(h, b), g = s >> 6;
+    if (g >= h->ix_cover || !(h->fbits[g] >> (s & 63) & 1))
+        return 0;
+    if (h->kind != POL_BESTFIT)
+        return 1;
+    size_t sz = pol_size(b);
+    if (sz > POL_CLASS_MAX)
+        return pol_st_contains(h, b);
+    return (int)(h->cw[0][(g >> 6) * 64 + cls(sz)] >> (g & 63) & 1);
+}
+
+#define FAIL(...)                                                                  \
+    do {                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                        \
+        return 1;                                                                  \
+    } while (0)
+
+/* compare the stored entries of granule g with what its blocks say */
+static int check_gran(pol_heap_t *h, size_t g, uint64_t bits, uint32_t max, uint64_t classes,
+                      char *err, size_t errlen) {
+    if (h->fbits[g] != bits)
+        FAIL("index: free-start bitmap of granule %zu is %#llx, heap says %#llx", g,
+             (unsigned long long)h->fbits[g], (unsigned long long)bits);
+    if (h->kind == POL_BESTFIT) {
+        for (unsigned c = 0; c < 64; c++)
+            if ((h->cw[0][(g >> 6) * 64 + c] >> (g & 63) & 1) != (classes >> c & 1))
+                FAIL("index: class %u bit of granule %zu disagrees with the heap", c, g);
+    } else if (h->mx[0][g] != max) {
+        FAIL("index: largest block of granule %zu is %u (x16), heap says %u", g, h->mx[0][g], max);
+    }
+    return 0;
+}
+
+int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
+    size_t G = h->ix_cover, fp = h->footprint;
+    if (G < (fp >> POL_GRAN_SHIFT) + 1 && G < h->ix_gran)
+        FAIL("index covers %zu granules, footprint needs %zu", G, (fp >> POL_GRAN_SHIFT) + 1);
+    uint32_t recount[64] = {0};
+    size_t cur = 0, n = 0;
+    uint64_t bits = 0, classes = 0;
+    uint32_t max = 0;
+    char *b = h->base + 8, *ep = h->base + fp - 8;
+    for (; b < ep; b += pol_size(b)) {
+        if (pol_size(b) == 0)
+            FAIL("index check: block of size 0");
+        if (pol_used(b))
+            continue;
+        size_t s = slot_of(h, b), g = s >> 6, sz = pol_size(b);
+        while (cur < g) {
+            if (check_gran(h, cur, bits, max, classes, err, errlen))
+                return 1;
+            cur++;
+            bits = classes = 0;
+            max = 0;
+        }
+        bits |= 1ull << (s & 63);
+        max = size16(b) > max ? size16(b) : max;
+        if (sz <= POL_CLASS_MAX) {
+            classes |= 1ull << cls(sz);
+            recount[cls(sz)]++;
+        }
+        n++;
+    }
+    for (; cur < G; cur++) {
+        if (check_gran(h, cur, bits, max, classes, err, errlen))
+            return 1;
+        bits = classes = 0;
+        max = 0;
+    }
+    if (h->kind == POL_BESTFIT) {
+        for (unsigned c = 0; c < 64; c++) {
+            if (h->cls_count[c] != recount[c])
+                FAIL("index: class %u counts %u blocks, heap has %u", c, h->cls_count[c], recount[c]);
+            if ((h->cls_mask >> c & 1) != (recount[c] != 0))
+                FAIL("index: class mask bit %u disagrees with the heap", c);
+        }
+        size_t words = (G + 63) / 64;
+        for (int k = 1; k <= h->cw_top; k++) {
+            size_t up = (words + 63) / 64;
+            for (size_t w = 0; w < up; w++)
+                for (unsigned c = 0; c < 64; c++) {
+                    uint64_t want = 0;
+                    for (unsigned j = 0; j < 64 && 64 * w + j < words; j++)
+                        if (h->cw[k - 1][(64 * w + j) * 64 + c])
+                            want |= 1ull << j;
+                    if (h->cw[k][w * 64 + c] != want)
+                        FAIL("index: class %u summary word %zu of level %d is wrong", c, w, k);
+                }
+            words = up;
+        }
+    } else {
+        size_t cnt = G;
+        for (int k = 1; k <= h->mx_top; k++) {
+            size_t up = (cnt + 15) / 16;
+            for (size_t i = 0; i < up; i++) {
+                uint32_t want = 0;
+                for (size_t j = 16 * i; j < 16 * i + 16 && j < cnt; j++)
+                    want = h->mx[k - 1][j] > want ? h->mx[k - 1][j] : want;
+                if (h->mx[k][i] != want)
+                    FAIL("index: max tree entry %zu of level %d is %u, children say %u", i, k,
+                         h->mx[k][i], want);
+            }
+            cnt = up;
+        }
+    }
+    *count = n;
+    return 0;
+}
