@@ -1,0 +1,181 @@
+// browser_test.mjs - the dashboard in headless Chromium (playwright-core from
+// web/node_modules): every page loads without console errors, charts draw
+// (their canvases hold non-transparent pixels), selecting runs leads to the
+// comparison, the baseline and zoom live in the URL, CSV links download,
+// the treemap and heap map draw.  Screenshots go to the artifacts folder.
+//
+//   node browser_test.mjs MMBENCH WORKDIR ARTIFACTS_DIR
+// Exit 0 pass, 1 fail, 77 skipped (no Chromium or no playwright-core).
+// With MMBENCH_WEB_DB set it uses that database instead of making one.
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { makeDb, startServer, stopServer } from './harness.mjs';
+
+const [mmbench, workdir, artifacts] = process.argv.slice(2);
+const CHROMIUM = process.env.MMBENCH_CHROMIUM || '/usr/bin/chromium';
+const here = path.dirname(fileURLToPath(import.meta.url));
+const SKIP = 77;
+
+if (!fs.existsSync(CHROMIUM)) {
+  console.log(`SKIP: no Chromium at ${CHROMIUM} (install Debian's chromium or set MMBENCH_CHROMIUM)`);
+  process.exit(SKIP);
+}
+let chromium;
+try {
+  const require = createRequire(path.join(here, '../../web/package.json'));
+  ({ chromium } = require('playwright-core'));
+} catch (e) {
+  console.log('SKIP: playwright-core is not installed in web/node_modules (run npm ci in web/)');
+  process.exit(SKIP);
+}
+fs.mkdirSync(artifacts, { recursive: true });
+
+let failures = 0;
+function check(ok, what) {
+  console.log(`${ok ? 'ok  ' : 'FAIL'} ${what}`);
+  if (!ok) failures++;
+}
+
+// Count the pixels of every canvas under selector that are not transparent.
+async function canvasInk(page, selector) {
+  return page.$$eval(selector, (cs) => cs.map((c) => {
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    let n = 0;
+    for (let i = 3; i < d.length; i += 4) if (d[i] > 0) n++;
+    return { w: c.width, h: c.height, ink: n };
+  }));
+}
+
+const db = process.env.MMBENCH_WEB_DB || makeDb(mmbench, workdir);
+const srv = await startServer(mmbench, db);
+const url = srv.url;
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), 'mmbench-chromium-'));
+let ctx;
+try {
+  ctx = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
+           '--disable-sync', '--no-first-run'],
+    viewport: { width: 1440, height: 1000 },
+    acceptDownloads: true,
+  });
+  const page = ctx.pages()[0] || await ctx.newPage();
+  const errors = [];
+  globalThis.pageErrors = errors;
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('response', (r) => { if (r.status() >= 400) errors.push(`HTTP ${r.status()} ${r.url()}`); });
+
+  // Runs page.
+  await page.goto(url);
+  await page.waitForSelector('#runs tbody tr input[type=checkbox]', { timeout: 10000 });
+  const nrows = await page.$$eval('#runs tbody tr', (t) => t.length);
+  check(nrows > 0, `runs page lists runs (${nrows} rows)`);
+  const head = await page.$$eval('#runs thead th', (t) => t.map((x) => x.textContent));
+  check(head.includes('ns per request') && head.includes('Peak RSS'), 'runs table labels come from /api/metrics');
+  await page.screenshot({ path: path.join(artifacts, 'runs.png'), fullPage: true });
+
+  // Filter by workload, select every run of it, compare.
+  const wl = await page.$eval('#f-workload option:nth-child(2)', (o) => o.value);
+  await page.selectOption('#f-workload', wl);
+  await page.waitForFunction((w) => location.search.includes('workload=' + w), wl);
+  await page.waitForFunction((w) => [...document.querySelectorAll('#runs tbody tr td:nth-child(5)')].every((td) => td.textContent === w), wl);
+  const boxes = await page.$$('#runs tbody input[type=checkbox]');
+  for (const b of boxes) await b.check();
+  check(await page.$eval('#compare', (b) => !b.disabled && /Compare \d+/.test(b.textContent)), 'selecting runs enables Compare');
+  check(/sel=\d+/.test(page.url()), 'the selection is in the URL');
+  await Promise.all([page.waitForURL(/compare\.html\?runs=/), page.click('#compare')]);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
+  const series = await canvasInk(page, '#series canvas');
+  check(series.length === 4 && series.every((c) => c.ink > 500), `4 time-series charts drew (${series.map((c) => c.ink).join(', ')} pixels)`);
+  const bars = await canvasInk(page, '#bars canvas');
+  check(bars.length === 5 && bars.every((c) => c.ink > 500), `5 summary bar charts drew (${bars.map((c) => c.ink).join(', ')} pixels)`);
+  const tms = await canvasInk(page, '#treemaps canvas');
+  check(tms.length > 0 && tms.every((c) => c.ink > 1000), `treemaps drew (${tms.map((c) => `${c.w}x${c.h}:${c.ink}`).join(', ')})`);
+  if (tms.length > 1) {
+    const areas = tms.map((c) => c.w * c.h);
+    check(Math.max(...areas) / Math.min(...areas) < 50, 'treemaps are drawn to one scale (areas within a sane ratio)');
+  }
+  const heaps = await canvasInk(page, '#heapmaps canvas');
+  const heapRuns = await page.evaluate(async (ids) => {
+    const d = await (await fetch('/api/compare?runs=' + ids)).json();
+    return d.runs.filter((r) => r.n_heap_blocks > 0).length;
+  }, new URL(page.url()).searchParams.get('runs'));
+  if (heapRuns) check(heaps.length > 0 && heaps.every((c) => c.ink > 1000), `heap maps drew (${heaps.map((c) => c.ink).join(', ')})`);
+  else console.log('note: these runs have no heap_blocks; no heap map expected');
+  await page.screenshot({ path: path.join(artifacts, 'compare.png'), fullPage: true });
+
+  // Heap-map tooltip.
+  if (heaps.length) {
+    const hm = await page.$('#heapmaps canvas');
+    await hm.scrollIntoViewIfNeeded();
+    const box = await hm.boundingBox();
+    await page.mouse.move(box.x + 5, box.y + 3);
+    check(await page.$eval('#tip', (t) => t.style.display === 'block' && /offset/.test(t.textContent)), 'heap map tooltip shows offset and size');
+    await page.mouse.move(0, 0);
+  }
+
+  // Baseline: bars re-normalised, state in the URL, and it survives a reload.
+  const names = await page.$$eval('#baseline option', (o) => o.map((x) => x.value).filter(Boolean));
+  await page.selectOption('#baseline', names[0]);
+  check(page.url().includes('baseline=' + names[0]), 'the baseline is in the URL');
+  check(await page.$eval('#bars-note', (n) => n.textContent.startsWith('Relative to')), 'bars are relative to the baseline');
+
+  // Zoom by dragging over the first series chart: every series chart follows.
+  const s0 = await page.$('#series canvas');
+  await s0.scrollIntoViewIfNeeded();
+  const c0 = await s0.boundingBox();
+  await page.mouse.move(c0.x + c0.width * 0.35, c0.y + c0.height * 0.4);
+  await page.mouse.down();
+  await page.mouse.move(c0.x + c0.width * 0.6, c0.y + c0.height * 0.45, { steps: 8 });
+  await page.mouse.up();
+  await page.waitForFunction(() => /zoom=\d+-\d+/.test(location.search), null, { timeout: 5000 }).catch(() => {});
+  check(/zoom=\d+-\d+/.test(page.url()), 'drag-zoom is synced into the URL');
+  await page.mouse.move(c0.x + c0.width * 0.5, c0.y + c0.height * 0.5);
+  await page.screenshot({ path: path.join(artifacts, 'compare-zoomed.png'), fullPage: false });
+
+  const shared = page.url();
+  await page.goto(shared);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
+  check(await page.$eval('#baseline', (s) => s.value) === names[0], 'reopening the shared URL restores the baseline');
+
+  // A CSV link downloads a CSV.
+  const [dl] = await Promise.all([page.waitForEvent('download', { timeout: 5000 }), page.click('#series .links a')]);
+  const file = path.join(artifacts, 'series-download.csv');
+  await dl.saveAs(file);
+  const csv = fs.readFileSync(file, 'utf8');
+  check(csv.startsWith('run_id,allocator,rep,op_index,') && csv.split('\n').length > 3, 'chart CSV link downloads the data');
+
+  // Dark mode.
+  await page.emulateMedia({ colorScheme: 'dark' });
+  await page.reload();
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
+  await page.screenshot({ path: path.join(artifacts, 'compare-dark.png'), fullPage: true });
+  await page.goto(url);
+  await page.waitForSelector('#runs tbody tr');
+  await page.screenshot({ path: path.join(artifacts, 'runs-dark.png'), fullPage: false });
+
+  // The empty compare page explains itself.
+  await page.goto(url + 'compare.html');
+  await page.waitForSelector('body[data-ready="1"]');
+  check(await page.$eval('#messages', (m) => /No runs chosen/.test(m.textContent)), 'compare page without runs says what to do');
+
+  check(errors.length === 0, `no console errors${errors.length ? ': ' + errors.join(' | ') : ''}`);
+} catch (e) {
+  check(false, `browser session: ${e.stack || e}`);
+  if (globalThis.pageErrors && globalThis.pageErrors.length) console.log('page errors: ' + globalThis.pageErrors.join(' | '));
+  if (ctx) {
+    const pg = ctx.pages()[0];
+    if (pg) await pg.screenshot({ path: path.join(artifacts, 'failure.png'), fullPage: true }).catch(() => {});
+  }
+} finally {
+  if (ctx) await ctx.close().catch(() => {});
+  await stopServer(srv);
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+console.log(failures ? `${failures} check(s) failed` : 'all browser checks passed');
+process.exit(failures ? 1 : 0);
