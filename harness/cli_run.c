@@ -160,6 +160,9 @@ static void print_summary(const hx_run_t *r, int total, int index) {
 }
 
 int hx_cmd_run(int argc, char **argv) {
+    /* Fixed storage: nothing here needs freeing on any of the many exits. */
+    static char alloc_buf[4096], wl_buf[8192], wl_arg_buf[32][1200];
+    static wl_params_t params[MAX_LIST];
     char *alloc_arg = NULL, *wl_arg = NULL;
     const char *db = NULL;
     uint64_t reps = 1, samples = 200, timeout = 600;
@@ -175,9 +178,13 @@ int hx_cmd_run(int argc, char **argv) {
             run_usage(stdout);
             return 0;
         } else if ((v = hx_opt(argc, argv, &i, "--alloc"))) {
-            alloc_arg = strdup(v);
+            if (strlen(v) >= sizeof alloc_buf)
+                return usage_error("--alloc: the list is too long (at most %zu characters)", sizeof alloc_buf - 1);
+            alloc_arg = strcpy(alloc_buf, v);
         } else if ((v = hx_opt(argc, argv, &i, "--workload"))) {
-            wl_arg = strdup(v);
+            if (strlen(v) >= sizeof wl_buf)
+                return usage_error("--workload: the list is too long (at most %zu characters)", sizeof wl_buf - 1);
+            wl_arg = strcpy(wl_buf, v);
         } else if ((v = hx_opt(argc, argv, &i, "--db"))) {
             db = v;
         } else if ((v = hx_opt(argc, argv, &i, "--reps"))) {
@@ -206,8 +213,11 @@ int hx_cmd_run(int argc, char **argv) {
                 if ((v = hx_opt(argc, argv, &i, name))) {
                     if (nwl_args == (int)(sizeof wl_args / sizeof wl_args[0]) - 1)
                         return usage_error("too many workload parameters");
-                    if (asprintf(&wl_args[nwl_args++], "--%s=%s", wl_keys[k], v) < 0)
-                        return usage_error("out of memory");
+                    int len = snprintf(wl_arg_buf[nwl_args], sizeof wl_arg_buf[0], "--%s=%s", wl_keys[k], v);
+                    if (len < 0 || (size_t)len >= sizeof wl_arg_buf[0])
+                        return usage_error("--%s: the value is too long", wl_keys[k]);
+                    wl_args[nwl_args] = wl_arg_buf[nwl_args];
+                    nwl_args++;
                     matched = 1;
                 }
             }
@@ -249,7 +259,6 @@ int hx_cmd_run(int argc, char **argv) {
     int nwl = split_list(wl_arg ? wl_arg : default_wl, wls, MAX_LIST);
     if (nwl <= 0)
         return usage_error("--workload: expected a comma-separated list; the workloads are: %s", wl_names());
-    wl_params_t *params = calloc((size_t)nwl, sizeof *params);
     char err[512];
     for (int w = 0; w < nwl; w++) {
         wl_params_default(&params[w]);
