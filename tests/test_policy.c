@@ -522,6 +522,32 @@ TEST(checker_detects_corruption) {
     EXPECT_TRUE(strstr(err, "index") != NULL);
     ph->mx[0][0] -= 1;
     EXPECT_EQ(m->check(h, err, sizeof err), 0);
+    /* the side arrays: the prev-free bitmap and the size bytes */
+    ph->ebits[0] ^= 1ull << 20;
+    EXPECT_NE(m->check(h, err, sizeof err), 0);
+    ph->ebits[0] ^= 1ull << 20;
+    size_t ps = (size_t)((p - 8) - ph->base - 8) >> 4; /* p's free block starts here */
+    ph->fsz[ps] += 1;
+    EXPECT_NE(m->check(h, err, sizeof err), 0);
+    EXPECT_TRUE(strstr(err, "index") != NULL);
+    ph->fsz[ps] -= 1;
+    EXPECT_EQ(m->check(h, err, sizeof err), 0);
+    alloc_fini(m, h);
+    /* segregated keeps the two bitmaps too */
+    m = &alloc_segregated_methods;
+    h = heap_new(m, CHUNK, 0);
+    p = m->malloc(h, 100);
+    m->malloc(h, 100);
+    m->free(h, p);
+    EXPECT_EQ(m->check(h, err, sizeof err), 0);
+    ph = h;
+    ph->ebits[0] ^= 1ull << 3;
+    EXPECT_NE(m->check(h, err, sizeof err), 0);
+    ph->ebits[0] ^= 1ull << 3;
+    ph->fbits[0] ^= 1ull << 3;
+    EXPECT_NE(m->check(h, err, sizeof err), 0);
+    ph->fbits[0] ^= 1ull << 3;
+    EXPECT_EQ(m->check(h, err, sizeof err), 0);
     alloc_fini(m, h);
 }
 

@@ -53,10 +53,12 @@ int pol_check_locked(pol_heap_t *h, char *err, size_t errlen) {
         size_t s = pol_size(b), off = pol_off(h, b);
         if (s < POL_MIN_BLOCK || (s & 15) || s > (size_t)(ep - b))
             FAIL("block at offset %zu has a bad size %zu", off, s);
-        if (pol_prev_free(b) != prev_free)
+        if (pol_prev_free(h, b) != prev_free)
             FAIL("block at offset %zu: PREV_FREE bit disagrees with the block below", off);
         if (pol_used(b)) {
             size_t pad = pol_pad(b);
+            if (*pol_hdr(b) & 14)
+                FAIL("used block at offset %zu has stray header bits", off);
             if (pad > s - 8)
                 FAIL("used block at offset %zu has padding %zu larger than its size %zu", off, pad, s);
             nused++;
@@ -81,7 +83,7 @@ int pol_check_locked(pol_heap_t *h, char *err, size_t errlen) {
     }
     if (b != ep)
         FAIL("blocks overrun the epilogue");
-    if (pol_prev_free(ep) != prev_free)
+    if (pol_prev_free(h, ep) != prev_free)
         FAIL("epilogue PREV_FREE bit disagrees with the last block");
     if (nused != h->used_blocks)
         FAIL("used block counter %zu, recount %zu", h->used_blocks, nused);
@@ -110,9 +112,13 @@ int pol_check_locked(pol_heap_t *h, char *err, size_t errlen) {
                  large, small, count);
         break;
     }
-    case POL_SEGREGATED:
-        rc = pol_seg_check(h, &count, err, errlen);
+    case POL_SEGREGATED: {
+        size_t indexed = 0;
+        rc = pol_seg_check(h, &count, err, errlen) || pol_ix_check(h, &indexed, err, errlen);
+        if (!rc && indexed != count)
+            FAIL("free-start bitmap marks %zu blocks, the lists and tree hold %zu", indexed, count);
         break;
+    }
     }
     if (rc)
         return rc;

@@ -8,6 +8,10 @@
  */
 #include "allocators/policy/policy.h"
 
+/* the free structures of the malloc/free paths, compiled in this unit */
+#include "allocators/policy/index.c"
+#include "allocators/policy/seglist.c"
+
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -22,46 +26,49 @@ const char *pol_version(void) { return "mmbench-policy-1"; }
 
 /* ---- the policy dispatch ------------------------------------------------ */
 
-static inline void pol_insert(pol_heap_t *h, char *b) {
-    switch (h->kind) {
+/* Structure operations take the block's size from the caller (who knows it
+ * already), so they never load the header of the block they index. */
+POL_HOT void pol_insert(pol_heap_t *h, const pol_kind_t K, char *b, size_t size) {
+    switch (K) {
     case POL_FIRSTFIT:
     case POL_NEXTFIT:
-        pol_mx_insert(h, b);
+        pol_mx_insert(h, b, size);
         break;
     case POL_BESTFIT:
-        pol_bf_insert(h, b);
+        pol_bf_insert(h, b, size);
         break;
     case POL_SEGREGATED:
-        pol_seg_insert(h, b);
+        pol_seg_insert(h, b, size);
         break;
     }
 }
 
-static inline void pol_remove(pol_heap_t *h, char *b) {
-    switch (h->kind) {
+POL_HOT void pol_remove(pol_heap_t *h, const pol_kind_t K, char *b, size_t size) {
+    switch (K) {
     case POL_FIRSTFIT:
     case POL_NEXTFIT:
-        pol_mx_remove(h, b);
+        pol_mx_remove(h, b, size);
         break;
     case POL_BESTFIT:
-        pol_bf_remove(h, b);
+        pol_bf_remove(h, b, size);
         break;
     case POL_SEGREGATED:
-        pol_seg_remove(h, b);
+        pol_seg_remove(h, b, size);
         break;
     }
 }
 
-static inline char *pol_find(pol_heap_t *h, size_t a) {
-    switch (h->kind) {
+/* the policy's block for a block size a, its size in *size; NULL if none */
+POL_HOT char *pol_find(pol_heap_t *h, const pol_kind_t K, size_t a, size_t *size) {
+    switch (K) {
     case POL_FIRSTFIT:
-        return pol_mx_first_fit(h, a);
+        return pol_mx_first_fit(h, a, size);
     case POL_NEXTFIT:
-        return pol_mx_next_fit(h, a, h->rover);
+        return pol_mx_next_fit(h, a, h->rover, size);
     case POL_BESTFIT:
-        return pol_bf_find(h, a);
+        return pol_bf_find(h, a, size);
     case POL_SEGREGATED:
-        return pol_seg_find(h, a);
+        return pol_seg_find(h, a, size);
     }
     return NULL;
 }
@@ -93,7 +100,7 @@ static inline void pol_set_free(char *b, size_t s) {
 }
 
 static inline void pol_set_used(char *b, size_t s, size_t n) {
-    *pol_hdr(b) = s | POL_USED | (*pol_hdr(b) & POL_PREV_FREE) | ((uint64_t)(s - 8 - n) << 48);
+    *pol_hdr(b) = s | POL_USED | ((uint64_t)(s - 8 - n) << 48);
 }
 
 /* Called after an operation that grew the heap. */
@@ -108,10 +115,11 @@ static inline void pol_note_peak(pol_heap_t *h) {
  * least `need` bytes; returns that block (in the free structure), or NULL
  * with errno = ENOMEM.  Growth is (need - current top) rounded up to a
  * multiple of the chunk. */
-static char *pol_grow(pol_heap_t *h, size_t need) {
+static char *pol_grow(pol_heap_t *h, size_t need, size_t *size) {
+    const pol_kind_t K = h->kind;
     char *ep = pol_epilogue(h), *top = NULL;
     size_t t = 0;
-    if (pol_prev_free(ep)) {
+    if (pol_prev_free(h, ep)) {
         t = (size_t) * (uint64_t *)(void *)(ep - 8);
         top = ep - t;
     }
@@ -127,32 +135,37 @@ static char *pol_grow(pol_heap_t *h, size_t need) {
         return NULL;
     }
     if (top) {
-        pol_remove(h, top);
+        pol_remove(h, K, top, t);
+        pol_clr_prev_free(h, ep);
     } else {
         top = ep;
         h->nfree++;
     }
     h->footprint += inc;
     pol_set_free(top, t + inc);
-    *pol_hdr(pol_epilogue(h)) = POL_USED | POL_PREV_FREE;
-    pol_insert(h, top);
+    *pol_hdr(pol_epilogue(h)) = POL_USED;
+    pol_set_prev_free(h, pol_epilogue(h));
+    pol_insert(h, K, top, t + inc);
     if (h->footprint > h->peak_footprint)
         h->peak_footprint = h->footprint;
+    *size = t + inc;
     return top;
 }
 
 /* Give the top back to the OS while it exceeds two chunks, keeping between
  * one and two chunks of free top.  top is the free block below the epilogue. */
-static void pol_maybe_trim(pol_heap_t *h, char *top) {
-    size_t t = pol_size(top);
+static void pol_maybe_trim(pol_heap_t *h, char *top, size_t t) {
+    const pol_kind_t K = h->kind;
     if (t <= 2 * h->chunk)
         return;
     size_t r = (t - h->chunk) / h->chunk * h->chunk;
-    pol_remove(h, top);
+    pol_remove(h, K, top, t);
+    pol_clr_prev_free(h, pol_epilogue(h));
     h->footprint -= r;
     pol_set_free(top, t - r);
-    *pol_hdr(pol_epilogue(h)) = POL_USED | POL_PREV_FREE;
-    pol_insert(h, top);
+    *pol_hdr(pol_epilogue(h)) = POL_USED;
+    pol_set_prev_free(h, pol_epilogue(h));
+    pol_insert(h, K, top, t - r);
     void *gone = h->base + h->footprint;
     if (mmap(gone, r, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) ==
         MAP_FAILED) {
@@ -161,19 +174,19 @@ static void pol_maybe_trim(pol_heap_t *h, char *top) {
     }
 }
 
-/* Make free block b (already out of the structure) a used block of size a
- * holding n requested bytes; the tail becomes a free block when it is at
- * least POL_MIN_BLOCK.  Moves the rover to the end of the placement. */
-static inline void pol_place(pol_heap_t *h, char *b, size_t a, size_t n) {
-    size_t s = pol_size(b);
+/* Make free block b of size s (already out of the structure) a used block
+ * of size a holding n requested bytes; the tail becomes a free block when it
+ * is at least POL_MIN_BLOCK.  Moves the rover to the end of the placement.
+ * Only stores to b's header (no load), so a cold block costs no stall here. */
+POL_HOT void pol_place(pol_heap_t *h, const pol_kind_t K, char *b, size_t s, size_t a, size_t n) {
     if (s - a >= POL_MIN_BLOCK) {
         char *r = b + a;
         pol_set_free(r, s - a);
-        pol_insert(h, r);
+        pol_insert(h, K, r, s - a);
         s = a;
     } else {
         h->nfree--;
-        *pol_hdr(b + s) &= ~(uint64_t)POL_PREV_FREE;
+        pol_clr_prev_free(h, b + s);
     }
     pol_set_used(b, s, n);
     h->used_bytes += s;
@@ -184,12 +197,9 @@ static inline void pol_place(pol_heap_t *h, char *b, size_t a, size_t n) {
 
 /* The block of pointer p, after checking that p can be one of ours.  Cheap
  * checks always; in debug mode, a walk proves p is a block start. */
-static char *pol_block_of(pol_heap_t *h, void *p, const char *op) {
-    uintptr_t u = (uintptr_t)p, lo = (uintptr_t)h->base + 16, hi = (uintptr_t)pol_epilogue(h);
-    if (u < lo || u >= hi || (u & 15))
-        pol_die(h, "%s of foreign pointer %p (outside the heap or misaligned)", op, p);
+__attribute__((noinline)) static void pol_prove_block(pol_heap_t *h, void *p, const char *op) {
     char *b = (char *)p - 8;
-    if (h->debug) {
+    {
         char *x = h->base + 8;
         while (x + pol_size(x) <= b && pol_size(x))
             x += pol_size(x);
@@ -201,42 +211,57 @@ static char *pol_block_of(pol_heap_t *h, void *p, const char *op) {
         if (!pol_used(b))
             pol_die(h, "%s of %p: double free", op, p);
     }
+}
+
+POL_HOT char *pol_block_of(pol_heap_t *h, void *p, const char *op) {
+    uintptr_t u = (uintptr_t)p, lo = (uintptr_t)h->base + 16, hi = (uintptr_t)pol_epilogue(h);
+    if (__builtin_expect(u < lo || u >= hi || (u & 15), 0))
+        pol_die(h, "%s of foreign pointer %p (outside the heap or misaligned)", op, p);
+    char *b = (char *)p - 8;
+    if (__builtin_expect(h->debug, 0))
+        pol_prove_block(h, p, op);
     size_t s = pol_size(b);
-    if (!pol_used(b) || s < POL_MIN_BLOCK || s > (size_t)(hi - (uintptr_t)b))
+    if (__builtin_expect(!pol_used(b) || s < POL_MIN_BLOCK || s > (size_t)(hi - (uintptr_t)b), 0))
         pol_die(h, "%s of %p: double free or foreign pointer (no used block header there)", op, p);
     return b;
 }
 
-static void pol_after(pol_heap_t *h, const char *op) {
+__attribute__((noinline)) static void pol_after_check(pol_heap_t *h, const char *op) {
     char err[256];
-    if (h->debug && pol_check_locked(h, err, sizeof err) != 0)
+    if (pol_check_locked(h, err, sizeof err) != 0)
         pol_die(h, "heap check failed after %s: %s", op, err);
+}
+
+/* debug heaps run the checker after every operation */
+POL_HOT void pol_after(pol_heap_t *h, const char *op) {
+    if (__builtin_expect(h->debug, 0))
+        pol_after_check(h, op);
 }
 
 /* ---- operations (lock held) ---------------------------------------------------- */
 
-static void *pol_malloc_locked(pol_heap_t *h, size_t n) {
+POL_HOT void *pol_malloc_locked(pol_heap_t *h, const pol_kind_t K, size_t n) {
     if (n > h->reserve) {
         errno = ENOMEM;
         return NULL;
     }
-    size_t a = pol_asize(n);
+    size_t a = pol_asize(n), s = 0;
     int grew = 0;
-    char *b = pol_find(h, a);
-    if (!b) {
-        b = pol_grow(h, a);
+    char *b = pol_find(h, K, a, &s);
+    if (__builtin_expect(!b, 0)) {
+        b = pol_grow(h, a, &s);
         if (!b)
             return NULL;
         grew = 1;
     }
-    pol_remove(h, b);
-    pol_place(h, b, a, n);
+    pol_remove(h, K, b, s);
+    pol_place(h, K, b, s, a, n);
     if (grew)
         pol_note_peak(h);
     return b + POL_HDR;
 }
 
-static void pol_free_locked(pol_heap_t *h, void *p) {
+POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
     char *b = pol_block_of(h, p, "free");
     size_t s = pol_size(b);
     h->used_bytes -= s;
@@ -244,42 +269,48 @@ static void pol_free_locked(pol_heap_t *h, void *p) {
     h->used_blocks--;
     h->nfree++;
     char *nb = b + s;
-    /* a lower free neighbour keeps its start: in the address index it stays
-     * where it is and only the maxima above its granule change */
+    /* The neighbours' states come from the side bitmaps: a used neighbour's
+     * header is neither loaded nor stored (the next block's PREV_FREE bit is
+     * in ebits).  A lower free neighbour keeps its start: in the address
+     * index it stays where it is and only the maxima above its granule
+     * change. */
     int in_tree = 0;
-    if (pol_prev_free(b)) {
-        size_t ps = (size_t) * (uint64_t *)(void *)(b - 8);
+    if (pol_prev_free(h, b)) {
+        size_t ps = (size_t) * (uint64_t *)(void *)(b - 8); /* footer: same line as b */
         char *pb = b - ps;
-        if (h->kind == POL_FIRSTFIT || h->kind == POL_NEXTFIT)
+        if (K == POL_FIRSTFIT || K == POL_NEXTFIT)
             in_tree = 1;
         else
-            pol_remove(h, pb);
+            pol_remove(h, K, pb, ps);
+        pol_clr_prev_free(h, b);
         *pol_hdr(b) = 0;
         b = pb;
         s += ps;
         h->nfree--;
     }
-    if (!pol_used(nb)) {
+    if (pol_is_free(h, nb)) {
         size_t ns = pol_size(nb);
-        pol_remove(h, nb);
+        pol_remove(h, K, nb, ns);
         *pol_hdr(nb) = 0;
         s += ns;
         nb = b + s;
         h->nfree--;
+    } else {
+        pol_set_prev_free(h, nb);
     }
     pol_set_free(b, s);
-    *pol_hdr(nb) |= POL_PREV_FREE;
     if (in_tree)
-        pol_mx_enlarge(h, b);
+        pol_mx_enlarge(h, b, s);
     else
-        pol_insert(h, b);
+        pol_insert(h, K, b, s);
     if (nb == pol_epilogue(h))
-        pol_maybe_trim(h, b);
+        pol_maybe_trim(h, b, s);
 }
 
 static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
+    const pol_kind_t K = h->kind;
     if (!p)
-        return pol_malloc_locked(h, n);
+        return pol_malloc_locked(h, K, n);
     char *b = pol_block_of(h, p, "realloc");
     if (n > h->reserve) {
         errno = ENOMEM;
@@ -290,23 +321,23 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
         if (s - a >= POL_MIN_BLOCK) {
             char *r = b + a, *nb = b + s;
             size_t rs = s - a;
-            if (!pol_used(nb)) {
+            if (pol_is_free(h, nb)) {
                 size_t ns = pol_size(nb);
-                pol_remove(h, nb);
+                pol_remove(h, K, nb, ns);
                 *pol_hdr(nb) = 0;
                 rs += ns;
             } else {
                 h->nfree++;
+                pol_set_prev_free(h, nb);
             }
             pol_set_free(r, rs);
-            *pol_hdr(r + rs) |= POL_PREV_FREE;
-            pol_insert(h, r);
+            pol_insert(h, K, r, rs);
             h->used_bytes -= s - a;
             s = a;
             pol_set_used(b, s, n);
             h->payload += n - oldn;
             if (r + rs == pol_epilogue(h))
-                pol_maybe_trim(h, r);
+                pol_maybe_trim(h, r, rs);
             return p;
         }
         pol_set_used(b, s, n);
@@ -317,25 +348,25 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
      * block is the last one or is followed by the top */
     char *nb = b + s;
     int grew = 0;
-    size_t avail = s + (pol_used(nb) ? 0 : pol_size(nb));
+    size_t avail = s + (pol_used(nb) ? 0 : pol_size(nb)), gs;
     if (avail < a && (nb == pol_epilogue(h) || (!pol_used(nb) && nb + pol_size(nb) == pol_epilogue(h)))) {
-        if (pol_grow(h, a - s)) {
+        if (pol_grow(h, a - s, &gs)) {
             grew = 1;
             avail = s + pol_size(nb);
         }
     }
     if (avail >= a) {
         size_t ns = pol_size(nb), t = s + ns;
-        pol_remove(h, nb);
+        pol_remove(h, K, nb, ns);
         *pol_hdr(nb) = 0;
         if (t - a >= POL_MIN_BLOCK) {
             char *r = b + a;
             pol_set_free(r, t - a);
-            pol_insert(h, r);
+            pol_insert(h, K, r, t - a);
             t = a;
         } else {
             h->nfree--;
-            *pol_hdr(b + t) &= ~(uint64_t)POL_PREV_FREE;
+            pol_clr_prev_free(h, b + t);
         }
         h->used_bytes += t - s;
         h->payload += n - oldn;
@@ -344,42 +375,43 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
             pol_note_peak(h);
         return p;
     }
-    void *q = pol_malloc_locked(h, n);
+    void *q = pol_malloc_locked(h, K, n);
     if (!q)
         return NULL;
     memcpy(q, p, s - 8 < n ? s - 8 : n);
-    pol_free_locked(h, p);
+    pol_free_locked(h, K, p);
     return q;
 }
 
 static void *pol_aligned_locked(pol_heap_t *h, size_t align, size_t n) {
+    const pol_kind_t K = h->kind;
     if (n > h->reserve || align > h->reserve) {
         errno = ENOMEM;
         return NULL;
     }
-    size_t a = pol_asize(n), need = a + align + POL_MIN_BLOCK;
+    size_t a = pol_asize(n), need = a + align + POL_MIN_BLOCK, s = 0;
     int grew = 0;
-    char *b = pol_find(h, need);
+    char *b = pol_find(h, K, need, &s);
     if (!b) {
-        b = pol_grow(h, need);
+        b = pol_grow(h, need, &s);
         if (!b)
             return NULL;
         grew = 1;
     }
-    pol_remove(h, b);
-    size_t s = pol_size(b);
+    pol_remove(h, K, b, s);
     uintptr_t p = ((uintptr_t)b + 8 + align - 1) & ~(uintptr_t)(align - 1);
     size_t g = p - 8 - (uintptr_t)b;
     if (g && g < POL_MIN_BLOCK)
         g += align;
     if (g) { /* the leading gap stays a free block */
         pol_set_free(b, g);
-        pol_insert(h, b);
+        pol_insert(h, K, b, g);
         h->nfree++;
         b += g;
-        *pol_hdr(b) = (s - g) | POL_PREV_FREE;
+        s -= g;
+        pol_set_prev_free(h, b);
     }
-    pol_place(h, b, a, n);
+    pol_place(h, K, b, s, a, n);
     if (grew)
         pol_note_peak(h);
     return b + POL_HDR;
@@ -401,23 +433,60 @@ static void *pol_aligned_locked(pol_heap_t *h, size_t align, size_t n) {
             pthread_mutex_unlock(&(h)->lock);                                      \
     } while (0)
 
+/* malloc and free, specialized per policy: the dispatch on the kind folds
+ * away and the structure operations inline */
+#define POL_ENTRY_POINTS(name, KIND)                                               \
+    void *pol_malloc_##name(void *heap, size_t n) {                                \
+        pol_heap_t *h = heap;                                                      \
+        POL_LOCK(h);                                                               \
+        void *p = pol_malloc_locked(h, KIND, n);                                   \
+        pol_after(h, "malloc");                                                    \
+        POL_UNLOCK(h);                                                             \
+        return p;                                                                  \
+    }                                                                              \
+    void pol_free_##name(void *heap, void *p) {                                    \
+        pol_heap_t *h = heap;                                                      \
+        if (!p)                                                                    \
+            return;                                                                \
+        POL_LOCK(h);                                                               \
+        pol_free_locked(h, KIND, p);                                               \
+        pol_after(h, "free");                                                      \
+        POL_UNLOCK(h);                                                             \
+    }
+POL_ENTRY_POINTS(firstfit, POL_FIRSTFIT)
+POL_ENTRY_POINTS(bestfit, POL_BESTFIT)
+POL_ENTRY_POINTS(nextfit, POL_NEXTFIT)
+POL_ENTRY_POINTS(segregated, POL_SEGREGATED)
+
 void *pol_malloc(void *heap, size_t n) {
-    pol_heap_t *h = heap;
-    POL_LOCK(h);
-    void *p = pol_malloc_locked(h, n);
-    pol_after(h, "malloc");
-    POL_UNLOCK(h);
-    return p;
+    switch (((pol_heap_t *)heap)->kind) {
+    case POL_FIRSTFIT:
+        return pol_malloc_firstfit(heap, n);
+    case POL_BESTFIT:
+        return pol_malloc_bestfit(heap, n);
+    case POL_NEXTFIT:
+        return pol_malloc_nextfit(heap, n);
+    case POL_SEGREGATED:
+        break;
+    }
+    return pol_malloc_segregated(heap, n);
 }
 
 void pol_free(void *heap, void *p) {
-    pol_heap_t *h = heap;
-    if (!p)
+    switch (((pol_heap_t *)heap)->kind) {
+    case POL_FIRSTFIT:
+        pol_free_firstfit(heap, p);
         return;
-    POL_LOCK(h);
-    pol_free_locked(h, p);
-    pol_after(h, "free");
-    POL_UNLOCK(h);
+    case POL_BESTFIT:
+        pol_free_bestfit(heap, p);
+        return;
+    case POL_NEXTFIT:
+        pol_free_nextfit(heap, p);
+        return;
+    case POL_SEGREGATED:
+        break;
+    }
+    pol_free_segregated(heap, p);
 }
 
 void *pol_realloc(void *heap, void *p, size_t n) {
@@ -436,7 +505,7 @@ void *pol_aligned(void *heap, size_t align, size_t n) {
         return NULL;
     }
     POL_LOCK(h);
-    void *p = align <= 16 ? pol_malloc_locked(h, n) : pol_aligned_locked(h, align, n);
+    void *p = align <= 16 ? pol_malloc_locked(h, h->kind, n) : pol_aligned_locked(h, align, n);
     pol_after(h, "aligned");
     POL_UNLOCK(h);
     return p;
@@ -454,7 +523,7 @@ size_t pol_usable_size(void *heap, void *p) {
 
 static size_t pol_top_free(pol_heap_t *h) {
     char *ep = pol_epilogue(h);
-    return pol_prev_free(ep) ? (size_t) * (uint64_t *)(void *)(ep - 8) : 0;
+    return pol_prev_free(h, ep) ? (size_t) * (uint64_t *)(void *)(ep - 8) : 0;
 }
 
 int pol_stats(void *heap, alloc_stats_t *s) {
@@ -561,8 +630,9 @@ int pol_init(void **heap, const alloc_config_t *cfg, pol_kind_t kind) {
         return ENOMEM;
     }
     pol_set_free(base + 8, chunk - 16);
-    *pol_hdr(pol_epilogue(h)) = POL_USED | POL_PREV_FREE;
-    pol_insert(h, base + 8);
+    *pol_hdr(pol_epilogue(h)) = POL_USED;
+    pol_set_prev_free(h, pol_epilogue(h));
+    pol_insert(h, kind, base + 8, chunk - 16);
     *heap = h;
     return 0;
 }

@@ -5,6 +5,11 @@
  * instead of chasing tree nodes scattered over the whole heap.
  *
  *   fbits[g]  one bit per 16-byte slot: a free block starts there;
+ *   ebits[g]  one bit per slot: a block starting there has a free block
+ *             just below it (the PREV_FREE bit of the boundary tags);
+ *   fsz[s]    ff/nf/bf: one byte per slot, the size / 16 of the free block
+ *             starting there (0 above 4080 bytes: read its header), so a
+ *             granule walk reads one 64-byte line instead of block headers;
  *   ff/nf     a 16-ary max tree over the granules (largest free block that
  *             starts in each granule, size / 16), 64-byte nodes;
  *   bf        per exact size class (32 .. POL_CLASS_MAX) a 64-ary bitmap tree
@@ -20,6 +25,9 @@
  * The arrays live in one PROT_NONE reservation sized for the heap's
  * reservation; the prefix covering the largest footprint so far is committed
  * (pol_ix_commit) and counted as metadata.
+ *
+ * This file is compiled as part of heap.c (#included there), so that the
+ * structure operations of the malloc/free paths inline into them.
  */
 #include "allocators/policy/policy.h"
 
@@ -35,6 +43,11 @@ static inline size_t slot_of(const pol_heap_t *h, const char *b) {
 }
 static inline char *blk_at(const pol_heap_t *h, size_t slot) { return h->base + 8 + (slot << 4); }
 static inline uint32_t size16(char *b) { return (uint32_t)(pol_size(b) >> 4); }
+/* size / 16 of the free block starting at slot s, from the side array */
+static inline uint32_t fsize16(const pol_heap_t *h, size_t s) {
+    uint32_t c = h->fsz[s];
+    return c ? c : size16(blk_at(h, s));
+}
 
 /* ---- reservation and commit ------------------------------------------------ */
 
@@ -51,13 +64,17 @@ static void add_array(pol_heap_t *h, size_t *off, size_t bytes, size_t gper, siz
 }
 
 int pol_ix_init(pol_heap_t *h) {
-    if (h->kind == POL_SEGREGATED)
-        return 0;
     size_t ngran = (h->reserve >> POL_GRAN_SHIFT) + 1, off = 0;
     h->ix_gran = ngran;
     h->ix_narr = 0;
     add_array(h, &off, ngran * 8, 1, 8);
-    if (h->kind == POL_BESTFIT) {
+    add_array(h, &off, ngran * 8, 1, 8);
+    if (h->kind != POL_SEGREGATED)
+        add_array(h, &off, ngran * 64, 1, 64);
+    int first_tree = h->ix_narr;
+    if (h->kind == POL_SEGREGATED) {
+        /* no tree */
+    } else if (h->kind == POL_BESTFIT) {
         size_t n = (ngran + 63) / 64, gper = 64;
         int k = 0;
         for (;;) {
@@ -90,11 +107,14 @@ int pol_ix_init(pol_heap_t *h) {
     h->ix_map = m;
     h->ix_len = off;
     h->fbits = (uint64_t *)(void *)(m + h->ix_off[0]);
-    for (int a = 1; a < h->ix_narr; a++) {
+    h->ebits = (uint64_t *)(void *)(m + h->ix_off[1]);
+    if (h->kind != POL_SEGREGATED)
+        h->fsz = (uint8_t *)(m + h->ix_off[2]);
+    for (int a = first_tree; a < h->ix_narr; a++) {
         if (h->kind == POL_BESTFIT)
-            h->cw[a - 1] = (uint64_t *)(void *)(m + h->ix_off[a]);
+            h->cw[a - first_tree] = (uint64_t *)(void *)(m + h->ix_off[a]);
         else
-            h->mx[a - 1] = (uint32_t *)(void *)(m + h->ix_off[a]);
+            h->mx[a - first_tree] = (uint32_t *)(void *)(m + h->ix_off[a]);
     }
     return 0;
 }
@@ -133,19 +153,59 @@ int pol_ix_commit(pol_heap_t *h, size_t footprint) {
 
 /* ---- the max tree (firstfit, nextfit) -------------------------------------- */
 
+/* Sixteen entries (one 64-byte node) at a time.  SSE2 has only signed
+ * 32-bit compares, so entries are compared with their sign bit flipped. */
+#if defined(__SSE2__)
+#include <emmintrin.h>
+/* bit j set <=> p[j] < v */
+static inline unsigned lt_mask16(const uint32_t *p, uint32_t v) {
+    const __m128i f = _mm_set1_epi32((int)0x80000000u), vv = _mm_set1_epi32((int)(v ^ 0x80000000u));
+    unsigned m = 0;
+    for (unsigned q = 0; q < 4; q++) {
+        __m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(p + 4 * q)), f);
+        m |= (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(vv, x))) << (4 * q);
+    }
+    return m;
+}
+/* largest of p[0..15], entry `me` counted as 0 */
+static inline uint32_t max16_but(const uint32_t *p, unsigned me) {
+    const __m128i f = _mm_set1_epi32((int)0x80000000u), sel = _mm_set1_epi32((int)me);
+    __m128i m = f; /* flipped 0 */
+    for (unsigned q = 0; q < 4; q++) {
+        __m128i idx = _mm_setr_epi32((int)(4 * q), (int)(4 * q + 1), (int)(4 * q + 2), (int)(4 * q + 3));
+        __m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(p + 4 * q)), f);
+        x = _mm_andnot_si128(_mm_cmpeq_epi32(idx, sel), x);  /* lane me -> 0 (flipped: below all) */
+        x = _mm_or_si128(x, _mm_and_si128(_mm_cmpeq_epi32(idx, sel), f));
+        __m128i gt = _mm_cmpgt_epi32(x, m);
+        m = _mm_or_si128(_mm_and_si128(gt, x), _mm_andnot_si128(gt, m));
+    }
+    __m128i sh = _mm_shuffle_epi32(m, _MM_SHUFFLE(1, 0, 3, 2)), gt = _mm_cmpgt_epi32(sh, m);
+    m = _mm_or_si128(_mm_and_si128(gt, sh), _mm_andnot_si128(gt, m));
+    sh = _mm_shuffle_epi32(m, _MM_SHUFFLE(2, 3, 0, 1));
+    gt = _mm_cmpgt_epi32(sh, m);
+    m = _mm_or_si128(_mm_and_si128(gt, sh), _mm_andnot_si128(gt, m));
+    return (uint32_t)_mm_cvtsi128_si32(m) ^ 0x80000000u;
+}
+#else
+static inline unsigned lt_mask16(const uint32_t *p, uint32_t v) {
+    unsigned m = 0;
+    for (unsigned j = 0; j < 16; j++)
+        m |= (unsigned)(p[j] < v) << j;
+    return m;
+}
+static inline uint32_t max16_but(const uint32_t *p, unsigned me) {
+    uint32_t m = 0;
+    for (unsigned j = 0; j < 16; j++) {
+        uint32_t x = j == me ? 0 : p[j];
+        m = x > m ? x : m;
+    }
+    return m;
+}
+#endif
+
 /* index of the first of 16 entries >= v (one exists) */
 static inline unsigned first_ge16(const uint32_t *p, uint32_t v) {
-    unsigned j = 0;
-    while (p[j] < v)
-        j++;
-    return j;
-}
-
-static inline uint32_t max16(const uint32_t *p) {
-    uint32_t m = 0;
-    for (unsigned j = 0; j < 16; j++)
-        m = p[j] > m ? p[j] : m;
-    return m;
+    return (unsigned)__builtin_ctz(~lt_mask16(p, v));
 }
 
 static inline void mx_raise(pol_heap_t *h, size_t g, uint32_t v) {
@@ -156,15 +216,27 @@ static inline void mx_raise(pol_heap_t *h, size_t g, uint32_t v) {
     }
 }
 
+/* Entry g of level 0 becomes v (smaller than before); lower the entries
+ * above it while the maximum of their group changes.  Each group's maximum
+ * is taken with the new value in a register before it is stored: reading a
+ * group right after storing into it would stall on store forwarding. */
 static void mx_lower(pol_heap_t *h, size_t g, uint32_t v) {
-    h->mx[0][g] = v;
-    for (int k = 1; k <= h->mx_top; k++) {
-        size_t p = g >> 4;
-        uint32_t nv = max16(h->mx[k - 1] + 16 * p);
-        if (h->mx[k][p] == nv)
+    for (int k = 0;; k++) {
+        uint32_t *grp = h->mx[k] + (g & ~(size_t)15);
+        unsigned me = (unsigned)(g & 15);
+        /* the parent holds the group's maximum: unchanged unless the old
+         * entry was that maximum */
+        if (k == h->mx_top || grp[me] < h->mx[k + 1][g >> 4]) {
+            grp[me] = v;
             return;
-        h->mx[k][p] = nv;
-        g = p;
+        }
+        uint32_t m = max16_but(grp, me);
+        m = v > m ? v : m;
+        grp[me] = v;
+        g >>= 4;
+        if (h->mx[k + 1][g] == m)
+            return;
+        v = m;
     }
 }
 
@@ -173,37 +245,46 @@ static uint32_t gran_max(pol_heap_t *h, size_t g) {
     uint64_t bits = h->fbits[g];
     uint32_t m = 0;
     while (bits) {
-        uint32_t s = size16(blk_at(h, g * 64 + (size_t)__builtin_ctzll(bits)));
+        uint32_t s = fsize16(h, g * 64 + (size_t)__builtin_ctzll(bits));
         m = s > m ? s : m;
         bits &= bits - 1;
     }
     return m;
 }
 
-void pol_mx_insert(pol_heap_t *h, char *b) {
+POL_HOT void pol_mx_insert(pol_heap_t *h, char *b, size_t size) {
     size_t s = slot_of(h, b), g = s >> 6;
     h->fbits[g] |= 1ull << (s & 63);
-    mx_raise(h, g, size16(b));
+    h->fsz[s] = pol_fsz_code(size);
+    mx_raise(h, g, (uint32_t)(size >> 4));
 }
 
-void pol_mx_remove(pol_heap_t *h, char *b) {
+POL_HOT void pol_mx_remove(pol_heap_t *h, char *b, size_t size) {
     size_t s = slot_of(h, b), g = s >> 6;
     h->fbits[g] &= ~(1ull << (s & 63));
-    if (size16(b) == h->mx[0][g]) {
+    if ((uint32_t)(size >> 4) == h->mx[0][g]) {
         uint32_t nv = gran_max(h, g);
         if (nv != h->mx[0][g])
             mx_lower(h, g, nv);
     }
 }
 
-void pol_mx_enlarge(pol_heap_t *h, char *b) { mx_raise(h, slot_of(h, b) >> 6, size16(b)); }
+POL_HOT void pol_mx_enlarge(pol_heap_t *h, char *b, size_t size) {
+    size_t s = slot_of(h, b);
+    h->fsz[s] = pol_fsz_code(size);
+    mx_raise(h, s >> 6, (uint32_t)(size >> 4));
+}
 
 /* first block of size >= a among the free blocks of `bits` (granule g) */
-static inline char *walk_fit(pol_heap_t *h, size_t g, uint64_t bits, size_t a) {
+static inline char *walk_fit(pol_heap_t *h, size_t g, uint64_t bits, size_t a, size_t *size) {
+    uint32_t v = (uint32_t)(a >> 4);
     while (bits) {
-        char *b = blk_at(h, g * 64 + (size_t)__builtin_ctzll(bits));
-        if (pol_size(b) >= a)
-            return b;
+        size_t s = g * 64 + (size_t)__builtin_ctzll(bits);
+        uint32_t z = fsize16(h, s);
+        if (z >= v) {
+            *size = (size_t)z << 4;
+            return blk_at(h, s);
+        }
         bits &= bits - 1;
     }
     return NULL;
@@ -262,18 +343,18 @@ static size_t mx_last_before(pol_heap_t *h, size_t g0) {
     }
 }
 
-char *pol_mx_first_fit(pol_heap_t *h, size_t a) {
+POL_HOT char *pol_mx_first_fit(pol_heap_t *h, size_t a, size_t *size) {
     uint32_t v = (uint32_t)(a >> 4);
     if (h->mx[h->mx_top][0] < v)
         return NULL;
     size_t g = mx_descend(h, h->mx_top, 0, v);
-    return walk_fit(h, g, h->fbits[g], a);
+    return walk_fit(h, g, h->fbits[g], a, size);
 }
 
 /* Next fit (README): the free block straddling the rover if it fits, else
  * the leftmost fitting block starting at or after the rover, else the
  * leftmost fitting block of the heap. */
-char *pol_mx_next_fit(pol_heap_t *h, size_t a, size_t rover) {
+static char *pol_mx_next_fit(pol_heap_t *h, size_t a, size_t rover, size_t *size) {
     uint32_t v = (uint32_t)(a >> 4);
     if (h->mx[h->mx_top][0] < v)
         return NULL;
@@ -281,38 +362,42 @@ char *pol_mx_next_fit(pol_heap_t *h, size_t a, size_t rover) {
     size_t g = lo >> 6;
     if (g < h->ix_cover) {
         uint64_t below = (1ull << (lo & 63)) - 1, w = h->fbits[g];
-        char *p = NULL;
+        size_t ps = NONE;
         if (w & below) {
-            p = blk_at(h, g * 64 + 63 - (size_t)__builtin_clzll(w & below));
+            ps = g * 64 + 63 - (size_t)__builtin_clzll(w & below);
         } else {
             size_t pg = mx_last_before(h, g);
             if (pg != NONE)
-                p = blk_at(h, pg * 64 + 63 - (size_t)__builtin_clzll(h->fbits[pg]));
+                ps = pg * 64 + 63 - (size_t)__builtin_clzll(h->fbits[pg]);
         }
-        if (p) {
-            size_t ps = pol_size(p);
-            if (pol_off(h, p) + ps > rover && ps >= a)
+        if (ps != NONE) {
+            char *p = blk_at(h, ps);
+            size_t psz = (size_t)fsize16(h, ps) << 4;
+            if (pol_off(h, p) + psz > rover && psz >= a) {
+                *size = psz;
                 return p;
+            }
         }
-        char *b = walk_fit(h, g, w & ~below, a);
+        char *b = walk_fit(h, g, w & ~below, a, size);
         if (b)
             return b;
         size_t gg = mx_find_from(h, g + 1, v);
         if (gg != NONE)
-            return walk_fit(h, gg, h->fbits[gg], a);
+            return walk_fit(h, gg, h->fbits[gg], a, size);
     }
-    return pol_mx_first_fit(h, a);
+    return pol_mx_first_fit(h, a, size);
 }
 
-size_t pol_mx_largest(pol_heap_t *h) { return (size_t)h->mx[h->mx_top][0] << 4; }
+static size_t pol_mx_largest(pol_heap_t *h) { return (size_t)h->mx[h->mx_top][0] << 4; }
 
 /* ---- exact classes (bestfit) ------------------------------------------------- */
 
 static inline unsigned cls(size_t s) { return (unsigned)((s - 32) >> 4); }
 
-void pol_bf_insert(pol_heap_t *h, char *b) {
-    size_t sz = pol_size(b), s = slot_of(h, b), g = s >> 6;
+POL_HOT void pol_bf_insert(pol_heap_t *h, char *b, size_t sz) {
+    size_t s = slot_of(h, b), g = s >> 6;
     h->fbits[g] |= 1ull << (s & 63);
+    h->fsz[s] = pol_fsz_code(sz);
     if (sz > POL_CLASS_MAX) {
         pol_st_insert(h, b);
         return;
@@ -329,8 +414,8 @@ void pol_bf_insert(pol_heap_t *h, char *b) {
     }
 }
 
-void pol_bf_remove(pol_heap_t *h, char *b) {
-    size_t sz = pol_size(b), s = slot_of(h, b), g = s >> 6;
+POL_HOT void pol_bf_remove(pol_heap_t *h, char *b, size_t sz) {
+    size_t s = slot_of(h, b), g = s >> 6;
     h->fbits[g] &= ~(1ull << (s & 63));
     if (sz > POL_CLASS_MAX) {
         pol_st_remove(h, b);
@@ -339,8 +424,9 @@ void pol_bf_remove(pol_heap_t *h, char *b) {
     unsigned c = cls(sz);
     if (--h->cls_count[c] == 0)
         h->cls_mask &= ~(1ull << c);
+    const uint8_t *z = h->fsz + g * 64, code = (uint8_t)(sz >> 4);
     for (uint64_t bits = h->fbits[g]; bits; bits &= bits - 1)
-        if (pol_size(blk_at(h, g * 64 + (size_t)__builtin_ctzll(bits))) == sz)
+        if (z[__builtin_ctzll(bits)] == code)
             return; /* the granule still holds one of this class */
     size_t w = g;
     for (int k = 0; k <= h->cw_top; k++, w >>= 6) {
@@ -352,7 +438,7 @@ void pol_bf_remove(pol_heap_t *h, char *b) {
 }
 
 /* smallest fitting block, ties to the lowest address */
-char *pol_bf_find(pol_heap_t *h, size_t a) {
+POL_HOT char *pol_bf_find(pol_heap_t *h, size_t a, size_t *size) {
     if (a <= POL_CLASS_MAX) {
         uint64_t m = h->cls_mask >> cls(a);
         if (m) {
@@ -361,18 +447,24 @@ char *pol_bf_find(pol_heap_t *h, size_t a) {
             for (int k = h->cw_top; k >= 0; k--)
                 w = w * 64 + (size_t)__builtin_ctzll(h->cw[k][w * 64 + c]);
             size_t sz = 32 + ((size_t)c << 4);
+            const uint8_t *z = h->fsz + w * 64, code = (uint8_t)(sz >> 4);
             for (uint64_t bits = h->fbits[w]; bits; bits &= bits - 1) {
-                char *b = blk_at(h, w * 64 + (size_t)__builtin_ctzll(bits));
-                if (pol_size(b) == sz)
-                    return b;
+                unsigned j = (unsigned)__builtin_ctzll(bits);
+                if (z[j] == code) {
+                    *size = sz;
+                    return blk_at(h, w * 64 + j);
+                }
             }
             return NULL; /* unreachable while the index is sound */
         }
     }
-    return pol_st_best_fit(h, a);
+    char *b = pol_st_best_fit(h, a);
+    if (b)
+        *size = pol_size(b);
+    return b;
 }
 
-size_t pol_bf_largest(pol_heap_t *h) {
+static size_t pol_bf_largest(pol_heap_t *h) {
     size_t t = pol_st_largest(h);
     if (t || !h->cls_mask)
         return t;
@@ -409,7 +501,7 @@ static int check_gran(pol_heap_t *h, size_t g, uint64_t bits, uint32_t max, uint
         for (unsigned c = 0; c < 64; c++)
             if ((h->cw[0][(g >> 6) * 64 + c] >> (g & 63) & 1) != (classes >> c & 1))
                 FAIL("index: class %u bit of granule %zu disagrees with the heap", c, g);
-    } else if (h->mx[0][g] != max) {
+    } else if (h->kind != POL_SEGREGATED && h->mx[0][g] != max) {
         FAIL("index: largest block of granule %zu is %u (x16), heap says %u", g, h->mx[0][g], max);
     }
     return 0;
@@ -420,8 +512,8 @@ int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
     if (G < (fp >> POL_GRAN_SHIFT) + 1 && G < h->ix_gran)
         FAIL("index covers %zu granules, footprint needs %zu", G, (fp >> POL_GRAN_SHIFT) + 1);
     uint32_t recount[64] = {0};
-    size_t cur = 0, n = 0;
-    uint64_t bits = 0, classes = 0;
+    size_t cur = 0, n = 0, ecur = 0;
+    uint64_t bits = 0, classes = 0, ebits = 0;
     uint32_t max = 0;
     char *b = h->base + 8, *ep = h->base + fp - 8;
     for (; b < ep; b += pol_size(b)) {
@@ -430,6 +522,17 @@ int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
         if (pol_used(b))
             continue;
         size_t s = slot_of(h, b), g = s >> 6, sz = pol_size(b);
+        if (h->kind != POL_SEGREGATED && h->fsz[s] != pol_fsz_code(sz))
+            FAIL("index: size byte of the free block at offset %zu is %u, its size is %zu",
+                 pol_off(h, b), h->fsz[s], sz);
+        /* the block (or epilogue) above a free block has its ebits bit;
+         * these slots increase along the walk, so compare word by word */
+        size_t es = slot_of(h, b + sz);
+        for (; ecur < es >> 6; ecur++, ebits = 0)
+            if (h->ebits[ecur] != ebits)
+                FAIL("index: prev-free bitmap of granule %zu is %#llx, heap says %#llx", ecur,
+                     (unsigned long long)h->ebits[ecur], (unsigned long long)ebits);
+        ebits |= 1ull << (es & 63);
         while (cur < g) {
             if (check_gran(h, cur, bits, max, classes, err, errlen))
                 return 1;
@@ -451,6 +554,10 @@ int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
         bits = classes = 0;
         max = 0;
     }
+    for (; ecur < G; ecur++, ebits = 0)
+        if (h->ebits[ecur] != ebits)
+            FAIL("index: prev-free bitmap of granule %zu is %#llx, heap says %#llx", ecur,
+                 (unsigned long long)h->ebits[ecur], (unsigned long long)ebits);
     if (h->kind == POL_BESTFIT) {
         for (unsigned c = 0; c < 64; c++) {
             if (h->cls_count[c] != recount[c])
@@ -472,7 +579,7 @@ int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
                 }
             words = up;
         }
-    } else {
+    } else if (h->kind != POL_SEGREGATED) {
         size_t cnt = G;
         for (int k = 1; k <= h->mx_top; k++) {
             size_t up = (cnt + 15) / 16;

@@ -14,8 +14,10 @@
  *   header word (8 bytes, at the block start):
  *     bits 4..47   block size in bytes (header included)
  *     bit 0        USED
- *     bit 1        PREV_FREE (the block just below is free)
  *     bits 48..63  padding bytes of a used block (size - 8 - requested)
+ *   (the "previous block is free" bit of Knuth's boundary tags lives in the
+ *   side bitmap ebits, so freeing a block never has to load or store the
+ *   header of a used neighbour)
  *   used block:  [header][payload ... padding]           payload is 16-aligned
  *   free block:  [header][A: two u32 links][B: u64][ ... ][footer = size]
  *
@@ -34,11 +36,11 @@
 #define POL_HDR 8
 #define POL_MIN_BLOCK 32
 #define POL_USED 1u
-#define POL_PREV_FREE 2u
 #define POL_SIZE_MASK 0x0000FFFFFFFFFFF0ull
 #define POL_MAX_RESERVE ((size_t)64 << 30)
 #define POL_DEFAULT_CHUNK ((size_t)1 << 20)
 #define POL_PAGE ((size_t)4096)
+#define POL_HOT static inline __attribute__((always_inline))
 
 /* segregated: exact classes 32, 48, ..., 1024 bytes; larger blocks live in
  * a (size, address) tree. */
@@ -47,11 +49,16 @@
 
 typedef enum { POL_FIRSTFIT, POL_BESTFIT, POL_NEXTFIT, POL_SEGREGATED } pol_kind_t;
 
-/* ---- the granule index (index.c; firstfit, nextfit, bestfit) -------------
+/* ---- the granule index (index.c) -------------------------------------------
  * The heap's address space is cut into granules of POL_GRAN bytes (64
  * block slots of 16 bytes; slot = (offset - 8) / 16, granule = slot / 64).
  * Arrays, in one mmap'd reservation committed with the footprint:
- *   fbits[g]    bit j set <=> a free block starts at slot 64g + j;
+ *   fbits[g]    bit j set <=> a free block starts at slot 64g + j (all kinds);
+ *   ebits[g]    bit j set <=> a block (or the epilogue) starts at slot 64g + j
+ *               and the block just below it is free (all kinds);
+ *   fsz[slot]   ff/nf/bf: at a free block's start, its size / 16 when that is
+ *               at most 255 (4080 bytes), else 0 (read the header); one byte
+ *               per slot, so a granule's sizes are one 64-byte line;
  *   ff/nf: max tree: mx[0][g] = largest free block starting in g (size/16),
  *          mx[k][i] = max of mx[k-1][16i .. 16i+15], up to one root entry;
  *   bf:    per size class c (block size 32 + 16c <= POL_CLASS_MAX) a
@@ -94,6 +101,8 @@ typedef struct pol_heap {
     size_t ix_gran;        /* granules of the reservation */
     size_t ix_cover;       /* granules whose index pages are committed */
     uint64_t *fbits;
+    uint64_t *ebits;
+    uint8_t *fsz;
     int mx_top;            /* ff/nf: index of the root level */
     uint32_t *mx[POL_IX_MAXLEV];
     size_t mx_n[POL_IX_MAXLEV];
@@ -104,9 +113,9 @@ typedef struct pol_heap {
     uint64_t cls_mask;     /* bf: bit c <=> a free block of class c exists */
     /* commit bookkeeping: array a spans [ix_off[a], ix_off[a] + ix_alen[a]) */
     int ix_narr;
-    size_t ix_off[2 * POL_IX_MAXLEV + 1], ix_alen[2 * POL_IX_MAXLEV + 1];
-    size_t ix_gper[2 * POL_IX_MAXLEV + 1], ix_esize[2 * POL_IX_MAXLEV + 1];
-    size_t ix_done[2 * POL_IX_MAXLEV + 1];
+    size_t ix_off[POL_IX_MAXLEV + 3], ix_alen[POL_IX_MAXLEV + 3];
+    size_t ix_gper[POL_IX_MAXLEV + 3], ix_esize[POL_IX_MAXLEV + 3];
+    size_t ix_done[POL_IX_MAXLEV + 3];
 } pol_heap_t;
 
 /* ---- block accessors ---------------------------------------------------- */
@@ -114,7 +123,6 @@ typedef struct pol_heap {
 static inline uint64_t *pol_hdr(char *b) { return (uint64_t *)(void *)b; }
 static inline size_t pol_size(char *b) { return (size_t)(*pol_hdr(b) & POL_SIZE_MASK); }
 static inline int pol_used(char *b) { return (int)(*pol_hdr(b) & POL_USED); }
-static inline int pol_prev_free(char *b) { return (int)((*pol_hdr(b) >> 1) & 1); }
 static inline size_t pol_pad(char *b) { return (size_t)(*pol_hdr(b) >> 48); }
 static inline uint64_t *pol_footer(char *b, size_t size) {
     return (uint64_t *)(void *)(b + size - 8);
@@ -129,6 +137,25 @@ static inline uint32_t pol_idx(const pol_heap_t *h, const char *b) {
     return (uint32_t)((size_t)(b - h->base) >> 4) + 1;
 }
 static inline size_t pol_off(const pol_heap_t *h, const char *b) { return (size_t)(b - h->base); }
+
+/* slot of a block start (or of the epilogue) and the side bits there */
+static inline size_t pol_slot(const pol_heap_t *h, const char *b) {
+    return (size_t)(b - h->base - 8) >> 4;
+}
+static inline int pol_bit(const uint64_t *a, size_t s) { return (int)(a[s >> 6] >> (s & 63) & 1); }
+static inline void pol_bit_set(uint64_t *a, size_t s) { a[s >> 6] |= 1ull << (s & 63); }
+static inline void pol_bit_clr(uint64_t *a, size_t s) { a[s >> 6] &= ~(1ull << (s & 63)); }
+/* the block just below b is free (b may be the epilogue) */
+static inline int pol_prev_free(const pol_heap_t *h, const char *b) {
+    return pol_bit(h->ebits, pol_slot(h, b));
+}
+static inline void pol_set_prev_free(pol_heap_t *h, const char *b) { pol_bit_set(h->ebits, pol_slot(h, b)); }
+static inline void pol_clr_prev_free(pol_heap_t *h, const char *b) { pol_bit_clr(h->ebits, pol_slot(h, b)); }
+/* b (a block start or the epilogue) is a free block */
+static inline int pol_is_free(const pol_heap_t *h, const char *b) {
+    return pol_bit(h->fbits, pol_slot(h, b));
+}
+static inline uint8_t pol_fsz_code(size_t size) { return size <= 4080 ? (uint8_t)(size >> 4) : 0; }
 
 /* Treap priority of a block: a mix of its index (deterministic, so every
  * run of a workload builds the same trees). */
@@ -148,21 +175,13 @@ static inline int pol_above(uint32_t a, uint32_t b) {
 }
 
 /* ---- the granule index (index.c) ----------------------------------------- */
+/* The structure operations of malloc and free (pol_mx_*, pol_bf_* in
+ * index.c, pol_seg_* in seglist.c) are static: both files are compiled as
+ * part of heap.c so that they inline into the hot paths.  Finds return the
+ * block and store its size in *size; insert/remove take the size. */
 int pol_ix_init(pol_heap_t *h);           /* 0 or ENOMEM */
 void pol_ix_fini(pol_heap_t *h);
 int pol_ix_commit(pol_heap_t *h, size_t footprint); /* 0 or -1 */
-/* firstfit / nextfit: free-start bitmap + max tree */
-void pol_mx_insert(pol_heap_t *h, char *b);
-void pol_mx_remove(pol_heap_t *h, char *b);
-void pol_mx_enlarge(pol_heap_t *h, char *b);
-char *pol_mx_first_fit(pol_heap_t *h, size_t a);
-char *pol_mx_next_fit(pol_heap_t *h, size_t a, size_t rover);
-size_t pol_mx_largest(pol_heap_t *h);
-/* bestfit: free-start bitmap + exact classes (+ size tree above them) */
-void pol_bf_insert(pol_heap_t *h, char *b);
-void pol_bf_remove(pol_heap_t *h, char *b);
-char *pol_bf_find(pol_heap_t *h, size_t a);
-size_t pol_bf_largest(pol_heap_t *h);
 int pol_ix_contains(pol_heap_t *h, char *b);
 /* verifies every index array against the heap; *count = free blocks indexed */
 int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen);
@@ -175,10 +194,6 @@ char *pol_st_best_fit(pol_heap_t *h, size_t a);
 size_t pol_st_largest(pol_heap_t *h);
 
 /* ---- segregated lists ------------------------------------------------------ */
-void pol_seg_insert(pol_heap_t *h, char *b);
-void pol_seg_remove(pol_heap_t *h, char *b);
-char *pol_seg_find(pol_heap_t *h, size_t a);
-size_t pol_seg_largest(pol_heap_t *h);
 static inline unsigned pol_seg_class(size_t size) { return (unsigned)((size - 32) >> 4); }
 
 /* ---- checks of the structures: count nodes, verify order/links; 0 if sound */
@@ -192,6 +207,15 @@ int pol_init(void **heap, const alloc_config_t *cfg, pol_kind_t kind);
 void pol_fini(void *heap);
 void *pol_malloc(void *heap, size_t n);
 void pol_free(void *heap, void *p);
+/* the same, specialized per policy (what the tables use) */
+void *pol_malloc_firstfit(void *heap, size_t n);
+void pol_free_firstfit(void *heap, void *p);
+void *pol_malloc_bestfit(void *heap, size_t n);
+void pol_free_bestfit(void *heap, void *p);
+void *pol_malloc_nextfit(void *heap, size_t n);
+void pol_free_nextfit(void *heap, void *p);
+void *pol_malloc_segregated(void *heap, size_t n);
+void pol_free_segregated(void *heap, void *p);
 void *pol_realloc(void *heap, void *p, size_t n);
 void *pol_aligned(void *heap, size_t align, size_t n);
 size_t pol_usable_size(void *heap, void *p);

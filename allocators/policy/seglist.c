@@ -7,14 +7,17 @@
  * tree of tree.c.  A request of block size a <= 1024 takes the head of the
  * first non-empty class >= class(a) (one find-first-set), else the best fit
  * of the tree; a request above 1024 takes the best fit of the tree.
+ *
+ * Compiled as part of heap.c (#included there) so that the list operations
+ * inline into malloc and free.
  */
 #include "allocators/policy/policy.h"
 
 #include <stdio.h>
 
-void pol_seg_insert(pol_heap_t *h, char *b) {
-    size_t s = pol_size(b);
+POL_HOT void pol_seg_insert(pol_heap_t *h, char *b, size_t s) {
     h->stamp++;
+    pol_bit_set(h->fbits, pol_slot(h, b));
     if (s > POL_CLASS_MAX) {
         pol_st_insert(h, b);
         return;
@@ -29,8 +32,8 @@ void pol_seg_insert(pol_heap_t *h, char *b) {
     h->seg_bitmap |= 1ull << c;
 }
 
-void pol_seg_remove(pol_heap_t *h, char *b) {
-    size_t s = pol_size(b);
+POL_HOT void pol_seg_remove(pol_heap_t *h, char *b, size_t s) {
+    pol_bit_clr(h->fbits, pol_slot(h, b));
     if (s > POL_CLASS_MAX) {
         pol_st_remove(h, b);
         return;
@@ -47,18 +50,22 @@ void pol_seg_remove(pol_heap_t *h, char *b) {
         h->seg_bitmap &= ~(1ull << c);
 }
 
-char *pol_seg_find(pol_heap_t *h, size_t a) {
+POL_HOT char *pol_seg_find(pol_heap_t *h, size_t a, size_t *size) {
     if (a <= POL_CLASS_MAX) {
         uint64_t m = h->seg_bitmap >> pol_seg_class(a);
         if (m) {
             unsigned c = pol_seg_class(a) + (unsigned)__builtin_ctzll(m);
+            *size = 32 + ((size_t)c << 4);
             return pol_blk(h, h->seg_heads[c]);
         }
     }
-    return pol_st_best_fit(h, a);
+    char *b = pol_st_best_fit(h, a);
+    if (b)
+        *size = pol_size(b);
+    return b;
 }
 
-size_t pol_seg_largest(pol_heap_t *h) {
+static size_t pol_seg_largest(pol_heap_t *h) {
     size_t t = pol_st_largest(h);
     if (t)
         return t;
