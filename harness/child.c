@@ -139,6 +139,10 @@ typedef struct child {
     _Atomic int start, stop;
     uint64_t t_start_ns;
     uint64_t pause_ns; /* time spent taking samples (not in wall_ns) */
+    /* regular[k]: sample k is one of the evenly spaced ones (the extra
+     * sample at the peak of L is not, and is left out of the averages) */
+    unsigned char *regular;
+    int peak_regular;
 } child_t;
 
 static const char page_size_hint[4096];
@@ -265,13 +269,14 @@ static void fault_maybe(uint64_t op_index) {
 static double st_or_nan(int64_t v) { return v == ALLOC_UNKNOWN ? NAN : (double)v; }
 
 static void child_sample(child_t *c, uint64_t op_index, uint64_t elapsed, double L,
-                         int64_t live_count, int is_peak) {
+                         int64_t live_count, int is_peak, int regular) {
     fault_maybe(op_index);
     alloc_stats_t st;
     alloc_stats(c->m, c->heap, &st);
     double H = st_or_nan(st.footprint);
     int64_t rss = proc_rss_bytes();
     if (c->nsamples < c->samplecap) {
+        c->regular[c->nsamples] = (unsigned char)regular;
         hx_sample_t *s = &c->samples[c->nsamples++];
         s->v[HX_S_op_index] = (double)op_index;
         s->v[HX_S_elapsed_ns] = (double)elapsed;
@@ -283,7 +288,9 @@ static void child_sample(child_t *c, uint64_t op_index, uint64_t elapsed, double
             st.used_blocks != ALLOC_UNKNOWN ? (double)st.used_blocks : (double)live_count;
         s->v[HX_S_frag] = (L > 0 && !isnan(H)) ? H / L - 1 : NAN;
     }
-    if (!isnan(H) && (isnan(c->maxH) || H > c->maxH)) {
+    /* JW #3: the moment H is largest; while H stays at its largest, the
+     * moment with the most live bytes. */
+    if (!isnan(H) && (isnan(c->maxH) || H > c->maxH || (H == c->maxH && L > c->L_at_maxH))) {
         c->maxH = H;
         c->L_at_maxH = L;
     }
@@ -492,7 +499,8 @@ static void child_run_single(child_t *c, uint64_t *sample_at, size_t nsample_at,
         }
         uint64_t t1 = hx_now_ns();
         elapsed += t1 - t0;
-        child_sample(c, end, elapsed, (double)L, blocks, sample_at[k] == peak_at);
+        int at_peak = sample_at[k] == peak_at;
+        child_sample(c, end, elapsed, (double)L, blocks, at_peak, !at_peak || c->peak_regular);
         c->pause_ns += hx_now_ns() - t1;
     }
     (void)n;
@@ -566,7 +574,7 @@ static void child_run_threads(child_t *c, uint32_t nsamples, double *wall_ns) {
             int peak = (double)L > maxL;
             if (peak)
                 maxL = (double)L;
-            child_sample(c, prog, hx_now_ns() - c->t_start_ns, (double)L, blocks, peak);
+            child_sample(c, prog, hx_now_ns() - c->t_start_ns, (double)L, blocks, peak, 1);
             while (next_k * total <= prog * (uint64_t)nsamples)
                 next_k++;
         }
@@ -580,7 +588,7 @@ static void child_run_threads(child_t *c, uint32_t nsamples, double *wall_ns) {
         L += atomic_load(&c->th[i].live);
         blocks += atomic_load(&c->th[i].blocks);
     }
-    child_sample(c, total, end - c->t_start_ns, (double)L, blocks, (double)L > maxL);
+    child_sample(c, total, end - c->t_start_ns, (double)L, blocks, (double)L > maxL, 1);
 }
 
 /* ---- main ----------------------------------------------------------------- */
@@ -685,13 +693,15 @@ int hx_cmd_child(int argc, char **argv) {
         nsamples = 1;
     c->samplecap = nsamples + 4;
     c->samples = hx_mem_alloc(c->samplecap * sizeof *c->samples);
+    c->regular = hx_mem_alloc(c->samplecap);
     c->th = hx_mem_alloc(c->s.nthreads * sizeof *c->th);
-    if (!c->ptr || !c->size || !c->done || !c->samples || !c->th)
+    if (!c->ptr || !c->size || !c->done || !c->samples || !c->regular || !c->th)
         child_fail("out of memory for the harness's tables (%llu slots)", (unsigned long long)ns);
     memset(c->ptr, 0, ns * sizeof *c->ptr);
     memset(c->size, 0, ns * sizeof *c->size);
     memset((void *)c->done, 0, ns * sizeof *c->done);
     memset(c->samples, 0, c->samplecap * sizeof *c->samples);
+    memset(c->regular, 0, c->samplecap);
     uint64_t latcap_total = 0;
     for (uint32_t t = 0; t < c->s.nthreads; t++) {
         child_thread_t *th = &c->th[t];
@@ -714,6 +724,9 @@ int hx_cmd_child(int argc, char **argv) {
                 sample_at[nat++] = at - 1;
         }
         peak_at = c->s.peak_index < n0 ? c->s.peak_index : n0 - 1;
+        for (size_t k = 0; k < nat; k++)
+            if (sample_at[k] == peak_at)
+                c->peak_regular = 1;
         sample_at[nat++] = peak_at;
         qsort(sample_at, nat, sizeof *sample_at, cmp_u64);
         size_t w = 0;
@@ -795,7 +808,7 @@ int hx_cmd_child(int argc, char **argv) {
     size_t cnt = 0;
     for (size_t k = 0; k < c->nsamples; k++) {
         double f = c->samples[k].v[HX_S_frag];
-        if (!isnan(f)) {
+        if (!isnan(f) && c->regular[k]) {
             sum += f;
             cnt++;
         }
@@ -831,7 +844,7 @@ int hx_cmd_child(int argc, char **argv) {
     cnt = 0;
     for (size_t k = c->nsamples / 2; k < c->nsamples; k++) {
         double h = c->samples[k].v[HX_S_holes], lb = c->samples[k].v[HX_S_live_blocks];
-        if (!isnan(h) && lb > 0) {
+        if (!isnan(h) && lb > 0 && c->regular[k]) {
             sum += h / lb;
             cnt++;
         }

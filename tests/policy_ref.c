@@ -122,24 +122,22 @@ static long grow(ref_heap_t *r, uint64_t need) {
         ins(r, r->n, (ref_block_t){.off = r->footprint - 8, .size = inc, .free = 1});
     }
     r->footprint += inc;
-    if (r->footprint > r->peak)
+    if (r->footprint > r->peak) {
         r->peak = r->footprint;
+        r->payload_at_peak = r->pay;
+    }
     stamp(r, r->n - 1);
     return (long)(r->n - 1);
 }
 
-static uint64_t payload(const ref_heap_t *r) {
-    uint64_t p = 0;
-    for (size_t i = 0; i < r->n; i++)
-        if (!r->b[i].free)
-            p += r->b[i].req;
-    return p;
-}
-
+/* The footprint's peak, and the payload at that moment: while the
+ * footprint stays at its peak, the largest payload seen there. */
 static void note_peak(ref_heap_t *r) {
-    if (r->footprint >= r->peak) {
+    if (r->footprint > r->peak) {
         r->peak = r->footprint;
-        r->payload_at_peak = payload(r);
+        r->payload_at_peak = r->pay;
+    } else if (r->footprint == r->peak && r->pay > r->payload_at_peak) {
+        r->payload_at_peak = r->pay;
     }
 }
 
@@ -179,14 +177,16 @@ int64_t ref_malloc(ref_heap_t *r, uint64_t n) {
             return -1;
         grew = 1;
     }
+    (void)grew;
     place(r, (size_t)i, a, n);
-    if (grew)
-        note_peak(r);
+    r->pay += n;
+    note_peak(r);
     return (int64_t)r->b[i].off + 8;
 }
 
 void ref_free(ref_heap_t *r, uint64_t poff) {
     size_t i = find_block(r, poff - 8);
+    r->pay -= r->b[i].req;
     r->b[i].free = 1;
     r->b[i].req = 0;
     if (i + 1 < r->n && r->b[i + 1].free) {
@@ -209,7 +209,9 @@ int64_t ref_realloc(ref_heap_t *r, uint64_t poff, uint64_t n) {
         return -1;
     uint64_t a = asize(n), s = r->b[i].size;
     if (a <= s) {
+        r->pay += n - r->b[i].req;
         r->b[i].req = n;
+        note_peak(r);
         if (s - a >= MINB) {
             r->b[i].size = a;
             uint64_t rs = s - a;
@@ -237,6 +239,7 @@ int64_t ref_realloc(ref_heap_t *r, uint64_t poff, uint64_t n) {
     if (avail >= a) {
         uint64_t t = avail;
         del(r, i + 1);
+        r->pay += n - r->b[i].req;
         r->b[i].req = n;
         if (t - a >= MINB) {
             r->b[i].size = a;
@@ -245,8 +248,8 @@ int64_t ref_realloc(ref_heap_t *r, uint64_t poff, uint64_t n) {
         } else {
             r->b[i].size = t;
         }
-        if (grew)
-            note_peak(r);
+        (void)grew;
+        note_peak(r);
         return (int64_t)poff;
     }
     int64_t q = ref_malloc(r, n);

@@ -22,6 +22,7 @@ typedef struct ref_block {
 typedef struct ref_heap {
     ref_kind_t kind;
     uint64_t chunk, reserve, footprint, peak, payload_at_peak, rover, stamp;
+    uint64_t pay; /* payload now (kept incrementally; payload() recounts) */
     ref_block_t *b;
     size_t n, cap;
 } ref_heap_t;

@@ -149,8 +149,11 @@ static void *bt_realloc(void *heap, void *p, size_t n) {
     }
     /* the handle lives in the block, so a new capacity means a new buffer */
     buf_t *nb;
-    size_t align = (uintptr_t)p & -(uintptr_t)p; /* keep what aligned() gave */
-    if (buf_new_embedded(&nb, n, align > ((size_t)1 << 30) ? BUF_ALIGN : align, h->pool)) {
+    /* keep the alignment the buffer was made with (its block is
+     * BUF_EMB_HDR + align - 16 + capacity bytes), not whatever alignment the
+     * address happens to have */
+    size_t align = b->block_size - BUF_EMB_HDR - b->capacity + 16;
+    if (buf_new_embedded(&nb, n, align, h->pool)) {
         errno = ENOMEM;
         return NULL;
     }

@@ -105,10 +105,21 @@ static inline void pol_set_used(char *b, size_t s, size_t n) {
 
 /* Called after an operation that grew the heap. */
 static inline void pol_note_peak(pol_heap_t *h) {
-    if (h->footprint >= h->peak_footprint) {
+    if (h->footprint > h->peak_footprint) {
         h->peak_footprint = h->footprint;
         h->payload_at_peak = h->payload;
+    } else if (h->footprint == h->peak_footprint && h->payload > h->payload_at_peak) {
+        h->payload_at_peak = h->payload;
     }
+}
+
+/* Called after the payload grew: while the footprint stands at its peak,
+ * the payload "at the peak" is the largest seen there (JW #3 takes the
+ * moment the heap is largest; when it stays largest for a while, the
+ * moment within that stretch with the most live bytes). */
+static inline void pol_note_payload(pol_heap_t *h) {
+    if (h->footprint == h->peak_footprint && h->payload > h->payload_at_peak)
+        h->payload_at_peak = h->payload;
 }
 
 /* Commit more of the reservation so that the free block at the top has at
@@ -146,8 +157,10 @@ static char *pol_grow(pol_heap_t *h, size_t need, size_t *size) {
     *pol_hdr(pol_epilogue(h)) = POL_USED;
     pol_set_prev_free(h, pol_epilogue(h));
     pol_insert(h, K, top, t + inc);
-    if (h->footprint > h->peak_footprint)
+    if (h->footprint > h->peak_footprint) {
         h->peak_footprint = h->footprint;
+        h->payload_at_peak = h->payload;
+    }
     *size = t + inc;
     return top;
 }
@@ -191,6 +204,7 @@ POL_HOT void pol_place(pol_heap_t *h, const pol_kind_t K, char *b, size_t s, siz
     pol_set_used(b, s, n);
     h->used_bytes += s;
     h->payload += n;
+    pol_note_payload(h);
     h->used_blocks++;
     h->rover = pol_off(h, b) + s;
 }
@@ -336,12 +350,14 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
             s = a;
             pol_set_used(b, s, n);
             h->payload += n - oldn;
+            pol_note_payload(h);
             if (r + rs == pol_epilogue(h))
                 pol_maybe_trim(h, r, rs);
             return p;
         }
         pol_set_used(b, s, n);
         h->payload += n - oldn;
+        pol_note_payload(h);
         return p;
     }
     /* grow in place: into a free next block, growing the heap when the
@@ -370,6 +386,7 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
         }
         h->used_bytes += t - s;
         h->payload += n - oldn;
+        pol_note_payload(h);
         pol_set_used(b, t, n);
         if (grew)
             pol_note_peak(h);
