@@ -559,8 +559,12 @@ int pol_stats(void *heap, alloc_stats_t *s) {
         largest = pol_seg_largest(h);
         break;
     }
-    s->footprint = (int64_t)h->footprint;
-    s->peak_footprint = (int64_t)h->peak_footprint;
+    /* H is everything held for the heap: the committed blocks and the
+     * allocator's own metadata (header page and index), which only grows,
+     * so the metadata now is also the metadata at the peak. */
+    size_t meta = h->header_map + h->ix_committed;
+    s->footprint = (int64_t)(h->footprint + meta);
+    s->peak_footprint = (int64_t)(h->peak_footprint + meta);
     s->payload_at_peak_footprint = (int64_t)h->payload_at_peak;
     s->payload_bytes = (int64_t)h->payload;
     s->used_bytes = (int64_t)h->used_bytes;
@@ -572,8 +576,8 @@ int pol_stats(void *heap, alloc_stats_t *s) {
     s->top_free_bytes = (int64_t)top;
     s->largest_free = (int64_t)largest;
     s->allocated_bytes = (int64_t)h->used_bytes;
-    s->metadata_bytes = (int64_t)(h->header_map + h->ix_committed);
-    s->mapped_bytes = (int64_t)(h->footprint + h->header_map + h->ix_committed);
+    s->metadata_bytes = (int64_t)meta;
+    s->mapped_bytes = (int64_t)(h->footprint + meta);
     POL_UNLOCK(h);
     return 0;
 }

@@ -226,6 +226,6 @@ int pol_check(void *heap, char *err, size_t errlen);
 int pol_check_locked(pol_heap_t *h, char *err, size_t errlen);
 const char *pol_version(void);
 
-#define POL_HEAP_FIGURE "exact footprint: bytes committed from the heap's reservation"
+#define POL_HEAP_FIGURE "exact: bytes committed for blocks plus the allocator's own metadata (index, header page)"
 
 #endif
