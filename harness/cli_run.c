@@ -54,6 +54,8 @@ int hx_cmd_list(int argc, char **argv) {
             printf("  %-16s available    %-22s %s\n", name, alloc_version(m), m->description);
         else
             printf("  %-16s unavailable  %-22s %s (%s)\n", name, "-", m->description, reason);
+        if (m->heap_figure)
+            printf("  %-16s              heap held (H): %s\n", "", m->heap_figure);
     }
     printf("\nworkloads:\n");
     for (size_t i = 0; i < wl_count(); i++) {

@@ -121,6 +121,11 @@ int hx_store_insert_run(hx_store_t *s, hx_run_t *r, char *err, size_t errlen);
 /* Load one run (with samples etc.).  ENOENT if there is no such run. */
 int hx_store_get_run(hx_store_t *s, int64_t id, hx_run_t *out, char *err, size_t errlen);
 
+/* Open path read-only as a sqlite3* (in *db, NULL on failure; close it with
+ * sqlite3_close); returns the SQLite result code.  Works where the user may
+ * not write the database's directory.  Used by the web API per request. */
+int hx_store_open_ro_db(const char *path, void **db);
+
 /* The underlying sqlite3* for read-only queries (web API). */
 void *hx_store_db(hx_store_t *s);
 

@@ -405,6 +405,24 @@ const char *hx_default_db_path(void) {
     return env && *env ? env : "results/mmbench.db";
 }
 
+static void uri_of(const char *path, const char *query, char *buf, size_t len);
+
+/* A read-only connection.  A reader of a WAL database needs the -shm file,
+ * which it creates when it is missing; where it cannot (a directory the user
+ * may not write, e.g. someone else's results), open the file as immutable:
+ * no writer can be adding to it there either. */
+int hx_store_open_ro_db(const char *path, void **out) {
+    char dir[PATH_MAX], shm[PATH_MAX + 8], uri[3 * PATH_MAX + 32];
+    dir_of(path, dir, sizeof dir);
+    snprintf(shm, sizeof shm, "%s-shm", path);
+    int immutable = access(dir, W_OK | X_OK) != 0 && access(shm, R_OK | W_OK) != 0;
+    uri_of(path, immutable ? "mode=ro&immutable=1" : "mode=ro", uri, sizeof uri);
+    sqlite3 *db = NULL;
+    int rc = sqlite3_open_v2(uri, &db, SQLITE_OPEN_READONLY | SQLITE_OPEN_URI, NULL);
+    *out = db;
+    return rc;
+}
+
 int hx_store_open(const char *path, int readonly, hx_store_t **out, char *err, size_t errlen) {
     *out = NULL;
     if (!path || !*path) {
@@ -443,8 +461,12 @@ int hx_store_open(const char *path, int readonly, hx_store_t **out, char *err, s
         return ENOMEM;
     }
     s->readonly = readonly;
-    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
-    int rc = sqlite3_open_v2(path, &s->db, flags, NULL);
+    int rc;
+    if (readonly) {
+        rc = hx_store_open_ro_db(path, (void **)&s->db);
+    } else {
+        rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
+    }
     int e = 0;
     if (rc != SQLITE_OK) {
         seterr(err, errlen, "cannot open the database %s: %s", path,

@@ -68,6 +68,34 @@ check "newer_schema_exit_2" test $? -eq 2
 check "newer_schema_untouched" test "$sum_before" = "$(md5sum <"$NEWER")"
 check "newer_schema_says_newer" grep -qi newer "$T/err"
 
+expect2 sizes_too_large --alloc=glibc --sizes=uniform:16:1e30
+expect2 set_empty --alloc=glibc --sizes=set:
+
+# a database the user may not write or read (needs root to switch to nobody)
+if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null; then
+  asnobody() { setpriv --reuid=nobody --regid=nogroup --clear-groups "$@"; }
+  RO="$T/ro"; mkdir -p "$RO"; chmod 755 "$RO" "$T"
+  "$MMB" run --alloc=glibc --ops=2000 --db="$RO/r.db" --quiet
+  sqlite3 "$RO/r.db" "pragma wal_checkpoint(truncate)" >/dev/null; rm -f "$RO/r.db-wal" "$RO/r.db-shm"
+  chmod 644 "$RO/r.db"
+  sum_before=$(md5sum <"$RO/r.db")
+  asnobody "$MMB" run --alloc=glibc --ops=1000 --db="$RO/r.db" >"$T/out" 2>"$T/err"
+  check "readonly_db_exit_2" test $? -eq 2
+  check "readonly_db_one_sentence" test "$(wc -l <"$T/err")" -eq 1
+  check "readonly_db_untouched" test "$sum_before" = "$(md5sum <"$RO/r.db")"
+  asnobody "$MMB" show 1 --db="$RO/r.db" >"$T/out" 2>"$T/err"
+  check "readonly_db_show_works" test $? -eq 0
+  asnobody "$MMB" export --db="$RO/r.db" >"$T/out" 2>"$T/err"
+  check "readonly_db_export_works" test "$(wc -l <"$T/out")" -eq 2
+  chmod 600 "$RO/r.db"
+  asnobody "$MMB" run --alloc=glibc --ops=1000 --db="$RO/r.db" >"$T/out" 2>"$T/err"
+  check "unreadable_db_exit_2" test $? -eq 2
+  asnobody "$MMB" show 1 --db="$RO/r.db" >"$T/out" 2>"$T/err"
+  check "unreadable_db_show_exit_2" test $? -eq 2
+  check "unreadable_db_untouched" test "$sum_before" = "$(md5sum <"$RO/r.db")"
+  chmod 755 "$T"; chmod 700 "$T"
+fi
+
 # --- a good sweep ----------------------------------------------------------------
 DB="$T/good.db"
 "$MMB" run --alloc=bump,glibc --ops=20000 --live=1000 --reps=2 --samples=50 --json --db="$DB" >"$T/runs.jsonl" 2>"$T/err"

@@ -12,6 +12,7 @@
  */
 #include "web/web_internal.h"
 
+#include "harness/hx.h"
 #include "harness/metrics.h"
 
 #include <ctype.h>
@@ -112,7 +113,7 @@ static int parse_date(const char *s, int upper, char *out, size_t outlen) {
 
 static sqlite3 *db_open(const char *path, web_reply_t *rep) {
     sqlite3 *db = NULL;
-    if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+    if (hx_store_open_ro_db(path, (void **)&db) != SQLITE_OK) {
         sqlite3_close(db);
         web_reply_error(rep, 500, "The database cannot be opened.");
         return NULL;
