@@ -152,15 +152,35 @@ static inline unsigned char child_pattern(uint32_t slot, uint64_t size) {
     return (unsigned char)(0x5a ^ slot ^ (slot >> 8) ^ size);
 }
 
-static inline void child_touch(const child_t *c, unsigned char *p, uint64_t from, uint64_t to,
-                               uint32_t slot, uint64_t size) {
+/* What serving a request needs, copied out of child_t into a local so the
+ * compiler keeps it in registers across the allocator's calls (through c it
+ * would reload every field after each call). */
+typedef struct serve {
+    void *(*malloc)(void *heap, size_t n);
+    void (*free)(void *heap, void *p);
+    void *heap;
+    void **ptr;
+    uint64_t *size;
+    wl_touch_t touch;
+    int verify;
+    child_t *c;
+} serve_t;
+
+static serve_t serve_of(child_t *c) {
+    return (serve_t){.malloc = c->m->malloc, .free = c->m->free, .heap = c->heap, .ptr = c->ptr,
+                     .size = c->size, .touch = c->touch, .verify = c->verify, .c = c};
+}
+
+static inline __attribute__((always_inline)) void child_touch(const serve_t *k, unsigned char *p,
+                                                              uint64_t from, uint64_t to,
+                                                              uint32_t slot, uint64_t size) {
     if (from >= to)
         return;
-    if (c->verify) {
+    if (__builtin_expect(k->verify, 0)) {
         memset(p + from, child_pattern(slot, size), to - from);
         return;
     }
-    switch (c->touch) {
+    switch (k->touch) {
     case WL_TOUCH_NONE:
         break;
     case WL_TOUCH_FIRST:
@@ -177,9 +197,9 @@ static inline void child_touch(const child_t *c, unsigned char *p, uint64_t from
     }
 }
 
-static void child_verify(const child_t *c, uint32_t slot) {
-    const unsigned char *p = c->ptr[slot];
-    uint64_t n = c->size[slot];
+static void child_verify(const serve_t *k, uint32_t slot) {
+    const unsigned char *p = k->ptr[slot];
+    uint64_t n = k->size[slot];
     unsigned char want = child_pattern(slot, n);
     for (uint64_t i = 0; i < n; i++)
         if (p[i] != want)
@@ -188,44 +208,50 @@ static void child_verify(const child_t *c, uint32_t slot) {
                        (unsigned long long)n, slot, (unsigned long long)i);
 }
 
-/* Serve one request.  Returns the change in live bytes. */
-static inline int64_t child_serve(child_t *c, const wl_op_t *op, int64_t *blocks) {
+/* The cold path: realloc (alloc_realloc supplies the fallback). */
+static __attribute__((noinline)) int64_t child_serve_realloc(const serve_t *k, const wl_op_t *op) {
     uint32_t slot = op->slot;
+    uint64_t old = k->size[slot];
+    if (k->verify)
+        child_verify(k, slot);
+    void *p = alloc_realloc(k->c->m, k->heap, k->ptr[slot], op->size);
+    if (!p)
+        child_fail("realloc to %llu bytes returned NULL (out of memory)", (unsigned long long)op->size);
+    k->ptr[slot] = p;
+    k->size[slot] = op->size;
+    if (k->verify)
+        child_touch(k, p, 0, op->size, slot, op->size);
+    else
+        child_touch(k, p, old, op->size, slot, op->size);
+    return (int64_t)op->size - (int64_t)old;
+}
+
+/* Serve one request.  Returns the change in live bytes. */
+static inline __attribute__((always_inline)) int64_t child_serve(const serve_t *k, const wl_op_t *op,
+                                                                 int64_t *blocks) {
+    uint32_t slot = op->slot;
+    uint64_t n = op->size;
     switch (op->kind) {
     case WL_MALLOC: {
-        void *p = c->m->malloc(c->heap, op->size);
-        if (!p)
-            child_fail("malloc(%llu) returned NULL (out of memory)", (unsigned long long)op->size);
-        c->ptr[slot] = p;
-        c->size[slot] = op->size;
-        child_touch(c, p, 0, op->size, slot, op->size);
+        void *p = k->malloc(k->heap, n);
+        if (__builtin_expect(!p, 0))
+            child_fail("malloc(%llu) returned NULL (out of memory)", (unsigned long long)n);
+        k->ptr[slot] = p;
+        k->size[slot] = n;
+        child_touch(k, p, 0, n, slot, n);
         ++*blocks;
-        return (int64_t)op->size;
+        return (int64_t)n;
     }
     case WL_FREE: {
-        if (c->verify)
-            child_verify(c, slot);
-        c->m->free(c->heap, c->ptr[slot]);
-        c->ptr[slot] = NULL;
+        if (__builtin_expect(k->verify, 0))
+            child_verify(k, slot);
+        k->free(k->heap, k->ptr[slot]);
+        k->ptr[slot] = NULL;
         --*blocks;
-        return -(int64_t)c->size[slot];
+        return -(int64_t)k->size[slot];
     }
-    default: {
-        uint64_t old = c->size[slot];
-        if (c->verify)
-            child_verify(c, slot);
-        void *p = alloc_realloc(c->m, c->heap, c->ptr[slot], op->size);
-        if (!p)
-            child_fail("realloc to %llu bytes returned NULL (out of memory)",
-                       (unsigned long long)op->size);
-        c->ptr[slot] = p;
-        c->size[slot] = op->size;
-        if (c->verify)
-            child_touch(c, p, 0, op->size, slot, op->size);
-        else
-            child_touch(c, p, old, op->size, slot, op->size);
-        return (int64_t)op->size - (int64_t)old;
-    }
+    default:
+        return child_serve_realloc(k, op);
     }
 }
 
@@ -479,6 +505,7 @@ static int cmp_u64(const void *a, const void *b) {
 static void child_run_single(child_t *c, uint64_t *sample_at, size_t nsample_at,
                              uint64_t peak_at, double *wall_ns) {
     child_thread_t *t = &c->th[0];
+    const serve_t sv = serve_of(c);
     const wl_op_t *ops = c->s.thread[0].ops;
     uint64_t n = c->s.thread[0].nops;
     int64_t L = 0, blocks = 0;
@@ -489,12 +516,12 @@ static void child_run_single(child_t *c, uint64_t *sample_at, size_t nsample_at,
         for (; i < end; i++) {
             if ((i & LAT_STRIDE_MASK) == LAT_STRIDE_MASK) {
                 uint64_t a = CHILD_TICKS();
-                L += child_serve(c, &ops[i], &blocks);
+                L += child_serve(&sv, &ops[i], &blocks);
                 uint64_t b = CHILD_TICKS();
                 if (t->nlat < t->latcap)
                     t->lat[t->nlat++] = b - a;
             } else {
-                L += child_serve(c, &ops[i], &blocks);
+                L += child_serve(&sv, &ops[i], &blocks);
             }
         }
         uint64_t t1 = hx_now_ns();
@@ -510,6 +537,7 @@ static void child_run_single(child_t *c, uint64_t *sample_at, size_t nsample_at,
 static void *child_worker(void *arg) {
     child_thread_t *t = arg;
     child_t *c = t->c;
+    const serve_t sv = serve_of(c);
     const wl_op_t *ops = c->s.thread[t->index].ops;
     uint64_t n = c->s.thread[t->index].nops;
     int64_t L = 0, blocks = 0;
@@ -530,12 +558,12 @@ static void *child_worker(void *arg) {
         }
         if ((i & LAT_STRIDE_MASK) == LAT_STRIDE_MASK) {
             uint64_t a = CHILD_TICKS();
-            L += child_serve(c, op, &blocks);
+            L += child_serve(&sv, op, &blocks);
             uint64_t b = CHILD_TICKS();
             if (t->nlat < t->latcap)
                 t->lat[t->nlat++] = b - a;
         } else {
-            L += child_serve(c, op, &blocks);
+            L += child_serve(&sv, op, &blocks);
         }
         if (c->s.cross_thread)
             atomic_store_explicit(&c->done[op->slot], op->seq + 1, memory_order_release);
