@@ -158,3 +158,38 @@ const char *alloc_version(const alloc_methods_t *m) {
     const char *v = m->version ? m->version() : NULL;
     return v ? v : "unknown";
 }
+
+void *alloc_slice(const alloc_methods_t *m, void *heap, void *parent, size_t off, size_t len,
+                  unsigned char *kind) {
+    if (m->slice) {
+        *kind = ALLOC_SLOT_SLICE;
+        return m->slice(heap, parent, off, len);
+    }
+    *kind = ALLOC_SLOT_VIEW;
+    return (char *)parent + off;
+}
+
+void *alloc_consume(const alloc_methods_t *m, void *heap, void *mem, size_t n,
+                    void (*release)(void *mem, size_t n, void *ctx), void *ctx, unsigned char *kind) {
+    if (m->consume) {
+        *kind = ALLOC_SLOT_CONSUMED;
+        return m->consume(heap, mem, n, release, ctx);
+    }
+    *kind = ALLOC_SLOT_EXTERNAL;
+    return mem;
+}
+
+void alloc_free_slot(const alloc_methods_t *m, void *heap, void *p, size_t n, unsigned kind,
+                     void (*release)(void *mem, size_t n, void *ctx), void *ctx) {
+    switch (kind) {
+    case ALLOC_SLOT_VIEW:
+        return;
+    case ALLOC_SLOT_EXTERNAL:
+        if (release)
+            release(p, n, ctx);
+        return;
+    default:
+        m->free(heap, p);
+        return;
+    }
+}

@@ -114,6 +114,27 @@ typedef struct alloc_methods {
      * (e.g. jemalloc "stats.retained"); emit(ctx, key, value) per figure. */
     int (*stats_extra)(void *heap, void (*emit)(void *ctx, const char *key, double v),
                        void *ctx); /* optional */
+
+    /* Zero-copy slice of [off, off+len) of the live block parent (a pointer
+     * malloc/realloc/aligned returned; off + len <= its requested size).
+     * Returns a non-NULL handle for the slice, or NULL with errno set.  The
+     * handle is opaque: it is only ever passed to this table's free (never
+     * to realloc or usable_size, never dereferenced; the slice's bytes are
+     * at parent + off).  The slice may outlive the parent: the parent may
+     * be freed first, and an allocator that keeps data alive for slices
+     * (the buffer manager) keeps the parent's memory until the last slice
+     * is freed.  Empty: alloc_slice's fallback.  (optional) */
+    void *(*slice)(void *heap, void *parent, size_t off, size_t len);
+    /* Wrap n bytes of external memory [mem, mem+n) that the caller owns
+     * (not from this allocator).  Returns a non-NULL opaque handle (as for
+     * slice: only for free), or NULL with errno set, in which case release
+     * is never called and the caller keeps the memory.  Freeing the handle
+     * with this table's free calls release(mem, n, ctx) exactly once (at
+     * that free, or later if the allocator holds the memory longer); the
+     * allocator never frees mem itself.  Empty: alloc_consume's fallback.
+     * (optional) */
+    void *(*consume)(void *heap, void *mem, size_t n, void (*release)(void *mem, size_t n, void *ctx),
+                     void *ctx);
 } alloc_methods_t;
 
 /* ---- the registry ------------------------------------------------------ */
@@ -160,6 +181,39 @@ size_t alloc_usable_size(const alloc_methods_t *m, void *heap, void *p);
 /* Clears *out to ALLOC_UNKNOWN, then fills what the allocator reports. */
 int alloc_stats(const alloc_methods_t *m, void *heap, alloc_stats_t *out);
 int alloc_is_available(const alloc_methods_t *m, const char **reason);
+
+/* Slices and consumed memory with fallbacks.  What a caller got for a slot
+ * decides where its free goes; alloc_slice / alloc_consume say it in *kind
+ * and alloc_free_slot honours it, so a runner keeps one kind byte per slot
+ * and never tests the slots itself:
+ *     unsigned char k;
+ *     void *h = alloc_slice(m, heap, parent, 0, len, &k);   // parent freed later or earlier
+ *     ...
+ *     alloc_free_slot(m, heap, h, len, k, NULL, NULL);
+ *     void *e = alloc_consume(m, heap, mem, n, my_release, ctx, &k);
+ *     alloc_free_slot(m, heap, e, n, k, my_release, ctx);   // release(mem, n, ctx) runs once */
+typedef enum alloc_slot_kind {
+    ALLOC_SLOT_BLOCK = 0,    /* malloc/realloc/aligned: free goes to m->free */
+    ALLOC_SLOT_SLICE = 1,    /* m->slice's handle: m->free */
+    ALLOC_SLOT_CONSUMED = 2, /* m->consume's handle: m->free (which calls release) */
+    ALLOC_SLOT_VIEW = 3,     /* fallback slice: parent + off, nothing kept alive; free is a no-op */
+    ALLOC_SLOT_EXTERNAL = 4, /* fallback consume: the handle is mem; free calls release itself */
+} alloc_slot_kind_t;
+
+/* m->slice, else parent + off (ALLOC_SLOT_VIEW: the allocator knows nothing
+ * of it, and the memory goes when the parent is freed).  NULL only when
+ * m->slice fails. */
+void *alloc_slice(const alloc_methods_t *m, void *heap, void *parent, size_t off, size_t len,
+                  unsigned char *kind);
+/* m->consume, else mem itself (ALLOC_SLOT_EXTERNAL).  NULL only when
+ * m->consume fails (release not called; the caller keeps mem). */
+void *alloc_consume(const alloc_methods_t *m, void *heap, void *mem, size_t n,
+                    void (*release)(void *mem, size_t n, void *ctx), void *ctx, unsigned char *kind);
+/* Free what a slot holds by its kind: BLOCK/SLICE/CONSUMED go to m->free,
+ * VIEW does nothing, EXTERNAL calls release(p, n, ctx) (n, release and ctx
+ * as given to alloc_consume; unused for the other kinds). */
+void alloc_free_slot(const alloc_methods_t *m, void *heap, void *p, size_t n, unsigned kind,
+                     void (*release)(void *mem, size_t n, void *ctx), void *ctx);
 const char *alloc_version(const alloc_methods_t *m);
 
 /* ---- the tables (defined by each allocator's file) ---------------------- */

@@ -42,6 +42,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <x86intrin.h>
 #define CHILD_TICKS() __rdtsc()
@@ -124,6 +125,9 @@ typedef struct child {
     int verify;
     void **ptr;
     uint64_t *size;
+    /* alloc_slot_kind_t per slot, only when the stream has slices or
+     * consumed memory (else NULL: every slot holds a block) */
+    unsigned char *kind;
     _Atomic uint32_t *done; /* cross-thread streams: ops completed per slot */
     hx_sample_t *samples;
     size_t nsamples, samplecap;
@@ -161,6 +165,7 @@ typedef struct serve {
     void *heap;
     void **ptr;
     uint64_t *size;
+    unsigned char *kind; /* NULL unless the stream has SLICE/CONSUME */
     wl_touch_t touch;
     int verify;
     child_t *c;
@@ -168,7 +173,7 @@ typedef struct serve {
 
 static serve_t serve_of(child_t *c) {
     return (serve_t){.malloc = c->m->malloc, .free = c->m->free, .heap = c->heap, .ptr = c->ptr,
-                     .size = c->size, .touch = c->touch, .verify = c->verify, .c = c};
+                     .size = c->size, .kind = c->kind, .touch = c->touch, .verify = c->verify, .c = c};
 }
 
 static inline __attribute__((always_inline)) void child_touch(const serve_t *k, unsigned char *p,
@@ -208,8 +213,59 @@ static void child_verify(const serve_t *k, uint32_t slot) {
                        (unsigned long long)n, slot, (unsigned long long)i);
 }
 
-/* The cold path: realloc (alloc_realloc supplies the fallback). */
+/* External memory for CONSUME comes from mmap, never from the allocator
+ * under test; its release (called once, by the allocator's free or by
+ * alloc_free_slot) unmaps it. */
+static void child_release_external(void *mem, size_t n, void *ctx) {
+    (void)ctx;
+    munmap(mem, n);
+}
+
+/* Cold: SLICE and CONSUME (they add nothing to L or to the blocks). */
+static __attribute__((noinline, cold)) int64_t child_serve_buffer(const serve_t *k, const wl_op_t *op) {
+    uint32_t slot = op->slot;
+    child_t *c = k->c;
+    if (op->kind == WL_SLICE) {
+        uint32_t parent = wl_slice_parent(op);
+        void *h = alloc_slice(c->m, k->heap, k->ptr[parent], 0, wl_slice_len(op), &k->kind[slot]);
+        if (!h)
+            child_fail("slice of %u bytes of slot %u failed: %s", wl_slice_len(op), parent, strerror(errno));
+        k->ptr[slot] = h;
+        k->size[slot] = wl_slice_len(op);
+        return 0;
+    }
+    size_t n = (size_t)op->size;
+    void *mem = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (mem == MAP_FAILED)
+        child_fail("cannot map %llu bytes of external memory to consume", (unsigned long long)op->size);
+    child_touch(k, mem, 0, n, slot, n);
+    void *h = alloc_consume(c->m, k->heap, mem, n, child_release_external, NULL, &k->kind[slot]);
+    if (!h) {
+        int e = errno;
+        munmap(mem, n);
+        child_fail("consume of %llu bytes of external memory failed: %s", (unsigned long long)op->size,
+                   strerror(e));
+    }
+    k->ptr[slot] = h;
+    k->size[slot] = n;
+    return 0;
+}
+
+/* Cold: FREE of a slice or consumed memory (never verified: a slice's bytes
+ * are its parent's, which may be gone). */
+static __attribute__((noinline, cold)) int64_t child_free_special(const serve_t *k, uint32_t slot) {
+    alloc_free_slot(k->c->m, k->heap, k->ptr[slot], (size_t)k->size[slot], k->kind[slot],
+                    child_release_external, NULL);
+    k->ptr[slot] = NULL;
+    k->kind[slot] = ALLOC_SLOT_BLOCK;
+    return 0;
+}
+
+/* The cold path: realloc (alloc_realloc supplies the fallback), slices and
+ * consumed memory. */
 static __attribute__((noinline)) int64_t child_serve_realloc(const serve_t *k, const wl_op_t *op) {
+    if (__builtin_expect(op->kind != WL_REALLOC, 0))
+        return child_serve_buffer(k, op);
     uint32_t slot = op->slot;
     uint64_t old = k->size[slot];
     if (k->verify)
@@ -243,6 +299,8 @@ static inline __attribute__((always_inline)) int64_t child_serve(const serve_t *
         return (int64_t)n;
     }
     case WL_FREE: {
+        if (__builtin_expect(k->kind != NULL, 0) && k->kind[slot] != ALLOC_SLOT_BLOCK)
+            return child_free_special(k, slot);
         if (__builtin_expect(k->verify, 0))
             child_verify(k, slot);
         k->free(k->heap, k->ptr[slot]);
@@ -699,7 +757,7 @@ int hx_cmd_child(int argc, char **argv) {
     if (c->m->flags & ALLOC_BASELINE) {
         for (uint32_t t = 0; t < c->s.nthreads; t++)
             for (uint64_t i = 0; i < c->s.thread[t].nops; i++)
-                if (c->s.thread[t].ops[i].kind != WL_FREE)
+                if (c->s.thread[t].ops[i].kind == WL_MALLOC || c->s.thread[t].ops[i].kind == WL_REALLOC)
                     prefault += (size_t)((c->s.thread[t].ops[i].size + 15) & ~(uint64_t)15) + 16;
     }
     alloc_config_t cfg = {.inner = inner, .debug = debug_heap, .prefault_bytes = prefault};
@@ -717,6 +775,15 @@ int hx_cmd_child(int argc, char **argv) {
     c->ptr = hx_mem_alloc(ns * sizeof *c->ptr);
     c->size = hx_mem_alloc(ns * sizeof *c->size);
     c->done = hx_mem_alloc(ns * sizeof *c->done);
+    for (uint32_t t = 0; t < c->s.nthreads && !c->kind; t++)
+        for (uint64_t i = 0; i < c->s.thread[t].nops; i++)
+            if (c->s.thread[t].ops[i].kind == WL_SLICE || c->s.thread[t].ops[i].kind == WL_CONSUME) {
+                c->kind = hx_mem_alloc(ns);
+                if (!c->kind)
+                    child_fail("out of memory for the harness's tables (%llu slots)", (unsigned long long)ns);
+                memset(c->kind, 0, ns);
+                break;
+            }
     if (nsamples == 0)
         nsamples = 1;
     c->samplecap = nsamples + 4;
@@ -910,7 +977,8 @@ int hx_cmd_child(int argc, char **argv) {
     /* Teardown, not measured: free what is still live. */
     for (uint64_t k = 0; k < ns; k++)
         if (c->ptr[k])
-            c->m->free(c->heap, c->ptr[k]);
+            alloc_free_slot(c->m, c->heap, c->ptr[k], (size_t)c->size[k], c->kind ? c->kind[k] : ALLOC_SLOT_BLOCK,
+                            child_release_external, NULL);
     out_line("D");
     /* No fini or exit handlers: the process ends here, and some allocators
      * (preloaded ones) must not be torn down under the process's own feet. */

@@ -9,7 +9,10 @@
 #include "allocators/buffer/buf.h"
 #include "test.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
+#include <sys/wait.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <unistd.h>
@@ -874,6 +877,260 @@ TEST(buffer_table_treemap_split) {
     alloc_fini(m, heap);
 }
 
+/* A buffer:glibc heap of the table for the slot tests. */
+static const alloc_methods_t *table_heap(void **heap) {
+    const char *inner;
+    const alloc_methods_t *m = alloc_split_name("buffer:glibc", &inner);
+    alloc_config_t cfg = {0};
+    cfg.inner = inner;
+    if (!m || alloc_init(m, &cfg, heap) != 0)
+        return NULL;
+    return m;
+}
+
+TEST(table_slice_keeps_the_parent_alive_after_its_free) {
+    void *heap;
+    const alloc_methods_t *m = table_heap(&heap);
+    ASSERT_TRUE(m != NULL && m->slice != NULL && m->consume != NULL);
+    size_t regions = buf_registry_count();
+    char *p = m->malloc(heap, 1000);
+    ASSERT_TRUE(p != NULL);
+    memset(p, 'x', 1000);
+    unsigned char kind = 99;
+    void *s1 = alloc_slice(m, heap, p, 10, 100, &kind);
+    ASSERT_TRUE(s1 != NULL);
+    EXPECT_EQ(kind, ALLOC_SLOT_SLICE);
+    void *s2 = m->slice(heap, p, 0, 1000); /* same start as the parent: a distinct handle */
+    ASSERT_TRUE(s2 != NULL);
+    EXPECT_TRUE(s2 != (void *)p && s2 != s1);
+    errno = 0;
+    EXPECT_TRUE(m->slice(heap, p, 900, 101) == NULL);
+    EXPECT_EQ(errno, ERANGE);
+    char local[64];
+    errno = 0;
+    EXPECT_TRUE(m->slice(heap, local + 16, 0, 1) == NULL);
+    EXPECT_EQ(errno, EINVAL);
+    emitted_t e = {0};
+    m->stats_extra(heap, emit_one, &e);
+    EXPECT_EQ(emitted_get(&e, "buffer.slice_parents"), 0); /* the parent's handle still lives */
+    EXPECT_EQ(emitted_get(&e, "buffer.owned"), 1024);
+    m->free(heap, p); /* the workload drops the parent first */
+    e.n = 0;
+    m->stats_extra(heap, emit_one, &e);
+    EXPECT_EQ(emitted_get(&e, "buffer.slice_parents"), 1024);
+    EXPECT_EQ(emitted_get(&e, "buffer.owned"), 0);
+    EXPECT_EQ(buf_registry_count(), regions + 1);
+    EXPECT_EQ(p[10], 'x'); /* still alive (ASan would object otherwise) */
+    EXPECT_EQ(p[999], 'x');
+    alloc_stats_t st;
+    alloc_stats(m, heap, &st);
+    EXPECT_EQ(st.used_blocks, 0);
+    EXPECT_EQ(st.payload_bytes, 0);
+    alloc_free_slot(m, heap, s1, 100, kind, NULL, NULL);
+    e.n = 0;
+    m->stats_extra(heap, emit_one, &e);
+    EXPECT_EQ(emitted_get(&e, "buffer.slice_parents"), 1024);
+    m->free(heap, s2); /* the last slice: the parent goes */
+    e.n = 0;
+    m->stats_extra(heap, emit_one, &e);
+    EXPECT_EQ(emitted_get(&e, "buffer.slice_parents"), 0);
+    EXPECT_EQ(buf_registry_count(), regions);
+    /* a sliced parent that is resized moves; the old memory stays for the slice */
+    char *q = m->malloc(heap, 100);
+    ASSERT_TRUE(q != NULL);
+    memset(q, 'y', 100);
+    void *s3 = m->slice(heap, q, 0, 50);
+    ASSERT_TRUE(s3 != NULL);
+    char *q2 = alloc_realloc(m, heap, q, 100000);
+    ASSERT_TRUE(q2 != NULL);
+    EXPECT_TRUE(q2 != q);
+    EXPECT_EQ(q[49], 'y');
+    EXPECT_EQ(q2[99], 'y');
+    m->free(heap, q2);
+    m->free(heap, s3);
+    EXPECT_EQ(buf_registry_count(), regions);
+    alloc_fini(m, heap);
+}
+
+typedef struct rel {
+    int calls;
+    void *mem;
+    size_t n;
+} rel_t;
+
+static void rel_count(void *mem, size_t n, void *ctx) {
+    rel_t *r = ctx;
+    r->calls++;
+    r->mem = mem;
+    r->n = n;
+}
+
+TEST(table_consume_refuses_overlap_and_releases_once) {
+    void *heap;
+    const alloc_methods_t *m = table_heap(&heap);
+    ASSERT_TRUE(m != NULL);
+    size_t regions = buf_registry_count();
+    static char ext[65536];
+    rel_t r = {0}, r2 = {0};
+    unsigned char kind = 99;
+    void *h = alloc_consume(m, heap, ext, sizeof ext, rel_count, &r, &kind);
+    ASSERT_TRUE(h != NULL);
+    EXPECT_EQ(kind, ALLOC_SLOT_CONSUMED);
+    EXPECT_EQ(buf_registry_count(), regions + 1);
+    emitted_t e = {0};
+    m->stats_extra(heap, emit_one, &e);
+    EXPECT_EQ(emitted_get(&e, "buffer.consumed"), 65536);
+    /* overlapping memory is refused; release is never called for it */
+    errno = 0;
+    EXPECT_TRUE(m->consume(heap, ext + 100, 100, rel_count, &r2) == NULL);
+    EXPECT_EQ(errno, EEXIST);
+    EXPECT_TRUE(m->consume(heap, ext + 65535, 10, rel_count, &r2) == NULL);
+    /* memory inside a buffer of the table is refused too */
+    char *p = m->malloc(heap, 4000);
+    ASSERT_TRUE(p != NULL);
+    EXPECT_TRUE(m->consume(heap, p + 64, 64, rel_count, &r2) == NULL);
+    m->free(heap, p);
+    EXPECT_EQ(r2.calls, 0);
+    EXPECT_EQ(r.calls, 0);
+    alloc_free_slot(m, heap, h, sizeof ext, kind, rel_count, &r);
+    EXPECT_EQ(r.calls, 1);
+    EXPECT_TRUE(r.mem == ext);
+    EXPECT_EQ(r.n, sizeof ext);
+    EXPECT_EQ(buf_registry_count(), regions);
+    /* the region is free again */
+    h = m->consume(heap, ext, 4096, rel_count, &r2);
+    ASSERT_TRUE(h != NULL);
+    m->free(heap, h);
+    EXPECT_EQ(r2.calls, 1);
+    EXPECT_EQ(r.calls, 1);
+    alloc_fini(m, heap);
+}
+
+TEST(fallbacks_view_slices_and_release_external_memory_themselves) {
+    const alloc_methods_t *m = alloc_find("glibc");
+    ASSERT_TRUE(m != NULL && m->slice == NULL && m->consume == NULL);
+    void *heap;
+    ASSERT_TRUE(alloc_init(m, NULL, &heap) == 0);
+    char *p = m->malloc(heap, 100);
+    ASSERT_TRUE(p != NULL);
+    unsigned char kind = 99;
+    EXPECT_TRUE(alloc_slice(m, heap, p, 8, 16, &kind) == p + 8);
+    EXPECT_EQ(kind, ALLOC_SLOT_VIEW);
+    alloc_free_slot(m, heap, p + 8, 16, kind, NULL, NULL); /* a no-op */
+    alloc_free_slot(m, heap, p, 100, ALLOC_SLOT_BLOCK, NULL, NULL);
+    static char ext[4096];
+    rel_t r = {0};
+    EXPECT_TRUE(alloc_consume(m, heap, ext, sizeof ext, rel_count, &r, &kind) == ext);
+    EXPECT_EQ(kind, ALLOC_SLOT_EXTERNAL);
+    EXPECT_EQ(r.calls, 0);
+    alloc_free_slot(m, heap, ext, sizeof ext, kind, rel_count, &r);
+    EXPECT_EQ(r.calls, 1);
+    EXPECT_EQ(r.n, sizeof ext);
+    alloc_fini(m, heap);
+}
+
+/* ---- end to end: `mmbench run --workload=buffers` ------------------------- */
+
+/* The mmbench next to this test executable (both are built at the build
+ * directory's top), or $MMBENCH_BIN. */
+static int mmbench_path(char *out, size_t n) {
+    const char *env = getenv("MMBENCH_BIN");
+    if (env && *env) {
+        snprintf(out, n, "%s", env);
+        return access(out, X_OK);
+    }
+    char self[4096];
+    ssize_t k = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (k <= 0)
+        return -1;
+    self[k] = 0;
+    char *slash = strrchr(self, '/');
+    if (!slash)
+        return -1;
+    *slash = 0;
+    snprintf(out, n, "%s/mmbench", self);
+    return access(out, X_OK);
+}
+
+/* Reads `mmbench show RUN --db=DB`: whether the run is stored with status
+ * ok, whether it is the buffer:glibc run, and its buffer.slice_parents and
+ * buffer.consumed (-1 when absent). */
+typedef struct shown {
+    int ok, is_buffer;
+    double slice_parents, consumed;
+} shown_t;
+
+static void show_run(const char *bin, const char *db, int run, shown_t *out) {
+    *out = (shown_t){0, 0, -1, -1};
+    char cmd[8192];
+    snprintf(cmd, sizeof cmd, "'%s' show %d --db='%s' 2>&1", bin, run, db);
+    FILE *f = popen(cmd, "r");
+    if (!f)
+        return;
+    char line[1024];
+    while (fgets(line, sizeof line, f)) {
+        char k[256], v[256];
+        double x;
+        if (!strncmp(line, "Run ", 4) && strstr(line, ": buffer:glibc "))
+            out->is_buffer = 1;
+        if (sscanf(line, " %255s %255s", k, v) == 2 && !strcmp(k, "status") && !strcmp(v, "ok"))
+            out->ok = 1;
+        if (sscanf(line, " %255s %lf", k, &x) == 2) {
+            if (!strcmp(k, "buffer.slice_parents"))
+                out->slice_parents = x;
+            else if (!strcmp(k, "buffer.consumed"))
+                out->consumed = x;
+        }
+    }
+    pclose(f);
+}
+
+TEST(buffers_run_records_slice_parents_and_consumed_memory) {
+    char bin[4200];
+    if (mmbench_path(bin, sizeof bin) != 0) {
+        test_skip("no mmbench next to the test executable (set MMBENCH_BIN)");
+        return;
+    }
+    char db[] = "/tmp/mmb_buffers_XXXXXX";
+    int fd = mkstemp(db);
+    ASSERT_TRUE(fd >= 0);
+    close(fd);
+    unlink(db);
+    pid_t pid = fork();
+    ASSERT_TRUE(pid >= 0);
+    if (pid == 0) {
+        int dn = open("/dev/null", O_WRONLY);
+        if (dn >= 0) {
+            dup2(dn, 1);
+            close(dn);
+        }
+        char dbopt[64];
+        snprintf(dbopt, sizeof dbopt, "--db=%s", db);
+        execl(bin, bin, "run", "--alloc=buffer:glibc,glibc", "--workload=buffers", "--ops=50000", dbopt,
+              (char *)NULL);
+        _exit(127);
+    }
+    int st = 0;
+    ASSERT_TRUE(waitpid(pid, &st, 0) == pid);
+    EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+    int buffer_run = 0, runs = 0;
+    for (int run = 1; run <= 2; run++) {
+        shown_t r;
+        show_run(bin, db, run, &r);
+        runs += r.ok;
+        if (r.is_buffer) {
+            buffer_run = run;
+            printf("  run %d (buffer:glibc): buffer.slice_parents %.0f, buffer.consumed %.0f\n", run,
+                   r.slice_parents, r.consumed);
+            EXPECT_GT(r.slice_parents, 0);
+            EXPECT_GT(r.consumed, 0);
+        }
+    }
+    EXPECT_EQ(runs, 2);
+    EXPECT_NE(buffer_run, 0);
+    unlink(db);
+}
+
 int main(void) {
     RUN(every_error_code_has_a_message);
     RUN(aligned_to_64_with_zeroed_padding_for_many_sizes);
@@ -903,6 +1160,10 @@ int main(void) {
     RUN(buffer_glibc_through_the_allocator_table);
     RUN(buffer_bump_through_the_allocator_table);
     RUN(buffer_table_treemap_split);
+    RUN(table_slice_keeps_the_parent_alive_after_its_free);
+    RUN(table_consume_refuses_overlap_and_releases_once);
+    RUN(fallbacks_view_slices_and_release_external_memory_themselves);
+    RUN(buffers_run_records_slice_parents_and_consumed_memory);
     buf_manager_shutdown();
     return test_report();
 }

@@ -43,21 +43,36 @@ static int generate(wl_stream_t *s, const char *const *kv) {
     return rc;
 }
 
+/* What the last validate() saw of slices and consumed memory. */
+static struct {
+    uint64_t slices, consumes, outlived; /* outlived: parents freed while a slice of them lived */
+    uint64_t max_blocks;
+} vseen;
+
 /* Replays s as the runner would (each thread in turn; an op of a
  * cross-thread stream waits until its slot has seen seq ops) and checks
- * every op against the slot's state.  Returns the number of problems and
- * the live-byte peak of that replay in *peak (exact for one thread). */
+ * every op against the slot's state (empty, block, slice, consumed).
+ * Returns the number of problems and the live-byte peak of that replay in
+ * *peak (exact for one thread); slices and consumed memory add nothing. */
+enum { V_EMPTY, V_BLOCK, V_SLICE, V_CONSUMED };
 static int validate(const wl_stream_t *s, uint64_t *peak, uint64_t *peak_index, uint64_t *final) {
-    uint64_t *size = calloc(s->nslots + 1, sizeof *size);
-    uint32_t *done = calloc(s->nslots + 1, sizeof *done);
-    int32_t *owner = calloc(s->nslots + 1, sizeof *owner);
-    uint64_t idx[WL_MAX_THREADS] = {0}, remaining = 0, live = 0;
+    uint64_t n = s->nslots + 1;
+    uint64_t *size = calloc(n, sizeof *size);
+    uint32_t *done = calloc(n, sizeof *done);
+    int32_t *owner = calloc(n, sizeof *owner);
+    unsigned char *state = calloc(n, 1);
+    uint32_t *gen = calloc(n, sizeof *gen);     /* fills of each slot */
+    uint32_t *nsl = calloc(n, sizeof *nsl);     /* block: its slices alive */
+    uint32_t *par = calloc(n, sizeof *par);     /* slice: its parent slot */
+    uint32_t *pgen = calloc(n, sizeof *pgen);   /* slice: the parent's gen when sliced */
+    uint64_t idx[WL_MAX_THREADS] = {0}, remaining = 0, live = 0, blocks = 0;
     int bad = 0;
+    memset(&vseen, 0, sizeof vseen);
     *peak = 0;
     *peak_index = 0;
     for (uint32_t t = 0; t < s->nthreads; t++)
         remaining += s->thread[t].nops;
-    for (uint64_t i = 0; i <= s->nslots; i++)
+    for (uint64_t i = 0; i < n; i++)
         owner[i] = -1;
     while (remaining && bad < 5) {
         int progress = 0;
@@ -80,24 +95,80 @@ static int validate(const wl_stream_t *s, uint64_t *peak, uint64_t *peak_index, 
                 }
                 owner[o->slot] = (int32_t)t;
             }
-            int full = size[o->slot] != 0;
-            if (o->kind == WL_MALLOC ? full : !full) {
+            uint32_t sl = o->slot;
+            int fills = o->kind == WL_MALLOC || o->kind == WL_SLICE || o->kind == WL_CONSUME;
+            int full = state[sl] != V_EMPTY;
+            if (o->kind > WL_CONSUME || (fills ? full : !full) ||
+                (o->kind == WL_REALLOC && state[sl] != V_BLOCK)) {
                 printf("  thread %u op %llu: kind %u on a slot that is %s\n", t, (unsigned long long)idx[t],
                        o->kind, full ? "full" : "empty");
                 bad++;
             }
-            if (o->size == 0 || o->size > WL_MAX_SIZE) {
+            if (o->kind != WL_SLICE && (o->size == 0 || o->size > WL_MAX_SIZE)) {
                 printf("  size %llu out of range\n", (unsigned long long)o->size);
                 bad++;
             }
-            if (o->kind == WL_FREE && o->size != size[o->slot]) {
+            if (o->kind == WL_FREE && o->size != size[sl]) {
                 printf("  free carries size %llu, slot has %llu\n", (unsigned long long)o->size,
-                       (unsigned long long)size[o->slot]);
+                       (unsigned long long)size[sl]);
                 bad++;
             }
-            live -= size[o->slot];
-            size[o->slot] = o->kind == WL_FREE ? 0 : o->size;
-            live += size[o->slot];
+            switch (o->kind) {
+            case WL_MALLOC:
+            case WL_REALLOC:
+                blocks += o->kind == WL_MALLOC;
+                live = live - size[sl] + o->size;
+                size[sl] = o->size;
+                if (o->kind == WL_MALLOC) {
+                    state[sl] = V_BLOCK;
+                    gen[sl]++;
+                    nsl[sl] = 0;
+                }
+                break;
+            case WL_SLICE: {
+                uint32_t pa = wl_slice_parent(o), len = wl_slice_len(o);
+                vseen.slices++;
+                if (s->cross_thread || pa >= s->nslots || state[pa] != V_BLOCK || len == 0 || len > size[pa] ||
+                    (!s->cross_thread && owner[pa] != (int32_t)t)) {
+                    printf("  thread %u op %llu: slice of %u bytes of slot %u (state %d, %llu bytes)\n", t,
+                           (unsigned long long)idx[t], len, pa, pa < s->nslots ? state[pa] : -1,
+                           pa < s->nslots ? (unsigned long long)size[pa] : 0ull);
+                    bad++;
+                    break;
+                }
+                state[sl] = V_SLICE;
+                size[sl] = len;
+                par[sl] = pa;
+                pgen[sl] = gen[pa];
+                nsl[pa]++;
+                break;
+            }
+            case WL_CONSUME:
+                vseen.consumes++;
+                if (s->cross_thread) {
+                    printf("  consume in a cross-thread stream\n");
+                    bad++;
+                }
+                state[sl] = V_CONSUMED;
+                size[sl] = o->size;
+                break;
+            case WL_FREE:
+                if (state[sl] == V_BLOCK) {
+                    live -= size[sl];
+                    blocks--;
+                    if (nsl[sl])
+                        vseen.outlived++;
+                    nsl[sl] = 0;
+                } else if (state[sl] == V_SLICE) {
+                    if (gen[par[sl]] == pgen[sl] && state[par[sl]] == V_BLOCK)
+                        nsl[par[sl]]--;
+                }
+                state[sl] = V_EMPTY;
+                size[sl] = 0;
+                break;
+            }
+            if (blocks > vseen.max_blocks)
+                vseen.max_blocks = blocks;
             if (live > *peak) {
                 *peak = live;
                 *peak_index = idx[t];
@@ -116,6 +187,11 @@ static int validate(const wl_stream_t *s, uint64_t *peak, uint64_t *peak_index, 
     free(size);
     free(done);
     free(owner);
+    free(state);
+    free(gen);
+    free(nsl);
+    free(par);
+    free(pgen);
     return bad;
 }
 
@@ -187,6 +263,44 @@ TEST(every_named_workload_gives_a_valid_stream_of_ops_requests) {
         check_workload(named[i], "3", "30001", "700");
         check_workload(named[i], "2", "7", "3");
     }
+}
+
+TEST(buffers_slices_outlive_their_parents_and_consume_external_memory) {
+    wl_stream_t s;
+    ASSERT_TRUE(generate(&s, (const char *[]){"workload=buffers", "ops=50000", NULL}) == 0);
+    uint64_t peak, pidx, final;
+    EXPECT_EQ(validate(&s, &peak, &pidx, &final), 0);
+    printf("  buffers: %llu slices, %llu outlived their parent's handle, %llu consumes\n",
+           (unsigned long long)vseen.slices, (unsigned long long)vseen.outlived,
+           (unsigned long long)vseen.consumes);
+    EXPECT_GT(vseen.slices, 100);
+    EXPECT_GT(vseen.outlived, 50);
+    EXPECT_GT(vseen.consumes, 5);
+    uint64_t nslice = 0, ncons = 0, consumed = 0, reallocs = 0;
+    for (uint64_t i = 0; i < s.thread[0].nops; i++) {
+        const wl_op_t *o = &s.thread[0].ops[i];
+        nslice += o->kind == WL_SLICE;
+        reallocs += o->kind == WL_REALLOC;
+        if (o->kind == WL_CONSUME) {
+            ncons++;
+            consumed += o->size;
+            EXPECT_GE(o->size, 256u << 10);
+            EXPECT_LE(o->size, 4u << 20);
+        }
+    }
+    EXPECT_EQ(nslice, vseen.slices);
+    EXPECT_EQ(ncons, vseen.consumes);
+    EXPECT_GT(reallocs, 10000);
+    /* L counts neither slices nor consumed memory */
+    EXPECT_EQ(s.peak_live_bytes, peak);
+    EXPECT_LT(s.peak_live_bytes, consumed);
+    EXPECT_EQ(s.peak_live_blocks <= vseen.max_blocks, 1);
+    wl_stream_free(&s);
+    /* more threads: each its own slots, parents renumbered with them */
+    ASSERT_TRUE(generate(&s, (const char *[]){"workload=buffers", "ops=30000", "threads=3", NULL}) == 0);
+    EXPECT_EQ(validate(&s, &peak, &pidx, &final), 0);
+    EXPECT_GT(vseen.outlived, 10);
+    wl_stream_free(&s);
 }
 
 TEST(peak_is_where_the_recount_says_for_one_thread) {
@@ -413,6 +527,68 @@ TEST(trace_fixture_replays_with_dense_slots) {
     wl_stream_free(&s);
 }
 
+static char *temp_trace(const char *text);
+
+TEST(trace_slices_and_consumes_replay_and_round_trip) {
+    /* slot 7 is a block, 3 and 9 slice it, 7 goes first, 5 is external */
+    char *path = temp_trace("a 7 100\n"
+                            "s 3 7 40\n"
+                            "c 5 65536   # external\n"
+                            "s 9 7 100\n"
+                            "f 7\n"
+                            "a 7 20\n"
+                            "f 3\n"
+                            "f 5\n");
+    ASSERT_TRUE(path && *path);
+    char t[128];
+    snprintf(t, sizeof t, "workload=trace:%s", path);
+    wl_stream_t s;
+    ASSERT_TRUE(generate(&s, (const char *[]){t, NULL}) == 0);
+    static const struct { unsigned kind, slot; uint64_t size; } want[] = {
+        {WL_MALLOC, 0, 100}, {WL_SLICE, 1, 40}, {WL_CONSUME, 2, 65536}, {WL_SLICE, 3, 100},
+        {WL_FREE, 0, 100},   {WL_MALLOC, 0, 20}, {WL_FREE, 1, 40},      {WL_FREE, 2, 65536},
+    };
+    ASSERT_TRUE(s.thread[0].nops == 8);
+    for (int i = 0; i < 8; i++) {
+        const wl_op_t *o = &s.thread[0].ops[i];
+        EXPECT_EQ(o->kind, want[i].kind);
+        EXPECT_EQ(o->slot, want[i].slot);
+        if (o->kind == WL_SLICE) {
+            EXPECT_EQ(wl_slice_len(o), want[i].size);
+            EXPECT_EQ(wl_slice_parent(o), 0);
+        } else {
+            EXPECT_EQ(o->size, want[i].size);
+        }
+    }
+    EXPECT_EQ(s.nslots, 4);
+    EXPECT_EQ(s.peak_live_bytes, 100); /* 100 100 100 100 0 20 20 20 */
+    EXPECT_EQ(s.peak_index, 0);
+    EXPECT_EQ(s.peak_live_blocks, 1);
+    EXPECT_EQ(s.final_live_bytes, 20);
+    uint64_t peak, pidx, final;
+    EXPECT_EQ(validate(&s, &peak, &pidx, &final), 0);
+    EXPECT_EQ(vseen.outlived, 1);
+    /* the writer gives the same lines back */
+    FILE *f = tmpfile();
+    ASSERT_TRUE(f != NULL);
+    for (int i = 0; i < 8; i++)
+        EXPECT_EQ(wl_trace_write_op(f, &s.thread[0].ops[i]), 0);
+    rewind(f);
+    char buf[256];
+    size_t got = fread(buf, 1, sizeof buf - 1, f);
+    buf[got] = 0;
+    fclose(f);
+    EXPECT_STREQ(buf, "a 0 100\ns 1 0 40\nc 2 65536\ns 3 0 100\nf 0\na 0 20\nf 1\nf 2\n");
+    wl_stream_free(&s);
+    /* two threads: the second copy's parent is renumbered with its slots */
+    ASSERT_TRUE(generate(&s, (const char *[]){t, "threads=2", NULL}) == 0);
+    EXPECT_EQ(s.thread[1].ops[1].slot, 5);
+    EXPECT_EQ(wl_slice_parent(&s.thread[1].ops[1]), 4);
+    EXPECT_EQ(validate(&s, &peak, &pidx, &final), 0);
+    wl_stream_free(&s);
+    unlink(path);
+}
+
 static void expect_trace_error(const char *path, const char *want) {
     wl_params_t p;
     char err[512] = "", v[600];
@@ -454,6 +630,15 @@ TEST(malformed_traces_report_file_and_line) {
         {"f 1 2\n", ":1: 'f 1 2' has 3 fields"},
         {"# nothing\n\n", "has no operations"},
         {"a 1 10\nf 1\nf 1", ":3: free of slot 1 which is empty"},
+        {"s 1 2 8\n", ":1: slice of slot 2 which is empty"},
+        {"a 2 10\ns 1 2 11\n", ":2: slice length '11' is not a number from 1 to 10"},
+        {"a 2 10\ns 1 2 0\n", ":2: slice length '0'"},
+        {"a 2 10\ns 1 2 5\ns 3 1 2\n", ":3: slice of slot 1 which holds a slice"},
+        {"a 2 10\ns 2 2 5\n", ":2: slice into slot 2 which is full"},
+        {"a 2 10\ns 1 2\n", ":2: 's 1 2' has 3 fields; expected 's SLOT PARENT LEN'"},
+        {"c 1 4096\nr 1 10\n", ":2: realloc of slot 1 which holds a slice or consumed memory"},
+        {"c 1 4096\nc 1 10\n", ":2: consume into slot 1 which is full"},
+        {"c 1 0\n", ":1: size '0'"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         char *path = temp_trace(cases[i][0]);
@@ -522,6 +707,7 @@ TEST(random_with_a_million_ops_generates_the_requested_stream) {
 int main(void) {
     RUN(same_params_give_the_same_hash_and_other_seeds_another);
     RUN(every_named_workload_gives_a_valid_stream_of_ops_requests);
+    RUN(buffers_slices_outlive_their_parents_and_consume_external_memory);
     RUN(peak_is_where_the_recount_says_for_one_thread);
     RUN(sizes_stay_within_each_distributions_bounds);
     RUN(fifo_frees_the_oldest_and_lifo_the_newest);
@@ -530,6 +716,7 @@ int main(void) {
     RUN(numbers_accept_suffixes_and_scientific_notation);
     RUN(json_records_the_resolved_parameters);
     RUN(trace_fixture_replays_with_dense_slots);
+    RUN(trace_slices_and_consumes_replay_and_round_trip);
     RUN(malformed_traces_report_file_and_line);
     RUN(trace_writer_round_trips);
     RUN(rng_is_the_reference_xoshiro256starstar);

@@ -27,6 +27,25 @@
  * only once the slot's completed-op count equals seq.  The generator builds
  * one global order and deals it to threads, so waits always point to earlier
  * global positions and cannot deadlock.
+ *
+ * Slices and consumed memory (the buffers workload, traces 's'/'c').
+ *   WL_SLICE fills the empty slot `slot` with a zero-copy view of the first
+ *   LEN bytes (offset 0) of the full slot PARENT, both packed in size:
+ *   size = LEN | (uint64_t)PARENT << 32 (wl_slice_size / wl_slice_parent /
+ *   wl_slice_len).  1 <= LEN <= UINT32_MAX and LEN <= the parent's current
+ *   size; PARENT must hold a block (filled by MALLOC/REALLOC, not a slice or
+ *   consumed region).  The parent may be freed before the slice: the slice
+ *   lives on (with a buffer manager it keeps the parent's memory alive; with
+ *   a plain allocator it is a bare pointer and freeing the parent frees the
+ *   memory).  A slice is emptied by a normal WL_FREE (whose size is LEN).
+ *   WL_CONSUME fills the empty slot `slot` with `size` bytes of external
+ *   memory (the runner maps it, never the allocator under test) handed to
+ *   the allocator to wrap; WL_FREE empties it (size = that size) and the
+ *   memory is released.  REALLOC applies only to blocks.
+ *   Neither adds to L (bytes requested and not freed: a slice requests
+ *   nothing, consumed memory is not requested from the allocator) nor to the
+ *   live block count; their FREE takes nothing from either.  They appear only
+ *   in streams with cross_thread == 0 (a SLICE waits on no other slot).
  */
 #ifndef MMB_WL_H
 #define MMB_WL_H
@@ -42,15 +61,32 @@ extern "C" {
 #define WL_MAX_OPS ((uint64_t)1 << 32)
 #define WL_MAX_SIZE ((uint64_t)1 << 40) /* largest single request accepted */
 
-typedef enum wl_kind { WL_MALLOC = 0, WL_FREE = 1, WL_REALLOC = 2 } wl_kind_t;
+typedef enum wl_kind {
+    WL_MALLOC = 0,
+    WL_FREE = 1,
+    WL_REALLOC = 2,
+    WL_SLICE = 3,   /* see "Slices and consumed memory" above */
+    WL_CONSUME = 4,
+} wl_kind_t;
+
+/* Longest slot history in a cross-thread stream (seq is 29 bits). */
+#define WL_MAX_SEQ ((uint32_t)1 << 29)
+#define WL_MAX_SLICE_LEN ((uint64_t)UINT32_MAX)
 
 /* One request: 16 bytes. */
 typedef struct wl_op {
-    uint64_t size; /* MALLOC/REALLOC: bytes requested; FREE: the size being freed */
+    uint64_t size; /* MALLOC/REALLOC: bytes requested; FREE: the size being freed;
+                      SLICE: LEN | PARENT << 32; CONSUME: bytes of external memory */
     uint32_t slot;
-    uint32_t kind : 2; /* wl_kind_t */
-    uint32_t seq : 30; /* cross-thread streams: position in the slot's history */
+    uint32_t kind : 3; /* wl_kind_t */
+    uint32_t seq : 29; /* cross-thread streams: position in the slot's history (< WL_MAX_SEQ) */
 } wl_op_t;
+
+static inline uint64_t wl_slice_size(uint32_t parent, uint32_t len) {
+    return (uint64_t)len | (uint64_t)parent << 32;
+}
+static inline uint32_t wl_slice_parent(const wl_op_t *o) { return (uint32_t)(o->size >> 32); }
+static inline uint32_t wl_slice_len(const wl_op_t *o) { return (uint32_t)o->size; }
 
 typedef enum wl_dist_kind {
     WL_DIST_UNIFORM, /* uniform:MIN:MAX */
@@ -108,7 +144,7 @@ typedef struct wl_stream {
     /* Facts of the stream, independent of any allocator: */
     uint64_t total_ops;
     uint64_t peak_live_bytes;  /* max over the stream of bytes requested and not freed */
-    uint64_t peak_live_blocks; /* live blocks at that moment */
+    uint64_t peak_live_blocks; /* live blocks at that moment (slices and consumed regions are not blocks) */
     /* Where L peaks: thread peak_thread, just after op peak_index of that
      * thread's stream (exact for one thread; for several, in the global
      * order the stream was dealt from). */
@@ -170,6 +206,10 @@ void wl_stream_free(wl_stream_t *s);
  *     a SLOT SIZE     allocate SIZE bytes into SLOT
  *     f SLOT          free SLOT
  *     r SLOT SIZE     reallocate SLOT to SIZE bytes
+ *     s SLOT PARENT LEN  slice: SLOT views the first LEN bytes of PARENT
+ *                        (a block; 1 <= LEN <= min(its size, 2^32-1))
+ *     c SLOT SIZE     consume SIZE bytes of external memory into SLOT
+ * (slices and consumed slots are emptied by 'f', never resized by 'r').
  * Writes one op in that format to f (a FILE*, passed as void* to keep
  * stdio out of this header). */
 int wl_trace_write_op(void *file, const wl_op_t *op);

@@ -8,7 +8,7 @@
  * the end).  larson and prodcons build one global order with the thread of
  * each op, then deal it to the threads and number each slot's history (seq).
  *
- * Every op is emitted through g_malloc/g_free/g_realloc, which stop at the
+ * Every op is emitted through g_malloc/g_free/g_realloc/g_slice/g_consume, which stop at the
  * budget: a workload loops until its budget is spent, so total_ops == ops
  * for every synthetic workload, and a stream cut anywhere is still valid.
  * All bookkeeping is O(1) amortized per op (swap-remove arrays, rings,
@@ -86,7 +86,7 @@ static int g_emit(gen_t *g, wl_kind_t k, uint32_t slot, uint64_t size) {
     o->seq = 0;
     if (g->tids) {
         uint32_t *c = (uint32_t *)g->seqc.p;
-        if (c[slot] >= (1u << 30)) {
+        if (c[slot] >= WL_MAX_SEQ) {
             g->err = EOVERFLOW;
             return 0;
         }
@@ -134,6 +134,45 @@ static int g_realloc(gen_t *g, uint32_t s, uint64_t size) {
     if (!g_emit(g, WL_REALLOC, s, size))
         return 0;
     SIZE(g)[s] = size;
+    return 1;
+}
+
+/* SLICE: the empty slot s views the first len bytes of the full block
+ * slot parent (len <= its size); SIZE records len so that s reads full. */
+static int g_slice(gen_t *g, uint32_t parent, uint64_t len, uint32_t *slot) {
+    if (g_full(g))
+        return 0;
+    if (len > SIZE(g)[parent])
+        len = SIZE(g)[parent];
+    if (len > WL_MAX_SLICE_LEN)
+        len = WL_MAX_SLICE_LEN;
+    if (len == 0)
+        len = 1;
+    uint32_t s = g_slot(g);
+    if (s == NONE)
+        return 0;
+    if (!g_emit(g, WL_SLICE, s, wl_slice_size(parent, (uint32_t)len))) {
+        g_release_slot(g, s);
+        return 0;
+    }
+    SIZE(g)[s] = len;
+    *slot = s;
+    return 1;
+}
+
+/* CONSUME n bytes of external memory into a fresh slot. */
+static int g_consume(gen_t *g, uint64_t n, uint32_t *slot) {
+    if (g_full(g))
+        return 0;
+    uint32_t s = g_slot(g);
+    if (s == NONE)
+        return 0;
+    if (!g_emit(g, WL_CONSUME, s, n)) {
+        g_release_slot(g, s);
+        return 0;
+    }
+    SIZE(g)[s] = n;
+    *slot = s;
     return 1;
 }
 
@@ -355,69 +394,64 @@ static void gen_realloc_grow(gen_t *g, uint64_t live) {
     wl_vec_free(&act);
 }
 
-/* buffers: typical buffer use in allocator terms.
- * - builder (98% of steps): MALLOC a --sizes draw, 0..10 appends that each
+/* buffers: typical buffer use.
+ * - builder (each step): MALLOC a --sizes draw, 0..10 appends that each
  *   double it (REALLOC x2), then a final REALLOC shrinking it to its used
- *   length (in (cap/2, cap]);
- * - 30% of built buffers get 1..3 slices (MALLOC 32..64 B views) that keep
- *   their parent alive: the parent is freed only right after its last slice
- *   (a deferred free);
- * - external (2% of steps): the previous batch of "consumed external"
- *   blocks is released in bulk, then 4..16 new blocks of 256 KiB..4 MiB
- *   are allocated together.
+ *   length (in (cap/2, cap]; none when that equals cap);
+ * - 30% of finished buffers get 1..3 slices (SLICE of the first 1..size
+ *   bytes); the parent's own handle is then freed soon after, 4 sliced
+ *   buffers later (a small FIFO), usually long before its slices, which
+ *   live on as handles;
+ * - external memory (2% of steps): CONSUME a block of 256 KiB..4 MiB; at
+ *   most 4 are held, the oldest released (FREE) when a fifth comes.
  * Handles (unsliced buffers and slices) die by the lifetime policy when
- * more than --live of them exist.  aux = role, aux2 = parent (slice) or
- * slices alive (buffer). */
-enum { ROLE_BUF = 1, ROLE_SLICE = 2 };
+ * more than --live of them exist. */
 static void gen_buffers(gen_t *g, pol_t *p, uint64_t live) {
-    uint32_t batch[16];
-    uint32_t nb = 0;
+    enum { PARENTS = 4, EXTERNAL = 4 };
+    uint32_t parents[PARENTS], ext[EXTERNAL];
+    uint32_t np = 0, ph = 0, ne = 0, eh = 0;
     for (;;) {
         if (wl_rng_range(&g->rng, 0, 99) < 2) {
-            while (nb > 0)
-                EMIT(g_free(g, batch[--nb]));
-            uint32_t k = (uint32_t)wl_rng_range(&g->rng, 4, 16);
-            for (uint32_t i = 0; i < k; i++) {
-                uint32_t s;
-                EMIT(g_malloc(g, wl_rng_range(&g->rng, 256u << 10, 4u << 20), &s));
-                AUX(g)[s] = 0;
-                batch[nb++] = s;
+            if (ne == EXTERNAL) {
+                EMIT(g_free(g, ext[eh]));
+                eh = (eh + 1) % EXTERNAL;
+                ne--;
             }
+            uint32_t s;
+            EMIT(g_consume(g, wl_rng_range(&g->rng, 256u << 10, 4u << 20), &s));
+            ext[(eh + ne++) % EXTERNAL] = s;
+        }
+        uint32_t b;
+        uint64_t cap = wl_dist_draw(g->dist, &g->rng);
+        EMIT(g_malloc(g, cap, &b));
+        uint32_t appends = (uint32_t)wl_rng_range(&g->rng, 0, 10);
+        for (uint32_t i = 0; i < appends && cap <= WL_MAX_SIZE / 2; i++) {
+            cap *= 2;
+            EMIT(g_realloc(g, b, cap));
+        }
+        if (cap > 1) {
+            uint64_t used = wl_rng_range(&g->rng, cap / 2 + 1, cap);
+            if (used != cap)
+                EMIT(g_realloc(g, b, used));
+        }
+        uint32_t nsl = wl_rng_range(&g->rng, 0, 9) < 3 ? (uint32_t)wl_rng_range(&g->rng, 1, 3) : 0;
+        if (nsl == 0) {
+            EMIT(pol_insert(g, p, b));
         } else {
-            uint32_t b;
-            uint64_t cap = wl_dist_draw(g->dist, &g->rng);
-            EMIT(g_malloc(g, cap, &b));
-            AUX(g)[b] = ROLE_BUF;
-            AUX2(g)[b] = 0;
-            uint32_t appends = (uint32_t)wl_rng_range(&g->rng, 0, 10);
-            for (uint32_t i = 0; i < appends && cap <= WL_MAX_SIZE / 2; i++) {
-                cap *= 2;
-                EMIT(g_realloc(g, b, cap));
-            }
-            if (cap > 1) {
-                uint64_t used = wl_rng_range(&g->rng, cap / 2 + 1, cap);
-                if (used != cap)
-                    EMIT(g_realloc(g, b, used));
-            }
-            uint32_t nsl = wl_rng_range(&g->rng, 0, 9) < 3 ? (uint32_t)wl_rng_range(&g->rng, 1, 3) : 0;
-            if (nsl == 0)
-                EMIT(pol_insert(g, p, b));
             for (uint32_t i = 0; i < nsl; i++) {
                 uint32_t s;
-                EMIT(g_malloc(g, wl_rng_range(&g->rng, 32, 64), &s));
-                AUX(g)[s] = ROLE_SLICE;
-                AUX2(g)[s] = b;
-                AUX2(g)[b]++;
+                EMIT(g_slice(g, b, wl_rng_range(&g->rng, 1, SIZE(g)[b]), &s));
                 EMIT(pol_insert(g, p, s));
             }
+            if (np == PARENTS) {
+                EMIT(g_free(g, parents[ph]));
+                ph = (ph + 1) % PARENTS;
+                np--;
+            }
+            parents[(ph + np++) % PARENTS] = b;
         }
-        while (p->n > live) {
-            uint32_t h = pol_pop(g, p);
-            uint32_t role = AUX(g)[h], parent = AUX2(g)[h];
-            EMIT(g_free(g, h));
-            if (role == ROLE_SLICE && --AUX2(g)[parent] == 0)
-                EMIT(g_free(g, parent));
-        }
+        while (p->n > live)
+            EMIT(g_free(g, pol_pop(g, p)));
     }
 }
 
@@ -626,8 +660,11 @@ static int gen_threads(const wl_params_t *q, unsigned user_set, wl_stream_t *s, 
         int e = g.err;
         if (!e && g.n != g.cap)
             e = EOVERFLOW;
-        for (uint64_t i = 0; i < g.n; i++)
+        for (uint64_t i = 0; i < g.n; i++) {
             g.ops[i].slot += (uint32_t)base;
+            if (g.ops[i].kind == WL_SLICE)
+                g.ops[i].size += (uint64_t)base << 32; /* the parent's slot too */
+        }
         base += g.nslots;
         if (base > (uint64_t)UINT32_MAX + 1)
             e = EOVERFLOW;

@@ -23,6 +23,9 @@ typedef struct tslot {
     uint64_t dense;
 } tslot_t;
 
+/* In the per-slot state: the slot holds a slice or consumed memory. */
+#define TR_NOT_BLOCK ((uint64_t)1 << 63)
+
 static int is_blank(char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f'; }
 
 /* Plain decimal only (traces are written by programs, not typed). */
@@ -97,7 +100,8 @@ int wl_trace_load(const wl_params_t *p, wl_stream_t *s, char *err, size_t errlen
         cap *= 2;
     if (n == 0) {
         rc = wl_fail(err, errlen, EINVAL,
-                     "%s: the trace has no operations; expected lines 'a SLOT SIZE', 'f SLOT' or 'r SLOT SIZE'",
+                     "%s: the trace has no operations; expected lines 'a SLOT SIZE', 'f SLOT', 'r SLOT SIZE', "
+                     "'s SLOT PARENT LEN' or 'c SLOT SIZE'",
                      path);
         goto out;
     }
@@ -126,9 +130,9 @@ int wl_trace_load(const wl_params_t *p, wl_stream_t *s, char *err, size_t errlen
         trim(&b, &le);
         if (b == le)
             continue;
-        const char *tok[4][2];
+        const char *tok[5][2];
         int nt = 0;
-        for (const char *c = b; c < le && nt < 4;) {
+        for (const char *c = b; c < le && nt < 5;) {
             tok[nt][0] = c;
             while (c < le && !is_blank(*c))
                 c++;
@@ -137,14 +141,19 @@ int wl_trace_load(const wl_params_t *p, wl_stream_t *s, char *err, size_t errlen
                 c++;
         }
         int cmd = tok[0][1] - tok[0][0] == 1 ? tok[0][0][0] : 0;
-        if (cmd != 'a' && cmd != 'f' && cmd != 'r') {
+        if (cmd != 'a' && cmd != 'f' && cmd != 'r' && cmd != 's' && cmd != 'c') {
             rc = wl_fail(err, errlen, EINVAL,
-                         "%s:%llu: unknown operation '%.*s'; expected 'a SLOT SIZE', 'f SLOT' or 'r SLOT SIZE'",
+                         "%s:%llu: unknown operation '%.*s'; expected 'a SLOT SIZE', 'f SLOT', 'r SLOT SIZE', "
+                         "'s SLOT PARENT LEN' or 'c SLOT SIZE'",
                          path, (unsigned long long)line, (int)(tok[0][1] - tok[0][0]), tok[0][0]);
             goto out;
         }
-        int want = cmd == 'f' ? 2 : 3;
-        const char *form = cmd == 'a' ? "a SLOT SIZE" : cmd == 'f' ? "f SLOT" : "r SLOT SIZE";
+        int want = cmd == 'f' ? 2 : cmd == 's' ? 4 : 3;
+        const char *form = cmd == 'a'   ? "a SLOT SIZE"
+                           : cmd == 'f' ? "f SLOT"
+                           : cmd == 'r' ? "r SLOT SIZE"
+                           : cmd == 's' ? "s SLOT PARENT LEN"
+                                        : "c SLOT SIZE";
         if (nt != want) {
             rc = wl_fail(err, errlen, EINVAL, "%s:%llu: '%.*s' has %d fields; expected '%s'", path,
                          (unsigned long long)line, (int)(le - b), b, nt, form);
@@ -156,7 +165,36 @@ int wl_trace_load(const wl_params_t *p, wl_stream_t *s, char *err, size_t errlen
                          (unsigned long long)line, (int)(tok[1][1] - tok[1][0]), tok[1][0]);
             goto out;
         }
-        if (want == 3 && (dec(tok[2][0], tok[2][1], WL_MAX_SIZE, &sz) || sz == 0)) {
+        uint64_t pd = 0; /* 's': the parent's dense slot */
+        if (cmd == 's') {
+            uint64_t ps, len;
+            if (dec(tok[2][0], tok[2][1], UINT32_MAX, &ps)) {
+                rc = wl_fail(err, errlen, EINVAL, "%s:%llu: parent slot '%.*s' is not a number from 0 to 4294967295",
+                             path, (unsigned long long)line, (int)(tok[2][1] - tok[2][0]), tok[2][0]);
+                goto out;
+            }
+            uint64_t ph = (ps + 1) * 0x9E3779B97F4A7C15ull;
+            uint64_t pat = (ph >> 20) & (cap - 1);
+            while (hm[pat].key && hm[pat].key != ps + 1)
+                pat = (pat + 1) & (cap - 1);
+            uint64_t psz = hm[pat].key ? size[hm[pat].dense] : 0;
+            if (psz == 0 || (psz & TR_NOT_BLOCK)) {
+                rc = wl_fail(err, errlen, EINVAL, "%s:%llu: slice of slot %llu which %s", path,
+                             (unsigned long long)line, (unsigned long long)ps,
+                             psz == 0 ? "is empty" : "holds a slice or consumed memory, not a block");
+                goto out;
+            }
+            uint64_t maxlen = psz < WL_MAX_SLICE_LEN ? psz : WL_MAX_SLICE_LEN;
+            if (dec(tok[3][0], tok[3][1], maxlen, &len) || len == 0) {
+                rc = wl_fail(err, errlen, EINVAL,
+                             "%s:%llu: slice length '%.*s' is not a number from 1 to %llu (the parent's size)", path,
+                             (unsigned long long)line, (int)(tok[3][1] - tok[3][0]), tok[3][0],
+                             (unsigned long long)maxlen);
+                goto out;
+            }
+            pd = hm[pat].dense;
+            sz = len;
+        } else if (want == 3 && (dec(tok[2][0], tok[2][1], WL_MAX_SIZE, &sz) || sz == 0)) {
             rc = wl_fail(err, errlen, EINVAL, "%s:%llu: size '%.*s' is not a number from 1 to 1099511627776 (2^40)",
                          path, (unsigned long long)line, (int)(tok[2][1] - tok[2][0]), tok[2][0]);
             goto out;
@@ -167,12 +205,19 @@ int wl_trace_load(const wl_params_t *p, wl_stream_t *s, char *err, size_t errlen
             at = (at + 1) & (cap - 1);
         int known = hm[at].key != 0;
         int full = known && size[hm[at].dense] != 0;
-        if (cmd == 'a' && full) {
-            rc = wl_fail(err, errlen, EINVAL, "%s:%llu: allocation into slot %llu which is full", path,
-                         (unsigned long long)line, (unsigned long long)slot);
+        int fills = cmd == 'a' || cmd == 's' || cmd == 'c';
+        if (fills && full) {
+            rc = wl_fail(err, errlen, EINVAL, "%s:%llu: %s into slot %llu which is full", path,
+                         (unsigned long long)line,
+                         cmd == 'a' ? "allocation" : cmd == 's' ? "slice" : "consume", (unsigned long long)slot);
             goto out;
         }
-        if (cmd != 'a' && !full) {
+        if (cmd == 'r' && full && (size[hm[at].dense] & TR_NOT_BLOCK)) {
+            rc = wl_fail(err, errlen, EINVAL, "%s:%llu: realloc of slot %llu which holds a slice or consumed memory",
+                         path, (unsigned long long)line, (unsigned long long)slot);
+            goto out;
+        }
+        if (!fills && !full) {
             rc = wl_fail(err, errlen, EINVAL, "%s:%llu: %s of slot %llu which is empty", path,
                          (unsigned long long)line, cmd == 'f' ? "free" : "realloc", (unsigned long long)slot);
             goto out;
@@ -191,9 +236,17 @@ int wl_trace_load(const wl_params_t *p, wl_stream_t *s, char *err, size_t errlen
         } else if (cmd == 'r') {
             o->kind = WL_REALLOC;
             o->size = size[d] = sz;
+        } else if (cmd == 's') {
+            o->kind = WL_SLICE;
+            o->size = wl_slice_size((uint32_t)pd, (uint32_t)sz);
+            size[d] = sz | TR_NOT_BLOCK;
+        } else if (cmd == 'c') {
+            o->kind = WL_CONSUME;
+            o->size = sz;
+            size[d] = sz | TR_NOT_BLOCK;
         } else {
             o->kind = WL_FREE;
-            o->size = size[d];
+            o->size = size[d] & ~TR_NOT_BLOCK;
             size[d] = 0;
         }
     }
@@ -208,6 +261,8 @@ int wl_trace_load(const wl_params_t *p, wl_stream_t *s, char *err, size_t errlen
         for (uint64_t k = 0; k < n; k++) {
             dst[k] = ops[k];
             dst[k].slot = (uint32_t)(ops[k].slot + t * dense);
+            if (dst[k].kind == WL_SLICE)
+                dst[k].size += (uint64_t)(t * dense) << 32;
         }
     }
     s->nslots = dense * p->threads;
@@ -236,6 +291,12 @@ int wl_trace_write_op(void *file, const wl_op_t *op) {
         break;
     case WL_REALLOC:
         r = fprintf(f, "r %u %llu\n", op->slot, (unsigned long long)op->size);
+        break;
+    case WL_SLICE:
+        r = fprintf(f, "s %u %u %u\n", op->slot, wl_slice_parent(op), wl_slice_len(op));
+        break;
+    case WL_CONSUME:
+        r = fprintf(f, "c %u %llu\n", op->slot, (unsigned long long)op->size);
         break;
     default:
         return EINVAL;

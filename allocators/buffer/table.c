@@ -11,6 +11,11 @@
  * (buffer.owned, buffer.slice_parents, buffer.consumed, buffer.delayed) and
  * the pool figures, then the inner allocator's own extra figures.
  *
+ * slice / consume make a slice (buf_slice: it keeps the parent's memory
+ * alive, counted under buffer.slice_parents once the parent's own handle is
+ * freed) or a consumed buffer (buf_consume: registry and overlap check,
+ * buffer.consumed), each behind a small token handle that free recognises.
+ *
  * fini drops the heap's pool; buffers still alive keep it (and the inner
  * heap) alive, so the registry never points into a heap that is gone.
  */
@@ -87,6 +92,41 @@ static buf_t *bt_owner(void *p) {
     return b;
 }
 
+/* Slices and consumed memory are handed out as tokens: a 32-byte pool
+ * block [magic BT_TOKEN_MAGIC, buf_t *][16 bytes], the handle pointing past
+ * the first 16, so free() reads its prefix exactly as for an owned buffer
+ * and tells the two apart by the magic word.  (A slice's data pointer could
+ * equal its parent's, and consumed memory has no prefix to read.) */
+#define BT_TOKEN_MAGIC 0x6d6d62746f6b656eull /* "mmbtoken" */
+#define BT_TOKEN_SIZE 32
+
+static void *bt_token_new(bt_heap_t *h, buf_t *b) {
+    void *blk;
+    if (buf_pool_alloc(h->pool, BT_TOKEN_SIZE, 16, &blk))
+        return NULL;
+    buf_prefix_t *px = blk;
+    px->magic = BT_TOKEN_MAGIC;
+    px->owner = b;
+    return (char *)blk + sizeof(buf_prefix_t);
+}
+
+/* The slice or consumed buffer behind a token handle, or NULL. */
+static buf_t *bt_token_owner(void *p) {
+    const buf_prefix_t *px = buf_prefix_of(p);
+    if (px->magic != BT_TOKEN_MAGIC || !px->owner)
+        return NULL;
+    buf_t *b = px->owner;
+    return b->kind == BUF_KIND_SLICE || b->kind == BUF_KIND_CONSUMED ? b : NULL;
+}
+
+static void bt_token_free(bt_heap_t *h, void *p) {
+    buf_prefix_t *px = buf_prefix_of(p);
+    buf_t *b = px->owner;
+    px->magic = 0;
+    buf_pool_free(h->pool, px, BT_TOKEN_SIZE);
+    buf_release(b);
+}
+
 static void *bt_malloc_aligned(void *heap, size_t n, size_t align) {
     bt_heap_t *h = heap;
     buf_t *b;
@@ -107,8 +147,11 @@ static void bt_free(void *heap, void *p) {
     if (!p)
         return;
     buf_t *b = bt_owner(p);
-    if (!b)
+    if (!b) {
+        if (bt_token_owner(p))
+            bt_token_free(h, p);
         return;
+    }
     atomic_fetch_sub(&h->payload, b->size);
     atomic_fetch_sub(&h->live, 1);
     buf_release(b);
@@ -169,6 +212,62 @@ static void *bt_aligned(void *heap, size_t align, size_t n) {
         return NULL;
     }
     return bt_malloc_aligned(heap, n, align);
+}
+
+/* A byte slice of a table buffer (whose one item is the whole buffer):
+ * buf_slice of that item retains the parent and counts the slice; then the
+ * slice's own view narrows to [off, off+len). */
+static void *bt_slice(void *heap, void *parent, size_t off, size_t len) {
+    bt_heap_t *h = heap;
+    buf_t *pb = parent ? bt_owner(parent) : NULL;
+    if (!pb) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (off > pb->size || len > pb->size - off) {
+        errno = ERANGE;
+        return NULL;
+    }
+    buf_t *s;
+    if (buf_slice(pb, 0, pb->num_items, &s)) {
+        errno = ENOMEM;
+        return NULL;
+    }
+    s->data = (char *)pb->data + off;
+    s->item_size = 1;
+    s->num_items = len;
+    s->size = s->capacity = len;
+    void *t = bt_token_new(h, s);
+    if (!t) {
+        buf_release(s);
+        errno = ENOMEM;
+        return NULL;
+    }
+    return t;
+}
+
+/* External memory as a consumed buffer of the heap's pool (the overlap
+ * registry refuses memory the manager already knows: EEXIST). */
+static void *bt_consume(void *heap, void *mem, size_t n, void (*release)(void *mem, size_t n, void *ctx),
+                        void *ctx) {
+    bt_heap_t *h = heap;
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.pool = h->pool;
+    buf_t *b;
+    int rc = buf_consume(&b, mem, n, 1, NULL, NULL, &o);
+    if (rc) {
+        errno = rc == BUF_EOVERLAP ? EEXIST : rc == BUF_ENOMEM ? ENOMEM : EINVAL;
+        return NULL;
+    }
+    void *t = bt_token_new(h, b);
+    if (!t) {
+        buf_release(b); /* no release set yet: the caller keeps mem */
+        errno = ENOMEM;
+        return NULL;
+    }
+    b->release = release;
+    b->release_ctx = ctx;
+    return t;
 }
 
 static size_t bt_usable(void *heap, void *p) {
@@ -265,4 +364,6 @@ const alloc_methods_t alloc_buffer_methods = {
     .stats = bt_stats,
     .check = bt_check,
     .stats_extra = bt_stats_extra,
+    .slice = bt_slice,
+    .consume = bt_consume,
 };
