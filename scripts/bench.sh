@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # bench.sh - the benchmarks quoted in BENCHMARKS.md.  Rerun them with
-#   scripts/bench.sh [alloc|harness|all] [--reps=R]
+#   scripts/bench.sh [alloc|buffer|harness|all] [--reps=R]
 # Results go to results/bench.db (a normal mmbench database: browse it with
 # `build/mmbench serve --db=results/bench.db`); the tables printed are
 # medians over the repetitions and ratios to glibc measured in the same sweep.
@@ -13,7 +13,17 @@ MMB=build/mmbench
 DB=${BENCH_DB:-results/bench.db}
 [[ -x $MMB ]] || { echo "bench.sh: build first (cmake -S . -B build && cmake --build build)"; exit 2; }
 avail=$($MMB list | awk '/^allocators:/{a=1;next} /^$/{a=0} a && $2=="available" {print $1}')
-pick() { local out=(); for x in "$@"; do grep -qx "$x" <<<"$avail" && out+=("$x"); done; (IFS=,; echo "${out[*]}"); }
+pick() { # the available ones of the names given (buffer:NAME when buffer and NAME are)
+  local out=() x
+  for x in "$@"; do
+    if [[ $x == buffer:* ]]; then
+      grep -qx 'buffer\[:NAME\]' <<<"$avail" && grep -qx "${x#buffer:}" <<<"$avail" && out+=("$x")
+    else
+      grep -qx "$x" <<<"$avail" && out+=("$x")
+    fi
+  done
+  (IFS=,; echo "${out[*]}")
+}
 
 if [[ $what == alloc || $what == all ]]; then
   allocs=$(pick glibc jemalloc mimalloc tcmalloc firstfit bestfit nextfit segregated)
@@ -43,6 +53,27 @@ g_growth = med('glibc', lives[-1]) / med('glibc', lives[0])
 for a in allocs:
     cells = [f"{med(a,l):.1f} ({med(a,l)/med('glibc',l):.2f}×)" for l in lives]
     print(f"| {a} | " + " | ".join(cells) + f" | {med(a,lives[-1])/med(a,lives[0]):.2f}× | {g_growth:.2f}× |")
+PY
+fi
+
+if [[ $what == buffer || $what == all ]]; then
+  echo "bench: buffer manager overhead on random" >&2
+  $MMB run --alloc="$(pick glibc buffer:glibc jemalloc buffer:jemalloc)" --workload=random --ops=1000000 \
+       --live=10000 --reps="$reps" --db="$DB" --quiet
+  sb=$(sqlite3 "$DB" "select sweep from runs order by id desc limit 1")
+  python3 - "$DB" "$sb" <<'PY'
+import sqlite3, statistics, sys
+db, sweep = sys.argv[1:3]
+c = sqlite3.connect(db)
+def med(a, col='ns_per_op'):
+    v = [x for (x,) in c.execute(f"select {col} from runs where sweep=? and allocator=? and status='ok'", (sweep, a))]
+    return statistics.median(v) if v else float('nan')
+print("\nbuffer manager overhead (random, live 1e4, 1e6 requests; median ns/op, peak heap MiB)\n")
+print("| allocator | ns/op | over the bare allocator | peak heap |")
+print("|---|---|---|---|")
+for inner in ("glibc", "jemalloc"):
+    for a in (inner, "buffer:" + inner):
+        print(f"| {a} | {med(a):.1f} | {med(a)/med(inner):.2f}× | {med(a,'peak_heap_bytes')/2**20:.2f} MiB |")
 PY
 fi
 
