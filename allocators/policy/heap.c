@@ -268,8 +268,27 @@ POL_HOT void *pol_malloc_locked(pol_heap_t *h, const pol_kind_t K, size_t n) {
             return NULL;
         grew = 1;
     }
-    pol_remove(h, K, b, s);
-    pol_place(h, K, b, s, a, n);
+    if (s - a >= POL_MIN_BLOCK) {
+        char *r = b + a;
+        pol_set_free(r, s - a);
+        if (K == POL_FIRSTFIT || K == POL_NEXTFIT) {
+            pol_mx_split(h, b, s, r, s - a);
+        } else {
+            pol_remove(h, K, b, s);
+            pol_insert(h, K, r, s - a);
+        }
+        s = a;
+    } else {
+        pol_remove(h, K, b, s);
+        h->nfree--;
+        pol_clr_prev_free(h, b + s);
+    }
+    pol_set_used(b, s, n);
+    h->used_bytes += s;
+    h->payload += n;
+    pol_note_payload(h);
+    h->used_blocks++;
+    h->rover = pol_off(h, b) + s;
     if (grew)
         pol_note_peak(h);
     return b + POL_HDR;
@@ -303,20 +322,38 @@ POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
         h->nfree--;
     }
     if (pol_is_free(h, nb)) {
-        size_t ns = pol_size(nb);
-        pol_remove(h, K, nb, ns);
-        *pol_hdr(nb) = 0;
-        s += ns;
-        nb = b + s;
+        if (K == POL_SEGREGATED) {
+            size_t ns = pol_size(nb);
+            pol_remove(h, K, nb, ns);
+            *pol_hdr(nb) = 0;
+            s += ns;
+            nb = b + s;
+            pol_set_free(b, s);
+            pol_insert(h, K, b, s);
+        } else {
+            /* the size byte, not nb's (cold) header; nb's stale header is
+             * inside the merged block, where nothing reads it */
+            size_t ns = (size_t)fsize16(h, pol_slot(h, nb)) << 4;
+            char *ob = nb;
+            s += ns;
+            nb = b + s;
+            pol_set_free(b, s);
+            if (K == POL_BESTFIT) {
+                pol_remove(h, K, ob, ns);
+                pol_insert(h, K, b, s);
+            } else {
+                pol_mx_absorb(h, b, s, in_tree, ob, ns);
+            }
+        }
         h->nfree--;
     } else {
         pol_set_prev_free(h, nb);
+        pol_set_free(b, s);
+        if (in_tree)
+            pol_mx_enlarge(h, b, s);
+        else
+            pol_insert(h, K, b, s);
     }
-    pol_set_free(b, s);
-    if (in_tree)
-        pol_mx_enlarge(h, b, s);
-    else
-        pol_insert(h, K, b, s);
     if (nb == pol_epilogue(h))
         pol_maybe_trim(h, b, s);
 }

@@ -86,7 +86,8 @@ int pol_ix_init(pol_heap_t *h) {
             gper *= 64;
             k++;
         }
-        h->cw_top = k;
+        (void)k;
+        h->cw_top = 0; /* the live root; pol_ix_commit raises it */
     } else {
         size_t n = ngran, gper = 1;
         int k = 0;
@@ -99,7 +100,8 @@ int pol_ix_init(pol_heap_t *h) {
             gper *= 16;
             k++;
         }
-        h->mx_top = k;
+        (void)k;
+        h->mx_top = 0; /* the live root; pol_ix_commit raises it */
     }
     char *m = mmap(NULL, off, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED)
@@ -148,6 +150,28 @@ int pol_ix_commit(pol_heap_t *h, size_t footprint) {
         h->ix_done[a] = need;
     }
     h->ix_cover = G;
+    /* The trees' live root is the lowest level with one entry over the
+     * covered granules (searches and updates stop there); the levels above
+     * it are brought up to date when it rises.  Before the rise, only entry
+     * (word) 0 of the old root level can be non-zero. */
+    if (h->kind == POL_FIRSTFIT || h->kind == POL_NEXTFIT) {
+        int t = 0;
+        while (((G - 1) >> (4 * t)) != 0)
+            t++;
+        for (int k = h->mx_top + 1; k <= t; k++)
+            h->mx[k][0] = h->mx[k - 1][0];
+        if (t > h->mx_top)
+            h->mx_top = t;
+    } else if (h->kind == POL_BESTFIT) {
+        int t = 0;
+        while (((G - 1) >> (6 * (t + 1))) != 0)
+            t++;
+        for (int k = h->cw_top + 1; k <= t; k++)
+            for (unsigned c = 0; c < 64; c++)
+                h->cw[k][c] = h->cw[k - 1][c] ? 1 : 0;
+        if (t > h->cw_top)
+            h->cw_top = t;
+    }
     return 0;
 }
 
@@ -157,33 +181,35 @@ int pol_ix_commit(pol_heap_t *h, size_t footprint) {
  * 32-bit compares, so entries are compared with their sign bit flipped. */
 #if defined(__SSE2__)
 #include <emmintrin.h>
-/* bit j set <=> p[j] < v */
+/* bit j set <=> p[j] < v (four compares packed into one byte mask) */
 static inline unsigned lt_mask16(const uint32_t *p, uint32_t v) {
     const __m128i f = _mm_set1_epi32((int)0x80000000u), vv = _mm_set1_epi32((int)(v ^ 0x80000000u));
-    unsigned m = 0;
-    for (unsigned q = 0; q < 4; q++) {
-        __m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(p + 4 * q)), f);
-        m |= (unsigned)_mm_movemask_ps(_mm_castsi128_ps(_mm_cmpgt_epi32(vv, x))) << (4 * q);
-    }
-    return m;
+    const __m128i *q = (const __m128i *)(const void *)p;
+    __m128i c0 = _mm_cmpgt_epi32(vv, _mm_xor_si128(_mm_loadu_si128(q), f));
+    __m128i c1 = _mm_cmpgt_epi32(vv, _mm_xor_si128(_mm_loadu_si128(q + 1), f));
+    __m128i c2 = _mm_cmpgt_epi32(vv, _mm_xor_si128(_mm_loadu_si128(q + 2), f));
+    __m128i c3 = _mm_cmpgt_epi32(vv, _mm_xor_si128(_mm_loadu_si128(q + 3), f));
+    __m128i b = _mm_packs_epi16(_mm_packs_epi32(c0, c1), _mm_packs_epi32(c2, c3));
+    return (unsigned)_mm_movemask_epi8(b);
+}
+/* signed max of two vectors (SSE2 has no pmaxsd) */
+static inline __m128i max_epi32(__m128i a, __m128i b) {
+    __m128i gt = _mm_cmpgt_epi32(a, b);
+    return _mm_or_si128(_mm_and_si128(gt, a), _mm_andnot_si128(gt, b));
 }
 /* largest of p[0..15], entry `me` counted as 0 */
 static inline uint32_t max16_but(const uint32_t *p, unsigned me) {
     const __m128i f = _mm_set1_epi32((int)0x80000000u), sel = _mm_set1_epi32((int)me);
-    __m128i m = f; /* flipped 0 */
-    for (unsigned q = 0; q < 4; q++) {
-        __m128i idx = _mm_setr_epi32((int)(4 * q), (int)(4 * q + 1), (int)(4 * q + 2), (int)(4 * q + 3));
-        __m128i x = _mm_xor_si128(_mm_loadu_si128((const __m128i *)(const void *)(p + 4 * q)), f);
-        x = _mm_andnot_si128(_mm_cmpeq_epi32(idx, sel), x);  /* lane me -> 0 (flipped: below all) */
-        x = _mm_or_si128(x, _mm_and_si128(_mm_cmpeq_epi32(idx, sel), f));
-        __m128i gt = _mm_cmpgt_epi32(x, m);
-        m = _mm_or_si128(_mm_and_si128(gt, x), _mm_andnot_si128(gt, m));
-    }
-    __m128i sh = _mm_shuffle_epi32(m, _MM_SHUFFLE(1, 0, 3, 2)), gt = _mm_cmpgt_epi32(sh, m);
-    m = _mm_or_si128(_mm_and_si128(gt, sh), _mm_andnot_si128(gt, m));
-    sh = _mm_shuffle_epi32(m, _MM_SHUFFLE(2, 3, 0, 1));
-    gt = _mm_cmpgt_epi32(sh, m);
-    m = _mm_or_si128(_mm_and_si128(gt, sh), _mm_andnot_si128(gt, m));
+    const __m128i *q = (const __m128i *)(const void *)p;
+    /* lane me -> 0 before the sign flip, so it is below everything */
+#define POL_LANES(i)                                                               \
+    _mm_xor_si128(_mm_andnot_si128(_mm_cmpeq_epi32(_mm_setr_epi32(4 * i, 4 * i + 1, 4 * i + 2, 4 * i + 3), sel), \
+                                   _mm_loadu_si128(q + i)),                        \
+                  f)
+    __m128i m = max_epi32(max_epi32(POL_LANES(0), POL_LANES(1)), max_epi32(POL_LANES(2), POL_LANES(3)));
+#undef POL_LANES
+    m = max_epi32(m, _mm_shuffle_epi32(m, _MM_SHUFFLE(1, 0, 3, 2)));
+    m = max_epi32(m, _mm_shuffle_epi32(m, _MM_SHUFFLE(2, 3, 0, 1)));
     return (uint32_t)_mm_cvtsi128_si32(m) ^ 0x80000000u;
 }
 #else
@@ -275,6 +301,47 @@ POL_HOT void pol_mx_enlarge(pol_heap_t *h, char *b, size_t size) {
     mx_raise(h, s >> 6, (uint32_t)(size >> 4));
 }
 
+/* malloc's split: free block b (size) leaves the index and its tail r
+ * (rsize) enters it.  In one granule: one bitmap write, and the leaf is
+ * recomputed (once) only when b was its maximum. */
+POL_HOT void pol_mx_split(pol_heap_t *h, char *b, size_t size, char *r, size_t rsize) {
+    size_t sb = slot_of(h, b), sr = slot_of(h, r), g = sb >> 6;
+    if ((sr >> 6) != g) {
+        pol_mx_remove(h, b, size);
+        pol_mx_insert(h, r, rsize);
+        return;
+    }
+    h->fbits[g] ^= (1ull << (sb & 63)) | (1ull << (sr & 63));
+    h->fsz[sr] = pol_fsz_code(rsize);
+    uint32_t old = h->mx[0][g];
+    if ((uint32_t)(size >> 4) == old) {
+        uint32_t nv = gran_max(h, g);
+        if (nv != old)
+            mx_lower(h, g, nv);
+    }
+}
+
+/* free's merge with a free next block nb (nsize): nb leaves the index and
+ * the block at b (already indexed when `indexed`, else entering) becomes
+ * size.  In one granule the leaf can only rise (size > nsize). */
+POL_HOT void pol_mx_absorb(pol_heap_t *h, char *b, size_t size, int indexed, char *nb, size_t nsize) {
+    size_t sb = slot_of(h, b), sn = slot_of(h, nb), g = sb >> 6;
+    if ((sn >> 6) != g) {
+        pol_mx_remove(h, nb, nsize);
+        if (indexed)
+            pol_mx_enlarge(h, b, size);
+        else
+            pol_mx_insert(h, b, size);
+        return;
+    }
+    uint64_t w = h->fbits[g] & ~(1ull << (sn & 63));
+    if (!indexed)
+        w |= 1ull << (sb & 63);
+    h->fbits[g] = w;
+    h->fsz[sb] = pol_fsz_code(size);
+    mx_raise(h, g, (uint32_t)(size >> 4));
+}
+
 /* first block of size >= a among the free blocks of `bits` (granule g) */
 static inline char *walk_fit(pol_heap_t *h, size_t g, uint64_t bits, size_t a, size_t *size) {
     uint32_t v = (uint32_t)(a >> 4);
@@ -299,18 +366,34 @@ static inline size_t mx_descend(pol_heap_t *h, int k, size_t j, uint32_t v) {
     return j;
 }
 
-/* leftmost granule >= g0 whose largest block is >= v, or NONE */
+/* bit j set <=> p[j] != 0, for the 16 entries of one node */
+static inline unsigned nz_mask16(const uint32_t *p) {
+#if defined(__SSE2__)
+    const __m128i *q = (const __m128i *)(const void *)p, z = _mm_setzero_si128();
+    __m128i e = _mm_packs_epi16(_mm_packs_epi32(_mm_cmpeq_epi32(_mm_loadu_si128(q), z),
+                                                _mm_cmpeq_epi32(_mm_loadu_si128(q + 1), z)),
+                                _mm_packs_epi32(_mm_cmpeq_epi32(_mm_loadu_si128(q + 2), z),
+                                                _mm_cmpeq_epi32(_mm_loadu_si128(q + 3), z)));
+    return ~(unsigned)_mm_movemask_epi8(e) & 0xFFFFu;
+#else
+    unsigned m = 0;
+    for (unsigned j = 0; j < 16; j++)
+        m |= (unsigned)(p[j] != 0) << j;
+    return m;
+#endif
+}
+
+/* leftmost granule >= g0 whose largest block is >= v, or NONE.  Entries
+ * beyond the covered granules are 0 (never written) and v >= 2, so whole
+ * 16-entry nodes are compared (a node never straddles a committed page). */
 static size_t mx_find_from(pol_heap_t *h, size_t g0, uint32_t v) {
     size_t i = g0;
     for (int k = 0;; k++) {
         size_t lim = ((h->ix_cover - 1) >> (4 * k)) + 1;
         if (i < lim) {
-            size_t end = (i | 15) + 1;
-            if (end > lim)
-                end = lim;
-            for (size_t j = i; j < end; j++)
-                if (h->mx[k][j] >= v)
-                    return mx_descend(h, k, j, v);
+            unsigned m = ~lt_mask16(h->mx[k] + (i & ~(size_t)15), v) & (0xFFFFu << (i & 15)) & 0xFFFFu;
+            if (m)
+                return mx_descend(h, k, (i & ~(size_t)15) + (size_t)__builtin_ctz(m), v);
         }
         if (k == h->mx_top)
             return NONE;
@@ -325,18 +408,15 @@ static size_t mx_last_before(pol_heap_t *h, size_t g0) {
     size_t i = g0 - 1;
     for (int k = 0;; k++) {
         size_t start = i & ~(size_t)15;
-        for (size_t j = i + 1; j-- > start;)
-            if (h->mx[k][j]) {
-                while (k > 0) {
-                    k--;
-                    const uint32_t *p = h->mx[k] + 16 * j;
-                    unsigned c = 15;
-                    while (!p[c])
-                        c--;
-                    j = 16 * j + c;
-                }
-                return j;
+        unsigned m = nz_mask16(h->mx[k] + start) & (0xFFFFu >> (15 - (i & 15)));
+        if (m) {
+            size_t j = start + 31 - (size_t)__builtin_clz(m);
+            while (k > 0) {
+                k--;
+                j = 16 * j + 31 - (size_t)__builtin_clz(nz_mask16(h->mx[k] + 16 * j));
             }
+            return j;
+        }
         if (k == h->mx_top || (i >> 4) == 0)
             return NONE;
         i = (i >> 4) - 1;

@@ -90,7 +90,7 @@ typedef struct pol_heap {
     size_t used_blocks;
     size_t nfree;
     size_t rover;     /* nextfit: offset where the last placement ended */
-    uint64_t stamp;   /* segregated: counts insertions (for the reference) */
+    uint64_t stamp;   /* unused (the reference counts its own insertions) */
     uint32_t root;    /* address tree (ff/nf) or (size,addr) tree (bf, seg large) */
     uint64_t seg_bitmap;
     uint32_t seg_heads[POL_NCLASSES];

@@ -16,7 +16,6 @@
 #include <stdio.h>
 
 POL_HOT void pol_seg_insert(pol_heap_t *h, char *b, size_t s) {
-    h->stamp++;
     pol_bit_set(h->fbits, pol_slot(h, b));
     if (s > POL_CLASS_MAX) {
         pol_st_insert(h, b);
