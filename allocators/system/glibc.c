@@ -106,7 +106,3 @@ const alloc_methods_t alloc_glibc_methods = {
     .stats_extra = glibc_stats_extra,
 };
 
-/* Referenced by the link option -u alloc_glibc_linked (CMakeLists.txt): it
- * makes a static link pull this file in, so the strong table above replaces
- * any weak placeholder that mmb_alloc may still carry. */
-const char alloc_glibc_linked = 1;

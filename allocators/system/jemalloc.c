@@ -157,7 +157,3 @@ const alloc_methods_t alloc_jemalloc_methods = {
     .stats_extra = je_stats_extra,
 };
 
-/* Referenced by the link option -u alloc_jemalloc_linked (CMakeLists.txt): it
- * makes a static link pull this file in, so the strong table above replaces
- * any weak placeholder that mmb_alloc may still carry. */
-const char alloc_jemalloc_linked = 1;

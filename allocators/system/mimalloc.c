@@ -247,7 +247,3 @@ const alloc_methods_t alloc_mimalloc_methods = {
     .stats_extra = mim_stats_extra,
 };
 
-/* Referenced by the link option -u alloc_mimalloc_linked (CMakeLists.txt): it
- * makes a static link pull this file in, so the strong table above replaces
- * any weak placeholder that mmb_alloc may still carry. */
-const char alloc_mimalloc_linked = 1;

@@ -158,7 +158,3 @@ const alloc_methods_t alloc_tcmalloc_methods = {
     .stats_extra = tcm_stats_extra,
 };
 
-/* Referenced by the link option -u alloc_tcmalloc_linked (CMakeLists.txt): it
- * makes a static link pull this file in, so the strong table above replaces
- * any weak placeholder that mmb_alloc may still carry. */
-const char alloc_tcmalloc_linked = 1;
