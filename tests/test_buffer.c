@@ -320,6 +320,64 @@ TEST(threads_create_and_release_concurrently) {
     EXPECT_EQ(buf_registry_check(), BUF_OK);
 }
 
+/* Ids come from one counter whatever makes the buffer (owned, consumed,
+ * slice); a pool's references and statistics stay exact with 4 threads
+ * sharing it, and the pool outlives its creator's destroy. */
+static void *churn_pool(void *arg) {
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.pool = arg;
+    buf_t *keep[32] = {0};
+    for (int i = 0; i < 5000; i++) {
+        int k = i % 32;
+        buf_release(keep[k]);
+        keep[k] = NULL;
+        buf_new(&keep[k], (size_t)(i % 200) + 1, 1, &o);
+        if (keep[k] && i % 7 == 0) {
+            buf_t *s;
+            if (buf_slice(keep[k], 0, 1, &s) == BUF_OK)
+                buf_release(s);
+        }
+    }
+    for (int k = 0; k < 32; k++)
+        buf_release(keep[k]);
+    return NULL;
+}
+
+TEST(ids_increase_and_pool_references_are_exact_across_threads) {
+    buf_t *a, *s, *c;
+    static char ext[64];
+    ASSERT_TRUE(buf_new(&a, 4, 1, NULL) == BUF_OK);
+    ASSERT_TRUE(buf_slice(a, 0, 2, &s) == BUF_OK);
+    ASSERT_TRUE(buf_consume(&c, ext, sizeof ext, 1, NULL, NULL, NULL) == BUF_OK);
+    EXPECT_GT(buf_id(s), buf_id(a));
+    EXPECT_GT(buf_id(c), buf_id(s));
+    buf_release(s);
+    buf_release(a);
+    buf_release(c);
+
+    buf_pool_t *pool;
+    ASSERT_TRUE(buf_pool_new(&pool, "glibc") == BUF_OK);
+    buf_t *held;
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.pool = pool;
+    ASSERT_TRUE(buf_new(&held, 10, 1, &o) == BUF_OK);
+    pthread_t t[4];
+    for (int i = 0; i < 4; i++)
+        pthread_create(&t[i], NULL, churn_pool, pool);
+    for (int i = 0; i < 4; i++)
+        pthread_join(t[i], NULL);
+    buf_pool_stats_t st;
+    buf_pool_get_stats(pool, &st);
+    /* only held is left: its handle and its block */
+    EXPECT_EQ(st.allocations - st.frees, 2);
+    EXPECT_GT(st.bytes_now, (uint64_t)(buf_capacity(held) + 64)); /* + the handle */
+    EXPECT_LT(st.bytes_now, (uint64_t)(buf_capacity(held) + 64 + 1024));
+    buf_pool_destroy(pool);          /* held keeps the pool alive */
+    EXPECT_TRUE(buf_pool_of(held) == pool);
+    EXPECT_EQ(buf_release(held), BUF_OK); /* the pool goes now (ASan: no leak, no use after free) */
+    EXPECT_EQ(buf_registry_check(), BUF_OK);
+}
+
 /* ---- delayed release ------------------------------------------------------------- */
 
 static int list_ids(const buf_t *b, void *ctx) {
@@ -1143,6 +1201,7 @@ int main(void) {
     RUN(registry_stays_balanced_with_many_buffers);
     RUN(registry_matches_a_naive_model);
     RUN(threads_create_and_release_concurrently);
+    RUN(ids_increase_and_pool_references_are_exact_across_threads);
     RUN(delayed_buffers_wait_and_die_only_when_collected);
     RUN(set_delayed_after_creation);
     RUN(slice_outlives_the_parent_handle);

@@ -10,6 +10,7 @@
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
+#include <stddef.h>
 
 #define BUF_ALIGN 64
 /* Owned host blocks: [prefix BUF_PREFIX][data capacity].  The prefix ends
@@ -33,16 +34,17 @@ typedef struct buf_prefix {
 
 /* Invariants: refs >= nslices (each live slice holds one reference); an
  * owned/consumed/device buffer is in the registry exactly while it is alive
- * (including while it waits on the delayed list); a slice never is. */
+ * (including while it waits on the delayed list); a slice never is.  An
+ * owned buffer's registry region is its block: lo == block, hi - lo ==
+ * block_size.  Table (BUF_F_EMBED) buffers have no death callback. */
 struct buf {
     /* cold fields first: for the table's buffers the handle ends right
-     * before the data, so the fields free() needs share its cache lines */
+     * before the data, so the fields free() needs (the last 48 bytes, from
+     * pool on) share one cache line with the prefix */
     size_t item_size, num_items;
     _Atomic long nslices;
     buf_mem_t mem;
     int init;
-    unsigned char init_byte;
-    int device;
     uint64_t id;
     void *death_ctx;
     buf_release_fn release;
@@ -50,19 +52,26 @@ struct buf {
     buf_t *parent;          /* slices */
     /* delayed list, oldest at the head */
     buf_t *dprev, *dnext;
-    /* overlap registry entry (registry.c: a B+tree keyed by lo; regions are disjoint) */
-    uintptr_t lo, hi;
-    bool registered;
-    unsigned flags;
-    buf_kind_t kind;
     buf_death_fn on_death;
-    buf_pool_t *pool;       /* holds this struct; owned data too */
     void *block;            /* owned: pool block (prefix + data) */
     size_t block_size;
-    size_t size, capacity;
-    _Atomic long refs;
+    size_t capacity;
     void *data;
+    /* hot: free, release, destroy and the registry */
+    buf_pool_t *pool;       /* holds this struct; owned data too */
+    /* overlap registry entry (registry.c: a B+tree keyed by lo; regions are disjoint) */
+    uintptr_t lo, hi;
+    size_t size;
+    _Atomic long refs;
+    uint8_t flags;
+    uint8_t kind;           /* buf_kind_t */
+    bool registered;
+    unsigned char init_byte; /* cold, in the padding */
+    int device;
 };
+
+_Static_assert(sizeof(struct buf) % 16 == 0 && sizeof(struct buf) - offsetof(struct buf, pool) == 48,
+               "table buffers: the handle's hot tail and the prefix make one cache line");
 
 /* Table buffers: [pad 0..align-16][buf_t][buf_prefix_t][data], one plain
  * (16-aligned) pool allocation of BUF_EMB_HDR + align - 16 + capacity bytes,
@@ -79,8 +88,18 @@ typedef enum buf_pool_kind {
 } buf_pool_kind_t;
 
 /* registry.c */
+/* The registry's mutex.  Plain pools (BUF_POOL_PLAIN) keep their
+ * statistics and references under it as well, so that a table buffer's
+ * malloc (registry insert + pool statistics) and free take it once. */
+extern pthread_mutex_t buf_reg_lock;
 int buf_reg_insert(buf_t *b, uintptr_t lo, uintptr_t hi);
 void buf_reg_remove(buf_t *b);
+/* The same with buf_reg_lock already held. */
+int buf_reg_insert_locked(buf_t *b, uintptr_t lo, uintptr_t hi);
+void buf_reg_remove_locked(buf_t *b);
+/* Buffer ids come from one process-wide counter (from 1) under the registry
+ * lock: buf_reg_insert gives one to a buffer whose id is still 0. */
+uint64_t buf_reg_next_id(void);
 /* Walk every registered buffer in address order under the registry lock. */
 void buf_reg_walk(void (*fn)(buf_t *b, void *ctx), void *ctx);
 void buf_delayed_push(buf_t *b);
@@ -101,6 +120,22 @@ int buf_table_linked(void);
 
 /* pool.c */
 void buf_pool_retain(buf_pool_t *p);
+/* buf_pool_alloc that also takes a reference on the pool, and buf_pool_free
+ * that also drops one (the last tears the pool down): one lock each. */
+int buf_pool_alloc_ref(buf_pool_t *p, size_t n, size_t align, void **out);
+int buf_pool_free_unref(buf_pool_t *p, void *q, size_t n);
+/* The last reference is gone (buf_pool_count_free_locked said so): free it. */
+void buf_pool_teardown(buf_pool_t *p);
+/* Table buffers over a pool whose lock is buf_reg_lock (plain pools): the
+ * block comes and goes without statistics (raw), and the caller counts it,
+ * with a pool reference, under buf_reg_lock together with its registry
+ * insert or remove. */
+bool buf_pool_shares_reg_lock(const buf_pool_t *p);
+void *buf_pool_raw_alloc(buf_pool_t *p, size_t n);
+void buf_pool_raw_free(buf_pool_t *p, void *q);
+void buf_pool_count_alloc_locked(buf_pool_t *p, size_t n);
+/* true when that was the pool's last reference: buf_pool_teardown after unlocking */
+bool buf_pool_count_free_locked(buf_pool_t *p, size_t n);
 buf_pool_t *buf_pool_resolve(const buf_opts_t *o);
 int buf_pool_inner(buf_pool_t *pool, const alloc_methods_t **m, void **heap);
 bool buf_pool_host(const buf_pool_t *pool);

@@ -40,8 +40,6 @@ int buf_map_dev(int dev_rc) {
     }
 }
 
-static _Atomic uint64_t buf_next_id = 1;
-
 /* Round n up to a multiple of 64, at least 64; 0 on overflow. */
 static size_t cap_for(size_t n) {
     if (n > SIZE_MAX - (BUF_ALIGN - 1) - BUF_PREFIX)
@@ -52,24 +50,20 @@ static size_t cap_for(size_t n) {
 
 int buf_handle_new(buf_pool_t *pool, buf_t **out) {
     buf_t *b;
-    int rc = buf_pool_alloc(pool, sizeof *b, 16, (void **)&b);
+    int rc = buf_pool_alloc_ref(pool, sizeof *b, 16, (void **)&b);
     if (rc)
         return rc;
-    memset(b, 0, sizeof *b);
-    buf_pool_retain(pool);
+    memset(b, 0, sizeof *b); /* id 0: buf_reg_insert (or buf_slice) numbers it */
     b->pool = pool;
     b->refs = 1;
-    b->id = atomic_fetch_add(&buf_next_id, 1);
     *out = b;
     return BUF_OK;
 }
 
 static void handle_free(buf_t *b, int *rc) {
-    buf_pool_t *pool = b->pool;
-    int r = buf_pool_free(pool, b, sizeof *b);
+    int r = buf_pool_free_unref(b->pool, b, sizeof *b);
     if (rc && !*rc)
         *rc = r;
-    buf_pool_destroy(pool);
 }
 
 void buf_apply_opts(buf_t *b, const buf_opts_t *o) {
@@ -96,7 +90,8 @@ static void fill_init(buf_t *b, size_t from, size_t to) {
 }
 
 static void zero_padding(buf_t *b) {
-    memset((char *)b->data + b->size, 0, b->capacity - b->size);
+    if (b->capacity > b->size)
+        memset((char *)b->data + b->size, 0, b->capacity - b->size);
 }
 
 static void prefix_set(buf_t *b) {
@@ -116,25 +111,44 @@ int buf_new_embedded(buf_t **out, size_t size, size_t align, buf_pool_t *pool) {
         return BUF_EOVERFLOW;
     size_t total = BUF_EMB_HDR + (align - 16) + cap;
     void *block;
-    int rc = buf_pool_alloc(pool, total, 16, &block);
-    if (rc)
+    int rc;
+    bool one_lock = buf_pool_shares_reg_lock(pool);
+    if (one_lock) {
+        if (!(block = buf_pool_raw_alloc(pool, total)))
+            return BUF_ENOMEM;
+    } else if ((rc = buf_pool_alloc_ref(pool, total, 16, &block))) {
         return rc;
+    }
     char *data = (char *)(((uintptr_t)block + BUF_EMB_HDR + align - 1) & ~(uintptr_t)(align - 1));
     buf_t *b = (buf_t *)(data - BUF_EMB_HDR);
-    /* every field but the id is set here (no memset of the whole handle) */
+    /* every field is set here (no memset of the whole handle); the id
+     * comes from buf_reg_insert, under the lock it takes anyway */
     *b = (buf_t){.data = data, .size = size, .item_size = size, .num_items = 1, .capacity = cap,
                  .pool = pool, .block = block, .block_size = total,
                  .refs = 1, .kind = BUF_KIND_OWNED, .mem = BUF_MEM_HOST, .flags = BUF_F_EMBED};
-    b->id = atomic_fetch_add_explicit(&buf_next_id, 1, memory_order_relaxed);
     prefix_set(b);
     zero_padding(b);
+    if (one_lock) {
+        /* registry insert, pool statistics and reference: one lock */
+        pthread_mutex_lock(&buf_reg_lock);
+        rc = buf_reg_insert_locked(b, (uintptr_t)block, (uintptr_t)block + total);
+        if (!rc)
+            buf_pool_count_alloc_locked(pool, total);
+        pthread_mutex_unlock(&buf_reg_lock);
+        if (rc) {
+            buf_prefix_of(data)->magic = 0;
+            buf_pool_raw_free(pool, block);
+            return rc;
+        }
+        *out = b;
+        return BUF_OK;
+    }
     rc = buf_reg_insert(b, (uintptr_t)block, (uintptr_t)block + total);
     if (rc) {
         buf_prefix_of(data)->magic = 0;
-        buf_pool_free(pool, block, total);
+        buf_pool_free_unref(pool, block, total);
         return rc;
     }
-    buf_pool_retain(pool);
     *out = b;
     return BUF_OK;
 }
@@ -234,6 +248,7 @@ int buf_slice(buf_t *parent, size_t offset, size_t count, buf_t **out) {
     s->num_items = count;
     s->size = s->capacity = count * parent->item_size;
     s->parent = parent;
+    s->id = buf_reg_next_id();
     buf_retain(parent);
     atomic_fetch_add(&parent->nslices, 1);
     *out = s;
@@ -315,22 +330,41 @@ int buf_resize(buf_t *b, size_t num_items) {
 void buf_retain(buf_t *b) { atomic_fetch_add(&b->refs, 1); }
 
 void buf_destroy(buf_t *b, int *rc) {
+    int r = BUF_OK;
+    if (b->flags & BUF_F_EMBED) {
+        /* handle and data are one block, the registry region (no death
+         * callback): one free, with the pool reference; the fields read
+         * here all lie in the handle's last cache line */
+        buf_pool_t *pool = b->pool;
+        void *block = (void *)b->lo;
+        size_t total = b->hi - b->lo;
+        if (buf_pool_shares_reg_lock(pool)) {
+            /* out of the registry, pool statistics and reference: one lock;
+             * the memory is freed only once the registry no longer has it */
+            pthread_mutex_lock(&buf_reg_lock);
+            buf_reg_remove_locked(b);
+            bool last = buf_pool_count_free_locked(pool, total);
+            pthread_mutex_unlock(&buf_reg_lock);
+            buf_prefix_of((char *)b + BUF_EMB_HDR)->magic = 0;
+            buf_pool_raw_free(pool, block);
+            if (last)
+                buf_pool_teardown(pool);
+            if (rc)
+                *rc = BUF_OK;
+            return;
+        }
+        buf_reg_remove(b);
+        buf_prefix_of((char *)b + BUF_EMB_HDR)->magic = 0;
+        r = buf_pool_free_unref(pool, block, total);
+        if (rc)
+            *rc = r;
+        return;
+    }
     if (b->on_death) {
         buf_death_info_t info = {b->data, b->size, b->item_size, b->num_items, b->id};
         b->on_death(&info, b->death_ctx);
     }
     buf_reg_remove(b);
-    int r = BUF_OK;
-    if (b->flags & BUF_F_EMBED) {
-        /* handle and data are one block: one free, then the pool reference */
-        buf_pool_t *pool = b->pool;
-        buf_prefix_of(b->data)->magic = 0;
-        r = buf_pool_free(pool, b->block, b->block_size);
-        if (rc)
-            *rc = r;
-        buf_pool_destroy(pool);
-        return;
-    }
     switch (b->kind) {
     case BUF_KIND_OWNED:
         buf_prefix_of(b->data)->magic = 0;

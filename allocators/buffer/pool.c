@@ -5,8 +5,10 @@
  * default pool chosen by MMBENCH_DEFAULT_POOL.
  *
  * Every pool counts what is asked of it (bytes now, peak, total, allocations,
- * frees) under its own mutex.  Pool structs and the logging pool's slot table
- * come from mmap, never from the allocator under test.
+ * frees), and its references, under its mutex (plain pools: the registry's,
+ * buf_reg_lock, so table buffers take one lock per malloc and free).  Pool
+ * structs and the logging pool's slot table come from mmap, never from the
+ * allocator under test.
  */
 #include "allocators/buffer/buf_internal.h"
 #include "allocators/device/dev.h"
@@ -37,7 +39,8 @@ typedef struct ptrmap_ent {
 
 struct buf_pool {
     buf_pool_kind_t kind;
-    _Atomic long refs;
+    long refs;                /* under *lk: the caller's plus one per buffer/handle */
+    pthread_mutex_t *lk;      /* guards refs and st: &buf_reg_lock for plain pools, else &lock */
     pthread_mutex_t lock;
     char name[96];
     const alloc_methods_t *m; /* plain */
@@ -64,15 +67,30 @@ static int pool_make(buf_pool_t **out, buf_pool_kind_t kind) {
     p->kind = kind;
     p->refs = 1;
     pthread_mutex_init(&p->lock, NULL);
+    p->lk = kind == BUF_POOL_PLAIN ? &buf_reg_lock : &p->lock;
     *out = p;
     return BUF_OK;
 }
 
-void buf_pool_retain(buf_pool_t *p) { atomic_fetch_add(&p->refs, 1); }
+void buf_pool_retain(buf_pool_t *p) {
+    pthread_mutex_lock(p->lk);
+    p->refs++;
+    pthread_mutex_unlock(p->lk);
+}
+
 
 void buf_pool_destroy(buf_pool_t *p) {
-    if (!p || atomic_fetch_sub(&p->refs, 1) != 1)
+    if (!p)
         return;
+    pthread_mutex_lock(p->lk);
+    bool last = --p->refs == 0;
+    pthread_mutex_unlock(p->lk);
+    if (last)
+        buf_pool_teardown(p);
+}
+
+/* The last reference is gone: free the pool (and drop its parent). */
+void buf_pool_teardown(buf_pool_t *p) {
     if (p->owns_heap)
         alloc_fini(p->m, p->heap);
     if (p->map)
@@ -175,9 +193,9 @@ int buf_pool_pinned(buf_pool_t **out) {
 const char *buf_pool_name(const buf_pool_t *p) { return p->name; }
 
 void buf_pool_get_stats(buf_pool_t *p, buf_pool_stats_t *out) {
-    pthread_mutex_lock(&p->lock);
+    pthread_mutex_lock(p->lk);
     *out = p->st;
-    pthread_mutex_unlock(&p->lock);
+    pthread_mutex_unlock(p->lk);
 }
 
 int buf_pool_inner(buf_pool_t *p, const alloc_methods_t **m, void **heap) {
@@ -332,7 +350,9 @@ static void *libc_alloc(size_t n, size_t align) {
     return posix_memalign(&q, align, n ? n : 1) == 0 ? q : NULL;
 }
 
-int buf_pool_alloc(buf_pool_t *p, size_t n, size_t align, void **out) {
+/* ref: also take a reference on p, in the same critical section as the
+ * statistics (one lock per allocation for handles and table buffers). */
+static int pool_alloc(buf_pool_t *p, size_t n, size_t align, void **out, long ref) {
     *out = NULL;
     if (!p || (align & (align - 1)))
         return BUF_EINVAL;
@@ -354,36 +374,40 @@ int buf_pool_alloc(buf_pool_t *p, size_t n, size_t align, void **out) {
         break;
     }
     case BUF_POOL_CAP:
-        pthread_mutex_lock(&p->lock);
+        pthread_mutex_lock(p->lk);
         if (n > p->cap || p->st.bytes_now > p->cap - n) {
             p->st.refused++;
-            pthread_mutex_unlock(&p->lock);
+            pthread_mutex_unlock(p->lk);
             return BUF_ECAP;
         }
         st_alloc(p, n);
-        pthread_mutex_unlock(&p->lock);
+        p->refs += ref;
+        pthread_mutex_unlock(p->lk);
         rc = buf_pool_alloc(p->parent, n, align, out);
         if (rc) {
-            pthread_mutex_lock(&p->lock);
+            pthread_mutex_lock(p->lk);
             p->st.bytes_now -= n;
             p->st.total -= n;
             p->st.allocations--;
-            pthread_mutex_unlock(&p->lock);
+            p->refs -= ref;
+            pthread_mutex_unlock(p->lk);
         }
         return rc;
     case BUF_POOL_LOG:
         rc = buf_pool_alloc(p->parent, n, align, &q);
         if (rc)
             return rc;
-        pthread_mutex_lock(&p->lock);
+        pthread_mutex_lock(p->lk);
         uint64_t slot = p->next_slot++;
         if (ptrmap_put(p, (uintptr_t)q, slot))
             rc = BUF_ENOMEM;
         else if (fprintf(p->log, "a %" PRIu64 " %zu\n", slot, n) < 0)
             rc = BUF_EIO;
-        if (!rc)
+        if (!rc) {
             st_alloc(p, n);
-        pthread_mutex_unlock(&p->lock);
+            p->refs += ref;
+        }
+        pthread_mutex_unlock(p->lk);
         if (rc) {
             buf_pool_free(p->parent, q, n);
             return rc;
@@ -402,29 +426,44 @@ int buf_pool_alloc(buf_pool_t *p, size_t n, size_t align, void **out) {
         dbg_hdr_t *h = (dbg_hdr_t *)q - 1;
         *h = (dbg_hdr_t){.magic = BUF_DBG_MAGIC, .n = n, .hdr = hdr};
         canary_put((unsigned char *)q + n);
-        pthread_mutex_lock(&p->lock);
+        pthread_mutex_lock(p->lk);
         h->next = p->live;
         if (p->live)
             p->live->prev = h;
         p->live = h;
         st_alloc(p, n);
-        pthread_mutex_unlock(&p->lock);
+        p->refs += ref;
+        pthread_mutex_unlock(p->lk);
         *out = q;
         return BUF_OK;
     }
     }
     if (!q)
         return BUF_ENOMEM;
-    pthread_mutex_lock(&p->lock);
+    pthread_mutex_lock(p->lk);
     st_alloc(p, n);
-    pthread_mutex_unlock(&p->lock);
+    p->refs += ref;
+    pthread_mutex_unlock(p->lk);
     *out = q;
     return BUF_OK;
 }
 
-int buf_pool_free(buf_pool_t *p, void *q, size_t n) {
-    if (!q)
+int buf_pool_alloc(buf_pool_t *p, size_t n, size_t align, void **out) {
+    return pool_alloc(p, n, align, out, 0);
+}
+
+int buf_pool_alloc_ref(buf_pool_t *p, size_t n, size_t align, void **out) {
+    return pool_alloc(p, n, align, out, 1);
+}
+
+/* unref: also drop a reference on p with the statistics; the last one
+ * tears the pool down after the free. */
+static int pool_free(buf_pool_t *p, void *q, size_t n, long unref) {
+    if (!q) {
+        if (unref)
+            buf_pool_destroy(p);
         return BUF_OK;
+    }
     int rc = BUF_OK;
     switch (p->kind) {
     case BUF_POOL_PLAIN:
@@ -440,24 +479,30 @@ int buf_pool_free(buf_pool_t *p, void *q, size_t n) {
         rc = buf_pool_free(p->parent, q, n);
         break;
     case BUF_POOL_LOG: {
-        pthread_mutex_lock(&p->lock);
+        pthread_mutex_lock(p->lk);
         uint64_t slot = ptrmap_take(p, (uintptr_t)q);
         if (slot == UINT64_MAX)
             rc = BUF_EFOREIGN;
         else if (fprintf(p->log, "f %" PRIu64 "\n", slot) < 0)
             rc = BUF_EIO;
-        pthread_mutex_unlock(&p->lock);
+        pthread_mutex_unlock(p->lk);
         int prc = buf_pool_free(p->parent, q, n);
-        if (rc == BUF_EFOREIGN)
+        if (rc == BUF_EFOREIGN) {
+            if (unref)
+                buf_pool_destroy(p);
             return rc;
+        }
         rc = rc ? rc : prc;
         break;
     }
     case BUF_POOL_DEBUG: {
         dbg_hdr_t *h = (dbg_hdr_t *)q - 1;
-        if (h->magic != BUF_DBG_MAGIC)
+        if (h->magic != BUF_DBG_MAGIC) {
+            if (unref)
+                buf_pool_destroy(p);
             return BUF_EFOREIGN;
-        pthread_mutex_lock(&p->lock);
+        }
+        pthread_mutex_lock(p->lk);
         if (canary_damage((unsigned char *)q + h->n)) {
             canary_report(p, h, "at free");
             rc = BUF_ECANARY;
@@ -471,17 +516,43 @@ int buf_pool_free(buf_pool_t *p, void *q, size_t n) {
         h->magic = 0;
         size_t total = h->hdr + h->n + BUF_CANARY;
         n = h->n;
-        pthread_mutex_unlock(&p->lock);
+        pthread_mutex_unlock(p->lk);
         int prc = buf_pool_free(p->parent, (char *)q - h->hdr, total);
         rc = rc ? rc : prc;
         break;
     }
     }
-    pthread_mutex_lock(&p->lock);
+    pthread_mutex_lock(p->lk);
     st_free(p, n);
-    pthread_mutex_unlock(&p->lock);
+    bool last = unref && (p->refs -= unref) == 0;
+    pthread_mutex_unlock(p->lk);
+    if (last)
+        buf_pool_teardown(p);
     return rc;
 }
+
+int buf_pool_free(buf_pool_t *p, void *q, size_t n) { return pool_free(p, q, n, 0); }
+
+int buf_pool_free_unref(buf_pool_t *p, void *q, size_t n) { return pool_free(p, q, n, 1); }
+
+/* ---- table buffers over a plain pool: one lock per malloc and free ------------------ */
+
+bool buf_pool_shares_reg_lock(const buf_pool_t *p) { return p->lk == &buf_reg_lock; }
+
+void *buf_pool_raw_alloc(buf_pool_t *p, size_t n) { return plain_alloc(p, n, 16); }
+
+void buf_pool_raw_free(buf_pool_t *p, void *q) { plain_free(p, q); }
+
+void buf_pool_count_alloc_locked(buf_pool_t *p, size_t n) {
+    st_alloc(p, n);
+    p->refs++;
+}
+
+bool buf_pool_count_free_locked(buf_pool_t *p, size_t n) {
+    st_free(p, n);
+    return --p->refs == 0;
+}
+
 
 /* Realloc as allocate + copy + free through the pool itself (counts as one
  * allocation and one free, like every realloc). */
@@ -522,9 +593,9 @@ int buf_pool_realloc(buf_pool_t *p, void **pp, size_t old_n, size_t new_n, size_
                 /* the data lives at q now; hand it back unaligned is worse
                  * than failing, so keep it and report no memory */
                 *pp = q;
-                pthread_mutex_lock(&p->lock);
+                pthread_mutex_lock(p->lk);
                 st_realloc(p, old_n, new_n);
-                pthread_mutex_unlock(&p->lock);
+                pthread_mutex_unlock(p->lk);
                 return BUF_ENOMEM;
             }
             memcpy(a, q, new_n);
@@ -532,28 +603,28 @@ int buf_pool_realloc(buf_pool_t *p, void **pp, size_t old_n, size_t new_n, size_
             q = a;
         }
         *pp = q;
-        pthread_mutex_lock(&p->lock);
+        pthread_mutex_lock(p->lk);
         st_realloc(p, old_n, new_n);
-        pthread_mutex_unlock(&p->lock);
+        pthread_mutex_unlock(p->lk);
         return BUF_OK;
     }
     case BUF_POOL_CAP:
-        pthread_mutex_lock(&p->lock);
+        pthread_mutex_lock(p->lk);
         if (new_n > p->cap || p->st.bytes_now - old_n > p->cap - new_n) {
             p->st.refused++;
-            pthread_mutex_unlock(&p->lock);
+            pthread_mutex_unlock(p->lk);
             return BUF_ECAP;
         }
         st_realloc(p, old_n, new_n);
-        pthread_mutex_unlock(&p->lock);
+        pthread_mutex_unlock(p->lk);
         rc = buf_pool_realloc(p->parent, pp, old_n, new_n, align);
         if (rc && rc != BUF_ECANARY) {
-            pthread_mutex_lock(&p->lock);
+            pthread_mutex_lock(p->lk);
             p->st.bytes_now = p->st.bytes_now - new_n + old_n;
             p->st.total -= new_n;
             p->st.allocations--;
             p->st.frees--;
-            pthread_mutex_unlock(&p->lock);
+            pthread_mutex_unlock(p->lk);
         }
         return rc;
     case BUF_POOL_LOG: {
@@ -561,7 +632,7 @@ int buf_pool_realloc(buf_pool_t *p, void **pp, size_t old_n, size_t new_n, size_
         rc = buf_pool_realloc(p->parent, pp, old_n, new_n, align);
         if (rc && rc != BUF_ECANARY)
             return rc;
-        pthread_mutex_lock(&p->lock);
+        pthread_mutex_lock(p->lk);
         uint64_t slot = ptrmap_take(p, (uintptr_t)old);
         if (slot == UINT64_MAX)
             slot = p->next_slot++;
@@ -570,7 +641,7 @@ int buf_pool_realloc(buf_pool_t *p, void **pp, size_t old_n, size_t new_n, size_
         else if (fprintf(p->log, "r %" PRIu64 " %zu\n", slot, new_n) < 0)
             rc = BUF_EIO;
         st_realloc(p, old_n, new_n);
-        pthread_mutex_unlock(&p->lock);
+        pthread_mutex_unlock(p->lk);
         return rc;
     }
     default:
@@ -581,13 +652,13 @@ int buf_pool_realloc(buf_pool_t *p, void **pp, size_t old_n, size_t new_n, size_
 int buf_pool_check(buf_pool_t *p, size_t *nbad) {
     size_t bad = 0;
     if (p->kind == BUF_POOL_DEBUG) {
-        pthread_mutex_lock(&p->lock);
+        pthread_mutex_lock(p->lk);
         for (dbg_hdr_t *h = p->live; h; h = h->next)
             if (canary_damage((unsigned char *)(h + 1) + h->n)) {
                 bad++;
                 canary_report(p, h, "on check");
             }
-        pthread_mutex_unlock(&p->lock);
+        pthread_mutex_unlock(p->lk);
     }
     if (nbad)
         *nbad = bad;

@@ -11,7 +11,8 @@
  * refused), so the region with the greatest start below a new region's end
  * is the only one that can overlap it: insert, remove and the overlap query
  * are O(log n) (height log_16 n).  The delayed list is intrusive (links in
- * buf_t).  One mutex each.
+ * buf_t).  One mutex each; plain pools keep their statistics under the
+ * registry's (buf_reg_lock).
  */
 #include "allocators/buffer/buf_internal.h"
 
@@ -35,9 +36,13 @@ typedef struct rnode {
     } u;
 } rnode_t;
 
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
+/* The registry's mutex; plain pools keep their statistics under it too
+ * (buf_internal.h), so a table buffer's malloc and free take one lock. */
+pthread_mutex_t buf_reg_lock = PTHREAD_MUTEX_INITIALIZER;
+#define reg_lock buf_reg_lock
 static rnode_t *reg_root;
 static size_t reg_n;
+static uint64_t reg_next_id = 1; /* buffer ids (buf_reg_next_id) */
 static rnode_t *rn_free;        /* free nodes, linked through child[0] */
 static size_t rn_nfree;
 
@@ -86,17 +91,15 @@ static int rn_reserve(void) {
     return BUF_OK;
 }
 
-/* Number of keys of x that are < k (binary search). */
-static int rn_count_below(const rnode_t *x, uintptr_t k) {
-    int lo = 0, hi = x->n;
-    while (lo < hi) {
-        int mid = (lo + hi) >> 1;
-        if (x->key[mid] < k)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
+/* Number of keys of x that are < k.  The keys are sorted, so this is the
+ * position of k; counting all of them (no early exit, no dependent probes)
+ * lets the node's cache lines load in parallel, where a binary search
+ * waits for one line per probe (and mispredicts). */
+static inline int rn_count_below(const rnode_t *x, uintptr_t k) {
+    int c = 0;
+    for (int i = 0; i < x->n; i++)
+        c += x->key[i] < k;
+    return c;
 }
 
 /* Child of inner node x that holds (or would hold) key k. */
@@ -158,15 +161,23 @@ static void rn_move_tail(rnode_t *x, int from, rnode_t *y) {
     x->n = from;
 }
 
-/* Insert into the subtree x; when x was full it splits and *spill is its
- * new right sibling.  Nodes were reserved, so it cannot fail. */
-static void rn_insert(rnode_t *x, uintptr_t lo, uintptr_t hi, buf_t *b, rnode_t **spill) {
+/* Insert [lo, hi) into the subtree x, or refuse it (BUF_EOVERLAP, nothing
+ * changed) when it intersects a region there.  bound is the smallest start
+ * after the subtree (UINTPTR_MAX: none).  The descent itself finds the two
+ * regions that could intersect: the greatest start below lo (in the same
+ * leaf, or else no region before lo can reach it) and the smallest start at
+ * or above lo (in the leaf, or bound).  When x was full it splits and
+ * *spill is its new right sibling.  Nodes were reserved, so the insert
+ * itself cannot fail. */
+static int rn_insert(rnode_t *x, uintptr_t lo, uintptr_t hi, buf_t *b, uintptr_t bound, rnode_t **spill) {
     *spill = NULL;
     if (x->leaf) {
         int pos = rn_count_below(x, lo);
+        if ((pos > 0 && x->u.l.hi[pos - 1] > lo) || (pos < x->n ? x->key[pos] : bound) < hi)
+            return BUF_EOVERLAP;
         if (x->n < RN_MAX) {
             leaf_put(x, pos, lo, hi, b);
-            return;
+            return BUF_OK;
         }
         rnode_t *y = rn_new(1);
         rn_move_tail(x, RN_MAX / 2, y);
@@ -175,17 +186,19 @@ static void rn_insert(rnode_t *x, uintptr_t lo, uintptr_t hi, buf_t *b, rnode_t 
         else
             leaf_put(y, pos - x->n, lo, hi, b);
         *spill = y;
-        return;
+        return BUF_OK;
     }
     int i = rn_child_for(x, lo);
     rnode_t *cs;
-    rn_insert(x->u.child[i], lo, hi, b, &cs);
+    int rc = rn_insert(x->u.child[i], lo, hi, b, i + 1 < x->n ? x->key[i + 1] : bound, &cs);
+    if (rc)
+        return rc;
     x->key[i] = x->u.child[i]->key[0];
     if (!cs)
-        return;
+        return BUF_OK;
     if (x->n < RN_MAX) {
         inner_put(x, i + 1, cs->key[0], cs);
-        return;
+        return BUF_OK;
     }
     rnode_t *y = rn_new(0);
     rn_move_tail(x, RN_MAX / 2, y);
@@ -194,6 +207,7 @@ static void rn_insert(rnode_t *x, uintptr_t lo, uintptr_t hi, buf_t *b, rnode_t 
     else
         inner_put(y, i + 1 - x->n, cs->key[0], cs);
     *spill = y;
+    return BUF_OK;
 }
 
 /* Rebalance child i of inner node x after it fell below RN_MIN. */
@@ -273,25 +287,18 @@ static int rn_remove(rnode_t *x, uintptr_t lo, const buf_t *b) {
     return 1;
 }
 
-int buf_reg_insert(buf_t *b, uintptr_t lo, uintptr_t hi) {
+int buf_reg_insert_locked(buf_t *b, uintptr_t lo, uintptr_t hi) {
     if (hi <= lo)
         return BUF_EINVAL;
-    pthread_mutex_lock(&reg_lock);
-    rnode_t *leaf;
-    int j;
-    if (below(hi, &leaf, &j) && leaf->u.l.hi[j] > lo) {
-        pthread_mutex_unlock(&reg_lock);
-        return BUF_EOVERLAP;
-    }
     int rc = rn_reserve();
-    if (rc) {
-        pthread_mutex_unlock(&reg_lock);
+    if (rc)
         return rc;
-    }
     if (!reg_root)
         reg_root = rn_new(1);
     rnode_t *spill;
-    rn_insert(reg_root, lo, hi, b, &spill);
+    rc = rn_insert(reg_root, lo, hi, b, UINTPTR_MAX, &spill);
+    if (rc)
+        return rc;
     if (spill) {
         rnode_t *r = rn_new(0);
         r->key[0] = reg_root->key[0];
@@ -304,13 +311,27 @@ int buf_reg_insert(buf_t *b, uintptr_t lo, uintptr_t hi) {
     b->lo = lo;
     b->hi = hi;
     b->registered = true;
+    if (!b->id)
+        b->id = reg_next_id++;
     reg_n++;
-    pthread_mutex_unlock(&reg_lock);
     return BUF_OK;
 }
 
-void buf_reg_remove(buf_t *b) {
+int buf_reg_insert(buf_t *b, uintptr_t lo, uintptr_t hi) {
     pthread_mutex_lock(&reg_lock);
+    int rc = buf_reg_insert_locked(b, lo, hi);
+    pthread_mutex_unlock(&reg_lock);
+    return rc;
+}
+
+uint64_t buf_reg_next_id(void) {
+    pthread_mutex_lock(&reg_lock);
+    uint64_t id = reg_next_id++;
+    pthread_mutex_unlock(&reg_lock);
+    return id;
+}
+
+void buf_reg_remove_locked(buf_t *b) {
     if (b->registered && rn_remove(reg_root, b->lo, b)) {
         b->registered = false;
         reg_n--;
@@ -320,6 +341,11 @@ void buf_reg_remove(buf_t *b) {
             rn_del(old);
         }
     }
+}
+
+void buf_reg_remove(buf_t *b) {
+    pthread_mutex_lock(&reg_lock);
+    buf_reg_remove_locked(b);
     pthread_mutex_unlock(&reg_lock);
 }
 

@@ -26,13 +26,42 @@
 #include <string.h>
 #include <sys/mman.h>
 
+/* payload / live counters, one cache line per thread: the first BT_SHARDS
+ * threads of the process each own a shard and update it with plain
+ * (relaxed) loads and stores, no read-modify-write; later threads share the
+ * last one with atomic adds.  Readers sum the shards. */
+#define BT_SHARDS 64
+typedef struct bt_shard {
+    _Alignas(64) _Atomic int64_t payload;
+    _Atomic int64_t live;
+} bt_shard_t;
+
 typedef struct bt_heap {
     buf_pool_t *pool;
     const alloc_methods_t *m; /* innermost allocator */
     void *heap;
-    _Atomic uint64_t payload;
-    _Atomic int64_t live;
+    bt_shard_t shard[BT_SHARDS + 1]; /* [BT_SHARDS]: shared */
 } bt_heap_t;
+
+static _Atomic int bt_nthreads;
+static _Thread_local int bt_tid = -1;
+
+/* Add to this thread's payload and live counts. */
+static inline void bt_count(bt_heap_t *h, int64_t payload, int64_t live) {
+    int t = bt_tid;
+    if (t < 0)
+        t = bt_tid = atomic_fetch_add_explicit(&bt_nthreads, 1, memory_order_relaxed);
+    if (t < BT_SHARDS) {
+        bt_shard_t *s = &h->shard[t];
+        atomic_store_explicit(&s->payload, atomic_load_explicit(&s->payload, memory_order_relaxed) + payload,
+                              memory_order_relaxed);
+        atomic_store_explicit(&s->live, atomic_load_explicit(&s->live, memory_order_relaxed) + live,
+                              memory_order_relaxed);
+    } else {
+        atomic_fetch_add_explicit(&h->shard[BT_SHARDS].payload, payload, memory_order_relaxed);
+        atomic_fetch_add_explicit(&h->shard[BT_SHARDS].live, live, memory_order_relaxed);
+    }
+}
 
 static const alloc_methods_t *_Atomic bt_last_inner;
 
@@ -84,10 +113,14 @@ static void bt_fini(void *heap) {
 
 /* O(1): the prefix right before p names the handle (for the table's own
  * buffers, in the same block); both must agree. */
-static buf_t *bt_owner(void *p) {
+static inline buf_t *bt_owner(void *p) {
     const buf_prefix_t *px = buf_prefix_of(p);
     buf_t *b = px->magic == BUF_MAGIC ? px->owner : NULL;
-    if (!b || b->data != p || b->kind != BUF_KIND_OWNED)
+    if (!b || b->kind != BUF_KIND_OWNED)
+        return NULL;
+    /* a table buffer's data sits at a fixed distance after its handle (no
+     * need to touch the handle's colder line holding b->data) */
+    if (b->flags & BUF_F_EMBED ? (char *)b + BUF_EMB_HDR != (char *)p : b->data != p)
         return NULL;
     return b;
 }
@@ -135,8 +168,7 @@ static void *bt_malloc_aligned(void *heap, size_t n, size_t align) {
         errno = ENOMEM;
         return NULL;
     }
-    atomic_fetch_add(&h->payload, n);
-    atomic_fetch_add(&h->live, 1);
+    bt_count(h, (int64_t)n, 1);
     return b->data;
 }
 
@@ -152,8 +184,7 @@ static void bt_free(void *heap, void *p) {
             bt_token_free(h, p);
         return;
     }
-    atomic_fetch_sub(&h->payload, b->size);
-    atomic_fetch_sub(&h->live, 1);
+    bt_count(h, -(int64_t)b->size, -1);
     buf_release(b);
 }
 
@@ -178,7 +209,7 @@ static void *bt_realloc(void *heap, void *p, size_t n) {
             errno = ENOMEM;
             return NULL;
         }
-        atomic_fetch_add(&h->payload, n - old);
+        bt_count(h, (int64_t)n - (int64_t)old, 0);
         return b->data;
     }
     if (n <= b->capacity && (n > b->capacity / 2 || b->capacity == BUF_ALIGN) &&
@@ -187,7 +218,7 @@ static void *bt_realloc(void *heap, void *p, size_t n) {
         if (n < old)
             memset((char *)p + n, 0, old - n);
         b->size = b->item_size = n;
-        atomic_fetch_add(&h->payload, n - old);
+        bt_count(h, (int64_t)n - (int64_t)old, 0);
         return p;
     }
     /* the handle lives in the block, so a new capacity means a new buffer */
@@ -201,7 +232,7 @@ static void *bt_realloc(void *heap, void *p, size_t n) {
         return NULL;
     }
     memcpy(nb->data, p, old < n ? old : n);
-    atomic_fetch_add(&h->payload, n - old);
+    bt_count(h, (int64_t)n - (int64_t)old, 0);
     buf_release(b);
     return nb->data;
 }
@@ -282,8 +313,13 @@ static int bt_stats(void *heap, alloc_stats_t *s) {
         alloc_stats(h->m, h->heap, s);
     buf_pool_stats_t ps;
     buf_pool_get_stats(h->pool, &ps);
-    s->payload_bytes = (int64_t)atomic_load(&h->payload);
-    s->used_blocks = atomic_load(&h->live);
+    int64_t payload = 0, live = 0;
+    for (int i = 0; i <= BT_SHARDS; i++) {
+        payload += atomic_load_explicit(&h->shard[i].payload, memory_order_relaxed);
+        live += atomic_load_explicit(&h->shard[i].live, memory_order_relaxed);
+    }
+    s->payload_bytes = payload;
+    s->used_blocks = live;
     s->allocated_bytes = (int64_t)ps.bytes_now;
     return 0;
 }
