@@ -16,16 +16,23 @@ static long proc_page_size(void) {
     return ps;
 }
 
-int64_t proc_rss_bytes(void) {
-    char buf[256];
-    int fd = open("/proc/self/statm", O_RDONLY | O_CLOEXEC);
+/* Read a small /proc file into buf (NUL-terminated); its length, or -1. */
+static ssize_t proc_read(const char *path, char *buf, size_t len) {
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
+    ssize_t n = read(fd, buf, len - 1);
     close(fd);
     if (n <= 0)
         return -1;
     buf[n] = 0;
+    return n;
+}
+
+int64_t proc_rss_bytes(void) {
+    char buf[256];
+    if (proc_read("/proc/self/statm", buf, sizeof buf) < 0)
+        return -1;
     char *p = strchr(buf, ' ');
     if (!p)
         return -1;
@@ -34,14 +41,8 @@ int64_t proc_rss_bytes(void) {
 
 int64_t proc_status_bytes(const char *field) {
     static char buf[8192];
-    int fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
+    if (proc_read("/proc/self/status", buf, sizeof buf) < 0)
         return -1;
-    ssize_t n = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    if (n <= 0)
-        return -1;
-    buf[n] = 0;
     size_t fl = strlen(field);
     for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
         if (!strncmp(line, field, fl) && line[fl] == ':')

@@ -41,7 +41,7 @@ TEST(table_is_a_thread_safe_system_allocator) {
 TEST(init_proves_the_library_serves_malloc) {
     int rc = alloc_init(g_m, NULL, &g_heap);
     if (rc)
-        TEST_FAIL_AT("init: %d (%s): %s", rc, strerror(rc), alloc_sys_last_error());
+        TEST_FAIL_AT("init: %d (%s): %s", rc, strerror(rc), alloc_last_error());
 }
 
 TEST(version_comes_from_the_library) {
@@ -130,8 +130,8 @@ TEST(init_refuses_when_the_library_does_not_serve_malloc) {
     void *heap = NULL;
     int rc = alloc_init(g_m, NULL, &heap);
     EXPECT_EQ(rc, ENOENT);
-    printf("  reason: %s\n", alloc_sys_last_error());
-    EXPECT_TRUE(alloc_sys_last_error()[0] != 0);
+    printf("  reason: %s\n", alloc_last_error());
+    EXPECT_TRUE(alloc_last_error()[0] != 0);
 }
 
 int main(int argc, char **argv) {

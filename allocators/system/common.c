@@ -16,18 +16,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static char alloc_sys_error[512];
-
-void alloc_sys_set_error(const char *fmt, ...) {
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(alloc_sys_error, sizeof alloc_sys_error, fmt, ap);
-    va_end(ap);
-    alloc_set_error("%s", alloc_sys_error);
-}
-
-const char *alloc_sys_last_error(void) { return alloc_sys_error; }
-
 int alloc_sys_file_exists(const char *path) {
     struct stat st;
     return path && path[0] && stat(path, &st) == 0 && S_ISREG(st.st_mode);
@@ -45,7 +33,7 @@ static int alloc_sys_check(const char *name, const char *anchor, const char *pat
     Dl_info lib;
     if (!alloc_sys_object_of(anchor, &lib)) {
         if (!quiet)
-            alloc_sys_set_error("%s: %s() is not loaded in this process (run it with "
+            alloc_set_error("%s: %s() is not loaded in this process (run it with "
                                 "LD_PRELOAD=%s)", name, anchor, path ? path : "the library");
         return ENOENT;
     }
@@ -54,7 +42,7 @@ static int alloc_sys_check(const char *name, const char *anchor, const char *pat
         if (stat(path, &want) != 0 || stat(lib.dli_fname, &got) != 0 ||
             want.st_dev != got.st_dev || want.st_ino != got.st_ino) {
             if (!quiet)
-                alloc_sys_set_error("%s: %s() comes from %s, not from the configured %s", name,
+                alloc_set_error("%s: %s() comes from %s, not from the configured %s", name,
                                     anchor, lib.dli_fname, path);
             return ENOENT;
         }
@@ -63,7 +51,7 @@ static int alloc_sys_check(const char *name, const char *anchor, const char *pat
         Dl_info got;
         if (!alloc_sys_object_of(family[i], &got) || got.dli_fbase != lib.dli_fbase) {
             if (!quiet)
-                alloc_sys_set_error("%s: %s() in this process is served by %s, not by %s "
+                alloc_set_error("%s: %s() in this process is served by %s, not by %s "
                                     "(is another malloc preloaded in front of it?)",
                                     name, family[i], got.dli_fname ? got.dli_fname : "nothing",
                                     lib.dli_fname);

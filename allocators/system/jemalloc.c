@@ -71,7 +71,7 @@ static int je_init(void **heap, const alloc_config_t *cfg) {
     *heap = NULL;
     const char *why;
     if (!je_available(&why)) {
-        alloc_sys_set_error("%s", why);
+        alloc_set_error("%s", why);
         return ENOTSUP;
     }
     int rc = alloc_sys_verify("jemalloc", "mallctl", MMBENCH_JEMALLOC_LIB);
@@ -80,7 +80,7 @@ static int je_init(void **heap, const alloc_config_t *cfg) {
     uint64_t epoch = 1;
     size_t sz = sizeof epoch;
     if (je_mallctl()("epoch", &epoch, &sz, &epoch, sz) != 0) {
-        alloc_sys_set_error("jemalloc: mallctl(\"epoch\") failed (built without stats?)");
+        alloc_set_error("jemalloc: mallctl(\"epoch\") failed (built without stats?)");
         return ENOSYS;
     }
     return 0;

@@ -73,14 +73,14 @@ static int mim_init(void **heap, const alloc_config_t *cfg) {
     *heap = NULL;
     const char *why;
     if (!mim_available(&why)) {
-        alloc_sys_set_error("%s", why);
+        alloc_set_error("%s", why);
         return ENOTSUP;
     }
     int rc = alloc_sys_verify("mimalloc", "mi_version", MMBENCH_MIMALLOC_LIB);
     if (rc)
         return rc;
     if (!dlsym(RTLD_DEFAULT, "mi_process_info") || !dlsym(RTLD_DEFAULT, "mi_stats_print_out")) {
-        alloc_sys_set_error("mimalloc: mi_process_info or mi_stats_print_out is missing");
+        alloc_set_error("mimalloc: mi_process_info or mi_stats_print_out is missing");
         return ENOSYS;
     }
     return 0;

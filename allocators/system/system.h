@@ -15,7 +15,7 @@
  *           point this table needs;
  *   ENOTSUP the table is unavailable in this build (sanitizers, library not
  *           found at build time).
- * alloc_sys_last_error() gives the sentence explaining the last failure.
+ * alloc_last_error() (alloc.h) gives the sentence explaining the last failure.
  */
 #ifndef MMB_ALLOC_SYSTEM_H
 #define MMB_ALLOC_SYSTEM_H
@@ -28,7 +28,7 @@
  * of this process all resolve into the shared object that defines `anchor`
  * (a symbol only the library has, e.g. "mallctl"), and, when `path` is not
  * NULL, that this object is the file `path` (same device and inode).
- * Returns 0, or ENOENT with the reason in alloc_sys_last_error(). */
+ * Returns 0, or ENOENT with the reason in alloc_last_error(). */
 int alloc_sys_verify(const char *name, const char *anchor, const char *path);
 
 /* Like alloc_sys_verify() but only reports: 1 when `anchor`'s library serves
@@ -45,9 +45,6 @@ int alloc_sys_file_exists(const char *path);
 int alloc_sys_preload_available(const char *name, int have, const char *path, const char *pkg,
                                 const char **reason);
 
-/* Record (printf-style) and read the sentence explaining the last failure. */
-void alloc_sys_set_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-const char *alloc_sys_last_error(void);
 
 /* Shared slots: the process's malloc family. */
 void *alloc_sys_malloc(void *heap, size_t n);

@@ -72,14 +72,14 @@ static int tcm_init(void **heap, const alloc_config_t *cfg) {
     *heap = NULL;
     const char *why;
     if (!tcm_available(&why)) {
-        alloc_sys_set_error("%s", why);
+        alloc_set_error("%s", why);
         return ENOTSUP;
     }
     int rc = alloc_sys_verify("tcmalloc", "tc_version", MMBENCH_TCMALLOC_LIB);
     if (rc)
         return rc;
     if (!tcm_property()) {
-        alloc_sys_set_error("tcmalloc: MallocExtension_GetNumericProperty is missing");
+        alloc_set_error("tcmalloc: MallocExtension_GetNumericProperty is missing");
         return ENOSYS;
     }
     return 0;
