@@ -7,7 +7,7 @@ set -euo pipefail
 
 pkgs=(build-essential cmake pkg-config git libsqlite3-dev sqlite3
       libjemalloc-dev libmimalloc-dev libgoogle-perftools-dev libmicrohttpd-dev
-      nodejs npm curl)
+      nodejs npm python3 util-linux)
 if [[ "${1:-}" == "--with-browser" ]]; then
   pkgs+=(chromium)
 fi
@@ -18,6 +18,7 @@ for p in "${pkgs[@]}"; do
   case "$p" in
     nodejs) command -v node >/dev/null 2>&1 && continue ;;
     npm) command -v npm >/dev/null 2>&1 && continue ;;
+    python3) command -v python3 >/dev/null 2>&1 && continue ;;  # the tests' CSV/JSON checks
   esac
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
