@@ -105,6 +105,12 @@ static _Noreturn void child_fail(const char *fmt, ...) {
 
 /* ---- the run's state ----------------------------------------------------- */
 
+/* A slot of the workload: the block it holds and the size requested. */
+typedef struct child_slot {
+    void *p;
+    uint64_t size;
+} child_slot_t;
+
 typedef struct child_thread {
     pthread_t tid;
     uint32_t index;
@@ -123,8 +129,7 @@ typedef struct child {
     wl_stream_t s;
     wl_touch_t touch;
     int verify;
-    void **ptr;
-    uint64_t *size;
+    child_slot_t *slot; /* one per slot: the pointer and its size in one cache line */
     /* alloc_slot_kind_t per slot, only when the stream has slices or
      * consumed memory (else NULL: every slot holds a block) */
     unsigned char *kind;
@@ -163,8 +168,7 @@ typedef struct serve {
     void *(*malloc)(void *heap, size_t n);
     void (*free)(void *heap, void *p);
     void *heap;
-    void **ptr;
-    uint64_t *size;
+    child_slot_t *slot;
     unsigned char *kind; /* NULL unless the stream has SLICE/CONSUME */
     wl_touch_t touch;
     int verify;
@@ -172,8 +176,7 @@ typedef struct serve {
 } serve_t;
 
 static serve_t serve_of(child_t *c) {
-    return (serve_t){.malloc = c->m->malloc, .free = c->m->free, .heap = c->heap, .ptr = c->ptr,
-                     .size = c->size, .kind = c->kind, .touch = c->touch, .verify = c->verify, .c = c};
+    return (serve_t){.malloc = c->m->malloc, .free = c->m->free, .heap = c->heap, .slot = c->slot, .kind = c->kind, .touch = c->touch, .verify = c->verify, .c = c};
 }
 
 static inline __attribute__((always_inline)) void child_touch(const serve_t *k, unsigned char *p,
@@ -203,8 +206,8 @@ static inline __attribute__((always_inline)) void child_touch(const serve_t *k, 
 }
 
 static void child_verify(const serve_t *k, uint32_t slot) {
-    const unsigned char *p = k->ptr[slot];
-    uint64_t n = k->size[slot];
+    const unsigned char *p = k->slot[slot].p;
+    uint64_t n = k->slot[slot].size;
     unsigned char want = child_pattern(slot, n);
     for (uint64_t i = 0; i < n; i++)
         if (p[i] != want)
@@ -227,11 +230,11 @@ static __attribute__((noinline, cold)) int64_t child_serve_buffer(const serve_t 
     child_t *c = k->c;
     if (op->kind == WL_SLICE) {
         uint32_t parent = wl_slice_parent(op);
-        void *h = alloc_slice(c->m, k->heap, k->ptr[parent], 0, wl_slice_len(op), &k->kind[slot]);
+        void *h = alloc_slice(c->m, k->heap, k->slot[parent].p, 0, wl_slice_len(op), &k->kind[slot]);
         if (!h)
             child_fail("slice of %u bytes of slot %u failed: %s", wl_slice_len(op), parent, strerror(errno));
-        k->ptr[slot] = h;
-        k->size[slot] = wl_slice_len(op);
+        k->slot[slot].p = h;
+        k->slot[slot].size = wl_slice_len(op);
         return 0;
     }
     size_t n = (size_t)op->size;
@@ -246,17 +249,17 @@ static __attribute__((noinline, cold)) int64_t child_serve_buffer(const serve_t 
         child_fail("consume of %llu bytes of external memory failed: %s", (unsigned long long)op->size,
                    strerror(e));
     }
-    k->ptr[slot] = h;
-    k->size[slot] = n;
+    k->slot[slot].p = h;
+    k->slot[slot].size = n;
     return 0;
 }
 
 /* Cold: FREE of a slice or consumed memory (never verified: a slice's bytes
  * are its parent's, which may be gone). */
 static __attribute__((noinline, cold)) int64_t child_free_special(const serve_t *k, uint32_t slot) {
-    alloc_free_slot(k->c->m, k->heap, k->ptr[slot], (size_t)k->size[slot], k->kind[slot],
+    alloc_free_slot(k->c->m, k->heap, k->slot[slot].p, (size_t)k->slot[slot].size, k->kind[slot],
                     child_release_external, NULL);
-    k->ptr[slot] = NULL;
+    k->slot[slot].p = NULL;
     k->kind[slot] = ALLOC_SLOT_BLOCK;
     return 0;
 }
@@ -267,14 +270,14 @@ static __attribute__((noinline)) int64_t child_serve_realloc(const serve_t *k, c
     if (__builtin_expect(op->kind != WL_REALLOC, 0))
         return child_serve_buffer(k, op);
     uint32_t slot = op->slot;
-    uint64_t old = k->size[slot];
+    uint64_t old = k->slot[slot].size;
     if (k->verify)
         child_verify(k, slot);
-    void *p = alloc_realloc(k->c->m, k->heap, k->ptr[slot], op->size);
+    void *p = alloc_realloc(k->c->m, k->heap, k->slot[slot].p, op->size);
     if (!p)
         child_fail("realloc to %llu bytes returned NULL (out of memory)", (unsigned long long)op->size);
-    k->ptr[slot] = p;
-    k->size[slot] = op->size;
+    k->slot[slot].p = p;
+    k->slot[slot].size = op->size;
     if (k->verify)
         child_touch(k, p, 0, op->size, slot, op->size);
     else
@@ -292,8 +295,8 @@ static inline __attribute__((always_inline)) int64_t child_serve(const serve_t *
         void *p = k->malloc(k->heap, n);
         if (__builtin_expect(!p, 0))
             child_fail("malloc(%llu) returned NULL (out of memory)", (unsigned long long)n);
-        k->ptr[slot] = p;
-        k->size[slot] = n;
+        k->slot[slot].p = p;
+        k->slot[slot].size = n;
         child_touch(k, p, 0, n, slot, n);
         ++*blocks;
         return (int64_t)n;
@@ -303,10 +306,10 @@ static inline __attribute__((always_inline)) int64_t child_serve(const serve_t *
             return child_free_special(k, slot);
         if (__builtin_expect(k->verify, 0))
             child_verify(k, slot);
-        k->free(k->heap, k->ptr[slot]);
-        k->ptr[slot] = NULL;
+        k->free(k->heap, k->slot[slot].p);
+        k->slot[slot].p = NULL;
         --*blocks;
-        return -(int64_t)k->size[slot];
+        return -(int64_t)k->slot[slot].size;
     }
     default:
         return child_serve_realloc(k, op);
@@ -772,8 +775,7 @@ int hx_cmd_child(int argc, char **argv) {
 
     /* The harness's arrays, touched now so the baseline includes them. */
     uint64_t ns = c->s.nslots ? c->s.nslots : 1;
-    c->ptr = hx_mem_alloc(ns * sizeof *c->ptr);
-    c->size = hx_mem_alloc(ns * sizeof *c->size);
+    c->slot = hx_mem_alloc(ns * sizeof *c->slot);
     c->done = hx_mem_alloc(ns * sizeof *c->done);
     for (uint32_t t = 0; t < c->s.nthreads && !c->kind; t++)
         for (uint64_t i = 0; i < c->s.thread[t].nops; i++)
@@ -790,10 +792,9 @@ int hx_cmd_child(int argc, char **argv) {
     c->samples = hx_mem_alloc(c->samplecap * sizeof *c->samples);
     c->regular = hx_mem_alloc(c->samplecap);
     c->th = hx_mem_alloc(c->s.nthreads * sizeof *c->th);
-    if (!c->ptr || !c->size || !c->done || !c->samples || !c->regular || !c->th)
+    if (!c->slot || !c->done || !c->samples || !c->regular || !c->th)
         child_fail("out of memory for the harness's tables (%llu slots)", (unsigned long long)ns);
-    memset(c->ptr, 0, ns * sizeof *c->ptr);
-    memset(c->size, 0, ns * sizeof *c->size);
+    memset(c->slot, 0, ns * sizeof *c->slot);
     memset((void *)c->done, 0, ns * sizeof *c->done);
     memset(c->samples, 0, c->samplecap * sizeof *c->samples);
     memset(c->regular, 0, c->samplecap);
@@ -976,8 +977,8 @@ int hx_cmd_child(int argc, char **argv) {
 
     /* Teardown, not measured: free what is still live. */
     for (uint64_t k = 0; k < ns; k++)
-        if (c->ptr[k])
-            alloc_free_slot(c->m, c->heap, c->ptr[k], (size_t)c->size[k], c->kind ? c->kind[k] : ALLOC_SLOT_BLOCK,
+        if (c->slot[k].p)
+            alloc_free_slot(c->m, c->heap, c->slot[k].p, (size_t)c->slot[k].size, c->kind ? c->kind[k] : ALLOC_SLOT_BLOCK,
                             child_release_external, NULL);
     out_line("D");
     /* No fini or exit handlers: the process ends here, and some allocators
