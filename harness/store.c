@@ -899,14 +899,47 @@ static int grow(void **arr, size_t *cap, size_t n, size_t sz) {
     return 0;
 }
 
-static int load_arrays(sqlite3 *db, unsigned tables, int64_t id, hx_run_t *r) {
-    sqlite3_stmt *st;
-    size_t cap;
-    int rc;
+/* One row of a run's table into one element of its array. */
+typedef void (*row_fn)(sqlite3_stmt *st, void *elem, const int *map, int ncol);
 
-    if (!(tables & TB_SAMPLES))
-        goto blocks;
-    rc = sqlite3_prepare_v2(db, "SELECT * FROM samples WHERE run_id = ? ORDER BY idx", -1, &st, NULL);
+static void row_sample(sqlite3_stmt *st, void *elem, const int *map, int ncol) {
+    hx_sample_t *smp = elem;
+    for (int c = 0; c < HX_SAMPLE_COUNT; c++)
+        smp->v[c] = NAN;
+    for (int c = 0; c < ncol && c < 64; c++)
+        if (map[c] >= 0)
+            smp->v[map[c]] = col_num(st, c);
+}
+
+static void row_block(sqlite3_stmt *st, void *elem, const int *map, int ncol) {
+    (void)map, (void)ncol;
+    hx_block_t *b = elem;
+    b->offset = (uint64_t)sqlite3_column_int64(st, 0);
+    b->size = (uint64_t)sqlite3_column_int64(st, 1);
+    b->used = sqlite3_column_double(st, 2);
+}
+
+static void row_comp(sqlite3_stmt *st, void *elem, const int *map, int ncol) {
+    (void)map, (void)ncol;
+    hx_comp_t *c = elem;
+    copy_str(c->category, sizeof c->category, sqlite3_column_text(st, 0));
+    copy_str(c->label, sizeof c->label, sqlite3_column_text(st, 1));
+    c->bytes = sqlite3_column_double(st, 2);
+}
+
+static void row_info(sqlite3_stmt *st, void *elem, const int *map, int ncol) {
+    (void)map, (void)ncol;
+    hx_kv_t *kv = elem;
+    copy_str(kv->key, sizeof kv->key, sqlite3_column_text(st, 0));
+    kv->value = col_num(st, 1);
+}
+
+/* Every row of `sql` (one parameter: the run id) appended to *arr as
+ * elements of size sz.  Sample rows are matched to columns by name (map). */
+static int load_rows(sqlite3 *db, const char *sql, int64_t id, void **arr, size_t *n, size_t sz,
+                     row_fn fn) {
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
     if (rc != SQLITE_OK)
         return rc;
     sqlite3_bind_int64(st, 1, id);
@@ -914,88 +947,33 @@ static int load_arrays(sqlite3 *db, unsigned tables, int64_t id, hx_run_t *r) {
     int ncol = sqlite3_column_count(st);
     for (int c = 0; c < ncol && c < 64; c++)
         map[c] = sample_index(sqlite3_column_name(st, c));
-    cap = 0;
+    size_t cap = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&r->samples, &cap, r->nsamples, sizeof *r->samples)) {
+        if (grow(arr, &cap, *n, sz)) {
             rc = SQLITE_NOMEM;
             break;
         }
-        hx_sample_t *smp = &r->samples[r->nsamples++];
-        for (int c = 0; c < HX_SAMPLE_COUNT; c++)
-            smp->v[c] = NAN;
-        for (int c = 0; c < ncol && c < 64; c++)
-            if (map[c] >= 0)
-                smp->v[map[c]] = col_num(st, c);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return rc;
-
-blocks:
-    if (!(tables & TB_HEAP_BLOCKS))
-        goto comp;
-    rc = sqlite3_prepare_v2(db, "SELECT \"offset\", size, used FROM heap_blocks WHERE run_id = ? ORDER BY seq", -1,
-                            &st, NULL);
-    if (rc != SQLITE_OK)
-        return rc;
-    sqlite3_bind_int64(st, 1, id);
-    cap = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&r->blocks, &cap, r->nblocks, sizeof *r->blocks)) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        hx_block_t *b = &r->blocks[r->nblocks++];
-        b->offset = (uint64_t)sqlite3_column_int64(st, 0);
-        b->size = (uint64_t)sqlite3_column_int64(st, 1);
-        b->used = sqlite3_column_double(st, 2);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return rc;
-
-comp:
-    if (!(tables & TB_COMPOSITION))
-        goto info;
-    rc = sqlite3_prepare_v2(db, "SELECT category, label, bytes FROM composition WHERE run_id = ? ORDER BY seq", -1,
-                            &st, NULL);
-    if (rc != SQLITE_OK)
-        return rc;
-    sqlite3_bind_int64(st, 1, id);
-    cap = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&r->comp, &cap, r->ncomp, sizeof *r->comp)) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        hx_comp_t *c = &r->comp[r->ncomp++];
-        copy_str(c->category, sizeof c->category, sqlite3_column_text(st, 0));
-        copy_str(c->label, sizeof c->label, sqlite3_column_text(st, 1));
-        c->bytes = sqlite3_column_double(st, 2);
-    }
-    sqlite3_finalize(st);
-    if (rc != SQLITE_DONE)
-        return rc;
-
-info:
-    if (!(tables & TB_RUN_INFO))
-        return SQLITE_OK;
-    rc = sqlite3_prepare_v2(db, "SELECT key, value FROM run_info WHERE run_id = ? ORDER BY key", -1, &st, NULL);
-    if (rc != SQLITE_OK)
-        return rc;
-    sqlite3_bind_int64(st, 1, id);
-    cap = 0;
-    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-        if (grow((void **)&r->info, &cap, r->ninfo, sizeof *r->info)) {
-            rc = SQLITE_NOMEM;
-            break;
-        }
-        hx_kv_t *kv = &r->info[r->ninfo++];
-        copy_str(kv->key, sizeof kv->key, sqlite3_column_text(st, 0));
-        kv->value = col_num(st, 1);
+        fn(st, (char *)*arr + (*n)++ * sz, map, ncol);
     }
     sqlite3_finalize(st);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+static int load_arrays(sqlite3 *db, unsigned tables, int64_t id, hx_run_t *r) {
+    int rc = SQLITE_OK;
+    if (tables & TB_SAMPLES)
+        rc = load_rows(db, "SELECT * FROM samples WHERE run_id = ? ORDER BY idx", id, (void **)&r->samples,
+                       &r->nsamples, sizeof *r->samples, row_sample);
+    if (rc == SQLITE_OK && (tables & TB_HEAP_BLOCKS))
+        rc = load_rows(db, "SELECT \"offset\", size, used FROM heap_blocks WHERE run_id = ? ORDER BY seq", id,
+                       (void **)&r->blocks, &r->nblocks, sizeof *r->blocks, row_block);
+    if (rc == SQLITE_OK && (tables & TB_COMPOSITION))
+        rc = load_rows(db, "SELECT category, label, bytes FROM composition WHERE run_id = ? ORDER BY seq", id,
+                       (void **)&r->comp, &r->ncomp, sizeof *r->comp, row_comp);
+    if (rc == SQLITE_OK && (tables & TB_RUN_INFO))
+        rc = load_rows(db, "SELECT key, value FROM run_info WHERE run_id = ? ORDER BY key", id,
+                       (void **)&r->info, &r->ninfo, sizeof *r->info, row_info);
+    return rc;
 }
 
 int hx_store_get_run(hx_store_t *s, int64_t id, hx_run_t *out, char *err, size_t errlen) {
