@@ -375,9 +375,11 @@ static void route_runs(const char *dbpath, const web_query_t *q, web_reply_t *re
 static int write_run(sqlite3 *db, int64_t id, int csv, int header, int with_samples, web_buf_t *b,
                      web_reply_t *rep);
 
-static int write_table_json(sqlite3 *db, sqlite3_stmt *st, web_buf_t *b, web_reply_t *rep) {
-    int n = sqlite3_column_count(st), skip = -1, first = 1, rc;
-    web_buf_puts(b, "{\"columns\":[");
+/* Write "columns":[names but run_id],"rows":[ and return run_id's column
+ * index (-1 if absent). */
+static int write_columns(web_buf_t *b, sqlite3_stmt *st) {
+    int n = sqlite3_column_count(st), skip = -1, first = 1;
+    web_buf_puts(b, "\"columns\":[");
     for (int i = 0; i < n; i++) {
         if (strcmp(sqlite3_column_name(st, i), "run_id") == 0) {
             skip = i;
@@ -389,6 +391,13 @@ static int write_table_json(sqlite3 *db, sqlite3_stmt *st, web_buf_t *b, web_rep
         web_json_str(b, sqlite3_column_name(st, i));
     }
     web_buf_puts(b, "],\"rows\":[");
+    return skip;
+}
+
+static int write_table_json(sqlite3 *db, sqlite3_stmt *st, web_buf_t *b, web_reply_t *rep) {
+    int n = sqlite3_column_count(st), first, rc;
+    web_buf_puts(b, "{");
+    int skip = write_columns(b, st);
     long rows = 0;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         web_buf_puts(b, rows++ ? ",[" : "[");
@@ -515,19 +524,8 @@ static void route_run_table(const char *dbpath, int64_t id, const char *table, w
         web_csv_header(b, st);
         return;
     }
-    web_buf_printf(b, "{\"run_id\":%lld,\"columns\":[", (long long)id);
-    int n = sqlite3_column_count(st), first = 1;
-    for (int i = 0; i < n; i++) {
-        if (strcmp(sqlite3_column_name(st, i), "run_id") == 0) {
-            rep->skip_col = i;
-            continue;
-        }
-        if (!first)
-            web_buf_put(b, ",", 1);
-        first = 0;
-        web_json_str(b, sqlite3_column_name(st, i));
-    }
-    web_buf_puts(b, "],\"rows\":[");
+    web_buf_printf(b, "{\"run_id\":%lld,", (long long)id);
+    rep->skip_col = write_columns(b, st);
     rep->tail = strdup("]}\n");
     if (!rep->tail)
         web_reply_error(rep, 500, "Out of memory.");
