@@ -506,6 +506,54 @@ TEST(debug_mode_aborts_on_double_free_and_foreign_pointers) {
     EXPECT_TRUE(dies_with_abort(realloc_freed_child));
 }
 
+/* Without debug mode, free still refuses a pointer outside the heap, a
+ * misaligned one, and a double free of a block that is still a free block of
+ * its own (its fsz/fbits entries say so; no header is read for it). */
+static const alloc_methods_t *nodebug_m;
+static void nodebug_double_free_child(void) {
+    void *h = heap_new(nodebug_m, CHUNK, 0);
+    void *p = nodebug_m->malloc(h, 40);
+    nodebug_m->malloc(h, 40);
+    nodebug_m->free(h, p);
+    nodebug_m->free(h, p);
+}
+static void nodebug_misaligned_child(void) {
+    void *h = heap_new(nodebug_m, CHUNK, 0);
+    char *p = nodebug_m->malloc(h, 100);
+    nodebug_m->free(h, p + 8);
+}
+static void nodebug_outside_child(void) {
+    void *h = heap_new(nodebug_m, CHUNK, 0);
+    static char elsewhere[64] __attribute__((aligned(16)));
+    nodebug_m->free(h, elsewhere + 16);
+}
+static void nodebug_big_block_double_free_child(void) {
+    void *h = heap_new(nodebug_m, CHUNK, 0);
+    void *p = nodebug_m->malloc(h, 5000); /* above 4080: size from the header */
+    nodebug_m->malloc(h, 40);
+    nodebug_m->free(h, p);
+    nodebug_m->free(h, p);
+}
+static void nodebug_valid_child(void) {
+    void *h = heap_new(nodebug_m, CHUNK, 0);
+    void *p = nodebug_m->malloc(h, 40), *q = nodebug_m->malloc(h, 5000);
+    nodebug_m->free(h, p);
+    nodebug_m->free(h, q);
+}
+
+TEST(release_mode_refuses_double_free_and_foreign_pointers) {
+    const alloc_methods_t *all[] = {&alloc_firstfit_methods, &alloc_bestfit_methods,
+                                    &alloc_nextfit_methods, &alloc_segregated_methods};
+    for (size_t i = 0; i < 4; i++) {
+        nodebug_m = all[i];
+        EXPECT_TRUE(dies_with_abort(nodebug_double_free_child));
+        EXPECT_TRUE(dies_with_abort(nodebug_misaligned_child));
+        EXPECT_TRUE(dies_with_abort(nodebug_outside_child));
+        EXPECT_TRUE(dies_with_abort(nodebug_big_block_double_free_child));
+        EXPECT_TRUE(!dies_with_abort(nodebug_valid_child));
+    }
+}
+
 TEST(checker_detects_corruption) {
     const alloc_methods_t *m = &alloc_firstfit_methods;
     void *h = heap_new(m, CHUNK, 0);
@@ -540,6 +588,20 @@ TEST(checker_detects_corruption) {
     EXPECT_NE(m->check(h, err, sizeof err), 0);
     EXPECT_TRUE(strstr(err, "index") != NULL);
     ph->fsz[ps] -= 1;
+    EXPECT_EQ(m->check(h, err, sizeof err), 0);
+    /* a used block's size byte and padding byte */
+    char *u = m->malloc(h, 100);
+    size_t us = (size_t)((u - 8) - ph->base - 8) >> 4;
+    EXPECT_EQ(ph->fsz[us], 112 >> 4);
+    EXPECT_EQ(ph->fsz[us + 1], 112 - 8 - 100);
+    ph->fsz[us] += 1;
+    EXPECT_NE(m->check(h, err, sizeof err), 0);
+    EXPECT_TRUE(strstr(err, "size byte of the used block") != NULL);
+    ph->fsz[us] -= 1;
+    ph->fsz[us + 1] += 1;
+    EXPECT_NE(m->check(h, err, sizeof err), 0);
+    EXPECT_TRUE(strstr(err, "padding byte") != NULL);
+    ph->fsz[us + 1] -= 1;
     EXPECT_EQ(m->check(h, err, sizeof err), 0);
     alloc_fini(m, h);
     /* segregated keeps the two bitmaps too */
@@ -689,6 +751,7 @@ int main(void) {
     RUN(malloc_zero_returns_unique_minimum_blocks);
     RUN(huge_requests_fail_with_enomem_and_heap_intact);
     RUN(debug_mode_aborts_on_double_free_and_foreign_pointers);
+    RUN(release_mode_refuses_double_free_and_foreign_pointers);
     RUN(checker_detects_corruption);
     RUN(threads_after_single_threaded_use);
     RUN(threads_hammer_one_heap);

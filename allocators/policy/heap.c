@@ -99,10 +99,17 @@ static inline void pol_set_free(char *b, size_t s) {
     *pol_footer(b, s) = s;
 }
 
-static inline void pol_set_used(char *b, size_t s, size_t n) {
-    *pol_hdr(b) = s | POL_USED | ((uint64_t)(s - 8 - n) << 48);
+/* A used block's size and padding are also in the side array fsz: its size
+ * code at its start slot, its padding (255: look in the header) in the byte
+ * of the next slot, which lies inside the block and means nothing else.  So
+ * free learns both without loading the block's header, a cache miss
+ * whenever the block has not been touched for a while. */
+static inline void pol_set_used(pol_heap_t *h, char *b, size_t s, size_t n) {
+    size_t pad = s - 8 - n, sl = pol_slot(h, b);
+    *pol_hdr(b) = s | POL_USED | ((uint64_t)pad << 48);
+    h->fsz[sl] = pol_fsz_code(s);
+    h->fsz[sl + 1] = pad < POL_PAD_ESCAPE ? (uint8_t)pad : POL_PAD_ESCAPE;
 }
-
 /* Called after an operation that grew the heap. */
 static inline void pol_note_peak(pol_heap_t *h) {
     if (h->footprint > h->peak_footprint) {
@@ -201,12 +208,27 @@ POL_HOT void pol_place(pol_heap_t *h, const pol_kind_t K, char *b, size_t s, siz
         h->nfree--;
         pol_clr_prev_free(h, b + s);
     }
-    pol_set_used(b, s, n);
+    pol_set_used(h, b, s, n);
     h->used_bytes += s;
     h->payload += n;
     pol_note_payload(h);
     h->used_blocks++;
     h->rover = pol_off(h, b) + s;
+}
+
+/* Size of the free block just below b.  Its start is the highest free-block
+ * start below b's slot (free blocks are never adjacent, so no other free
+ * block starts in between); looking in fbits, in b's granule or the one
+ * before, spares waiting for b's line, where the footer lies.  A block
+ * starting further down is found by its footer. */
+static inline size_t pol_prev_free_size(pol_heap_t *h, char *b) {
+    size_t sl = pol_slot(h, b), g = sl >> 6;
+    uint64_t w = h->fbits[g] & ((1ull << (sl & 63)) - 1);
+    if (w)
+        return (sl - ((g << 6) + 63 - (size_t)__builtin_clzll(w))) << 4;
+    if (g && (w = h->fbits[g - 1]) != 0)
+        return (sl - (((g - 1) << 6) + 63 - (size_t)__builtin_clzll(w))) << 4;
+    return (size_t) * (uint64_t *)(void *)(b - 8);
 }
 
 /* The block of pointer p, after checking that p can be one of ours.  Cheap
@@ -227,16 +249,43 @@ __attribute__((noinline)) static void pol_prove_block(pol_heap_t *h, void *p, co
     }
 }
 
-POL_HOT char *pol_block_of(pol_heap_t *h, void *p, const char *op) {
+/* The header's figures, for a block whose size or padding is not in fsz,
+ * and its check: called, so the compiler cannot fold the header load into
+ * the hot path (as a cmov, say). */
+__attribute__((noinline)) static void pol_block_cold(pol_heap_t *h, char *b, const char *op, size_t *size,
+                                                     size_t *pad) {
+    uint64_t hd = *pol_hdr(b);
+    size_t s = (size_t)(hd & POL_SIZE_MASK);
+    if (!(hd & POL_USED) || s < POL_MIN_BLOCK || s > (size_t)(pol_epilogue(h) - b) ||
+        (*size && *size != s))
+        pol_die(h, "%s of %p: double free or foreign pointer (no used block header there)", op, b + 8);
+    *size = s;
+    *pad = (size_t)(hd >> 48);
+}
+
+/* The block of pointer p (its size and padding in *size and *pad), after
+ * checking that p can be one of ours.  Always: p lies in the heap, is
+ * aligned, and is not the start of a free block (a double free of a block
+ * not yet coalesced).  The figures come from fsz, not from the block's
+ * header; in debug mode a walk proves that p is a used block's start and the
+ * checker compares fsz with every header. */
+POL_HOT char *pol_block_of(pol_heap_t *h, void *p, const char *op, size_t *size, size_t *pad) {
     uintptr_t u = (uintptr_t)p, lo = (uintptr_t)h->base + 16, hi = (uintptr_t)pol_epilogue(h);
     if (__builtin_expect(u < lo || u >= hi || (u & 15), 0))
         pol_die(h, "%s of foreign pointer %p (outside the heap or misaligned)", op, p);
     char *b = (char *)p - 8;
     if (__builtin_expect(h->debug, 0))
         pol_prove_block(h, p, op);
-    size_t s = pol_size(b);
-    if (__builtin_expect(!pol_used(b) || s < POL_MIN_BLOCK || s > (size_t)(hi - (uintptr_t)b), 0))
-        pol_die(h, "%s of %p: double free or foreign pointer (no used block header there)", op, p);
+    size_t sl = pol_slot(h, b);
+    if (__builtin_expect(pol_bit(h->fbits, sl), 0))
+        pol_die(h, "%s of %p: double free", op, p);
+    size_t s = (size_t)h->fsz[sl] << 4, pd = h->fsz[sl + 1];
+    if (__builtin_expect(!s || pd == POL_PAD_ESCAPE, 0))
+        pol_block_cold(h, b, op, &s, &pd);
+    if (__builtin_expect(s > (size_t)(hi - (uintptr_t)b), 0))
+        pol_die(h, "%s of %p: double free or foreign pointer (no used block there)", op, p);
+    *size = s;
+    *pad = pd;
     return b;
 }
 
@@ -283,7 +332,7 @@ POL_HOT void *pol_malloc_locked(pol_heap_t *h, const pol_kind_t K, size_t n) {
         h->nfree--;
         pol_clr_prev_free(h, b + s);
     }
-    pol_set_used(b, s, n);
+    pol_set_used(h, b, s, n);
     h->used_bytes += s;
     h->payload += n;
     pol_note_payload(h);
@@ -295,10 +344,10 @@ POL_HOT void *pol_malloc_locked(pol_heap_t *h, const pol_kind_t K, size_t n) {
 }
 
 POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
-    char *b = pol_block_of(h, p, "free");
-    size_t s = pol_size(b);
+    size_t s, pad;
+    char *b = pol_block_of(h, p, "free", &s, &pad);
     h->used_bytes -= s;
-    h->payload -= s - 8 - pol_pad(b);
+    h->payload -= s - 8 - pad;
     h->used_blocks--;
     h->nfree++;
     char *nb = b + s;
@@ -309,7 +358,7 @@ POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
      * change. */
     int in_tree = 0;
     if (pol_prev_free(h, b)) {
-        size_t ps = (size_t) * (uint64_t *)(void *)(b - 8); /* footer: same line as b */
+        size_t ps = pol_prev_free_size(h, b);
         char *pb = b - ps;
         if (K == POL_FIRSTFIT || K == POL_NEXTFIT)
             in_tree = 1;
@@ -323,7 +372,7 @@ POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
     }
     if (pol_is_free(h, nb)) {
         if (K == POL_SEGREGATED) {
-            size_t ns = pol_size(nb);
+            size_t ns = (size_t)fsize16(h, pol_slot(h, nb)) << 4;
             pol_remove(h, K, nb, ns);
             *pol_hdr(nb) = 0;
             s += ns;
@@ -362,12 +411,13 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
     const pol_kind_t K = h->kind;
     if (!p)
         return pol_malloc_locked(h, K, n);
-    char *b = pol_block_of(h, p, "realloc");
+    size_t s, pad;
+    char *b = pol_block_of(h, p, "realloc", &s, &pad);
     if (n > h->reserve) {
         errno = ENOMEM;
         return NULL;
     }
-    size_t a = pol_asize(n), s = pol_size(b), oldn = s - 8 - pol_pad(b);
+    size_t a = pol_asize(n), oldn = s - 8 - pad;
     if (a <= s) { /* shrink (or same) in place */
         if (s - a >= POL_MIN_BLOCK) {
             char *r = b + a, *nb = b + s;
@@ -385,14 +435,14 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
             pol_insert(h, K, r, rs);
             h->used_bytes -= s - a;
             s = a;
-            pol_set_used(b, s, n);
+            pol_set_used(h, b, s, n);
             h->payload += n - oldn;
             pol_note_payload(h);
             if (r + rs == pol_epilogue(h))
                 pol_maybe_trim(h, r, rs);
             return p;
         }
-        pol_set_used(b, s, n);
+        pol_set_used(h, b, s, n);
         h->payload += n - oldn;
         pol_note_payload(h);
         return p;
@@ -424,7 +474,7 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
         h->used_bytes += t - s;
         h->payload += n - oldn;
         pol_note_payload(h);
-        pol_set_used(b, t, n);
+        pol_set_used(h, b, t, n);
         if (grew)
             pol_note_peak(h);
         return p;
@@ -570,7 +620,9 @@ size_t pol_usable_size(void *heap, void *p) {
     if (!p)
         return 0;
     POL_LOCK(h);
-    size_t s = pol_size(pol_block_of(h, p, "usable_size")) - POL_HDR;
+    size_t s, pad;
+    pol_block_of(h, p, "usable_size", &s, &pad);
+    s -= POL_HDR;
     POL_UNLOCK(h);
     return s;
 }

@@ -1,5 +1,6 @@
 /*
- * index.c - the granule index of firstfit, nextfit and bestfit: compact
+ * index.c - the granule index (bitmaps and size bytes for all four; trees
+ * for firstfit, nextfit and bestfit): compact
  * arrays over the heap's address space (see policy.h and README.md) so that
  * a search touches a few cache lines of metadata and one granule of the heap
  * instead of chasing tree nodes scattered over the whole heap.
@@ -7,9 +8,10 @@
  *   fbits[g]  one bit per 16-byte slot: a free block starts there;
  *   ebits[g]  one bit per slot: a block starting there has a free block
  *             just below it (the PREV_FREE bit of the boundary tags);
- *   fsz[s]    ff/nf/bf: one byte per slot, the size / 16 of the free block
- *             starting there (0 above 4080 bytes: read its header), so a
- *             granule walk reads one 64-byte line instead of block headers;
+ *   fsz[s]    one byte per slot, the size / 16 of the block starting there
+ *             (0 above 4080 bytes: read its header), so a granule walk reads
+ *             one 64-byte line instead of block headers; at the slot after
+ *             a used block's start, its padding (so free loads no header);
  *   ff/nf     a 16-ary max tree over the granules (largest free block that
  *             starts in each granule, size / 16), 64-byte nodes;
  *   bf        per exact size class (32 .. POL_CLASS_MAX) a 64-ary bitmap tree
@@ -69,8 +71,7 @@ int pol_ix_init(pol_heap_t *h) {
     h->ix_narr = 0;
     add_array(h, &off, ngran * 8, 1, 8);
     add_array(h, &off, ngran * 8, 1, 8);
-    if (h->kind != POL_SEGREGATED)
-        add_array(h, &off, ngran * 64, 1, 64);
+    add_array(h, &off, ngran * 64, 1, 64);
     int first_tree = h->ix_narr;
     if (h->kind == POL_SEGREGATED) {
         /* no tree */
@@ -110,8 +111,7 @@ int pol_ix_init(pol_heap_t *h) {
     h->ix_len = off;
     h->fbits = (uint64_t *)(void *)(m + h->ix_off[0]);
     h->ebits = (uint64_t *)(void *)(m + h->ix_off[1]);
-    if (h->kind != POL_SEGREGATED)
-        h->fsz = (uint8_t *)(m + h->ix_off[2]);
+    h->fsz = (uint8_t *)(m + h->ix_off[2]);
     for (int a = first_tree; a < h->ix_narr; a++) {
         if (h->kind == POL_BESTFIT)
             h->cw[a - first_tree] = (uint64_t *)(void *)(m + h->ix_off[a]);
@@ -599,12 +599,17 @@ int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
     for (; b < ep; b += pol_size(b)) {
         if (pol_size(b) == 0)
             FAIL("index check: block of size 0");
-        if (pol_used(b))
-            continue;
         size_t s = slot_of(h, b), g = s >> 6, sz = pol_size(b);
-        if (h->kind != POL_SEGREGATED && h->fsz[s] != pol_fsz_code(sz))
-            FAIL("index: size byte of the free block at offset %zu is %u, its size is %zu",
-                 pol_off(h, b), h->fsz[s], sz);
+        if (h->fsz[s] != pol_fsz_code(sz))
+            FAIL("index: size byte of the %s block at offset %zu is %u, its size is %zu",
+                 pol_used(b) ? "used" : "free", pol_off(h, b), h->fsz[s], sz);
+        if (pol_used(b)) {
+            size_t pad = pol_pad(b);
+            if (h->fsz[s + 1] != (pad < POL_PAD_ESCAPE ? pad : POL_PAD_ESCAPE))
+                FAIL("index: padding byte of the used block at offset %zu is %u, its padding is %zu",
+                     pol_off(h, b), h->fsz[s + 1], pad);
+            continue;
+        }
         /* the block (or epilogue) above a free block has its ebits bit;
          * these slots increase along the walk, so compare word by word */
         size_t es = slot_of(h, b + sz);

@@ -56,9 +56,11 @@ typedef enum { POL_FIRSTFIT, POL_BESTFIT, POL_NEXTFIT, POL_SEGREGATED } pol_kind
  *   fbits[g]    bit j set <=> a free block starts at slot 64g + j (all kinds);
  *   ebits[g]    bit j set <=> a block (or the epilogue) starts at slot 64g + j
  *               and the block just below it is free (all kinds);
- *   fsz[slot]   ff/nf/bf: at a free block's start, its size / 16 when that is
- *               at most 255 (4080 bytes), else 0 (read the header); one byte
- *               per slot, so a granule's sizes are one 64-byte line;
+ *   fsz[slot]   at every block's start, its size / 16 when that is at most
+ *               255 (4080 bytes), else 0 (read the header); at the slot after
+ *               a used block's start, its padding (POL_PAD_ESCAPE: read the
+ *               header); one byte per slot, so a granule's sizes are one
+ *               64-byte line (all kinds);
  *   ff/nf: max tree: mx[0][g] = largest free block starting in g (size/16),
  *          mx[k][i] = max of mx[k-1][16i .. 16i+15], up to one root entry;
  *   bf:    per size class c (block size 32 + 16c <= POL_CLASS_MAX) a
@@ -94,7 +96,7 @@ typedef struct pol_heap {
     uint32_t root;    /* address tree (ff/nf) or (size,addr) tree (bf, seg large) */
     uint64_t seg_bitmap;
     uint32_t seg_heads[POL_NCLASSES];
-    /* granule index (NULL arrays for segregated) */
+    /* granule index (segregated: no tree arrays) */
     char *ix_map;          /* reservation holding every array below */
     size_t ix_len;         /* its length */
     size_t ix_committed;   /* bytes committed (metadata) */
@@ -156,6 +158,8 @@ static inline int pol_is_free(const pol_heap_t *h, const char *b) {
     return pol_bit(h->fbits, pol_slot(h, b));
 }
 static inline uint8_t pol_fsz_code(size_t size) { return size <= 4080 ? (uint8_t)(size >> 4) : 0; }
+/* fsz byte after a used block's start: its padding, or this (read the header) */
+#define POL_PAD_ESCAPE 255
 
 /* Treap priority of a block: a mix of its index (deterministic, so every
  * run of a workload builds the same trees). */

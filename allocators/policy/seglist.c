@@ -17,6 +17,7 @@
 
 POL_HOT void pol_seg_insert(pol_heap_t *h, char *b, size_t s) {
     pol_bit_set(h->fbits, pol_slot(h, b));
+    h->fsz[pol_slot(h, b)] = pol_fsz_code(s);
     if (s > POL_CLASS_MAX) {
         pol_st_insert(h, b);
         return;
