@@ -11,9 +11,28 @@
  * the allocator's statistics nor R(t) see the harness.
  *
  * Timing: the measured loop reads the clock only at sample points (the
- * pauses are excluded from wall_ns).  Every 64th request (index % 64 == 63,
- * the same requests for every allocator) is timed alone with the TSC for the
- * latency percentiles; that costs two TSC reads per 64 requests.
+ * pauses are excluded from wall_ns).  Every 256th request (index % 256 ==
+ * 255, the same requests for every allocator) is timed alone with the TSC
+ * for the latency percentiles; that costs two TSC reads per 256 requests.
+ * A TSC read takes about 11 ns on the VM we develop on, so a stride of 64
+ * cost about 3% of glibc's ns per request, 256 costs under 1%; a 1e6-request
+ * run still times 3,906 requests (p99.9 rests on its 4 slowest).
+ *
+ * The harness must not distort what it measures, so its own work per request
+ * is kept to what it cannot avoid: load the request (sequential), call the
+ * allocator through the table, keep the pointer, touch the block.  L and the
+ * live block count follow from the stream alone, so single-threaded runs
+ * compute them for the sample points before the clock (child_live_at) and
+ * the loop does not count; workers count them for the watcher, from the
+ * requests (a FREE carries the size it frees, wl_op_t.size).  The slot table
+ * holds only pointers (8 bytes a slot); the sizes are kept in a separate
+ * array only for streams with REALLOC, SLICE or CONSUME, and in verify
+ * mode.  What a run needs is decided once, before the clock: the
+ * single-threaded loop is compiled once per touch mode for the common run
+ * (MALLOC and FREE, no verify) and once more, general, for the rest.  The
+ * slot entry a request will use is prefetched a fixed distance ahead, so
+ * that the harness's own table is not a cache miss serialized in front of
+ * the allocator's (see child_prefetch).
  *
  * Single-threaded runs sample inline after evenly spaced requests and once
  * more exactly where L(t) peaks (known from the stream before the run), so
@@ -52,7 +71,10 @@
 #define CHILD_PAUSE() ((void)0)
 #endif
 
-#define LAT_STRIDE_MASK 63u
+#define LAT_STRIDE_MASK 255u
+/* How many requests ahead the measured loops prefetch the harness's own slot
+ * entry (at 10-20 ns a request, 16 requests cover a miss to DRAM). */
+#define SLOT_PREFETCH_AHEAD 16
 #define MAX_BLOCKS_KEPT 20000
 #define BLOCK_BINS 4096
 #define EXIT_CHILD_FAIL 3
@@ -105,12 +127,6 @@ static _Noreturn void child_fail(const char *fmt, ...) {
 
 /* ---- the run's state ----------------------------------------------------- */
 
-/* A slot of the workload: the block it holds and the size requested. */
-typedef struct child_slot {
-    void *p;
-    uint64_t size;
-} child_slot_t;
-
 typedef struct child_thread {
     pthread_t tid;
     uint32_t index;
@@ -129,11 +145,18 @@ typedef struct child {
     wl_stream_t s;
     wl_touch_t touch;
     int verify;
-    child_slot_t *slot; /* one per slot: the pointer and its size in one cache line */
+    void **slot; /* one per slot: the pointer it holds (the hot table) */
+    /* per slot: the size it holds, only when the stream has REALLOC, SLICE
+     * or CONSUME, or in verify mode (else NULL: a FREE carries its size,
+     * nothing else needs it) */
+    uint64_t *size;
     /* alloc_slot_kind_t per slot, only when the stream has slices or
-     * consumed memory (else NULL: every slot holds a block) */
+     * consumed memory (else NULL: every slot holds a block; never set
+     * without size) */
     unsigned char *kind;
     _Atomic uint32_t *done; /* cross-thread streams: ops completed per slot */
+    /* single thread: L and the live block count after each sample point */
+    int64_t *live_at, *blocks_at;
     hx_sample_t *samples;
     size_t nsamples, samplecap;
     int64_t rss_base;
@@ -161,14 +184,15 @@ static inline unsigned char child_pattern(uint32_t slot, uint64_t size) {
     return (unsigned char)(0x5a ^ slot ^ (slot >> 8) ^ size);
 }
 
-/* What serving a request needs, copied out of child_t into a local so the
- * compiler keeps it in registers across the allocator's calls (through c it
- * would reload every field after each call). */
+/* What serving a request needs, copied out of child_t into one small local
+ * struct that the loops read (hot in L1); through c they would chase c->m
+ * after every call into the allocator. */
 typedef struct serve {
     void *(*malloc)(void *heap, size_t n);
     void (*free)(void *heap, void *p);
     void *heap;
-    child_slot_t *slot;
+    void **slot;
+    uint64_t *size;      /* NULL unless the stream has REALLOC/SLICE/CONSUME or verify is on */
     unsigned char *kind; /* NULL unless the stream has SLICE/CONSUME */
     wl_touch_t touch;
     int verify;
@@ -176,19 +200,25 @@ typedef struct serve {
 } serve_t;
 
 static serve_t serve_of(child_t *c) {
-    return (serve_t){.malloc = c->m->malloc, .free = c->m->free, .heap = c->heap, .slot = c->slot, .kind = c->kind, .touch = c->touch, .verify = c->verify, .c = c};
+    return (serve_t){.malloc = c->m->malloc, .free = c->m->free, .heap = c->heap, .slot = c->slot, .size = c->size, .kind = c->kind, .touch = c->touch, .verify = c->verify, .c = c};
 }
 
+/* The touch mode a loop is compiled for: a wl_touch_t (then verify is off),
+ * or CHILD_TOUCH_ANY: read k->verify and k->touch at each request. */
+#define CHILD_TOUCH_ANY (-1)
+
+/* Write bytes [from, to) of p as --touch says (in verify mode: fill them
+ * with the slot's pattern). */
 static inline __attribute__((always_inline)) void child_touch(const serve_t *k, unsigned char *p,
                                                               uint64_t from, uint64_t to,
-                                                              uint32_t slot, uint64_t size) {
+                                                              uint32_t slot, uint64_t size, const int mode) {
     if (from >= to)
         return;
-    if (__builtin_expect(k->verify, 0)) {
+    if (mode == CHILD_TOUCH_ANY && __builtin_expect(k->verify, 0)) {
         memset(p + from, child_pattern(slot, size), to - from);
         return;
     }
-    switch (k->touch) {
+    switch (mode == CHILD_TOUCH_ANY ? k->touch : (wl_touch_t)mode) {
     case WL_TOUCH_NONE:
         break;
     case WL_TOUCH_FIRST:
@@ -205,9 +235,9 @@ static inline __attribute__((always_inline)) void child_touch(const serve_t *k, 
     }
 }
 
-static void child_verify(const serve_t *k, uint32_t slot) {
-    const unsigned char *p = k->slot[slot].p;
-    uint64_t n = k->slot[slot].size;
+/* Check that the n bytes slot holds still carry its pattern. */
+static void child_verify(const serve_t *k, uint32_t slot, uint64_t n) {
+    const unsigned char *p = k->slot[slot];
     unsigned char want = child_pattern(slot, n);
     for (uint64_t i = 0; i < n; i++)
         if (p[i] != want)
@@ -224,24 +254,26 @@ static void child_release_external(void *mem, size_t n, void *ctx) {
     munmap(mem, n);
 }
 
-/* Cold: SLICE and CONSUME (they add nothing to L or to the blocks). */
+/* Cold: SLICE and CONSUME (they add nothing to L or to the blocks).  Such
+ * streams always have the size array (teardown needs a consumed region's
+ * size). */
 static __attribute__((noinline, cold)) int64_t child_serve_buffer(const serve_t *k, const wl_op_t *op) {
     uint32_t slot = op->slot;
     child_t *c = k->c;
     if (op->kind == WL_SLICE) {
         uint32_t parent = wl_slice_parent(op);
-        void *h = alloc_slice(c->m, k->heap, k->slot[parent].p, 0, wl_slice_len(op), &k->kind[slot]);
+        void *h = alloc_slice(c->m, k->heap, k->slot[parent], 0, wl_slice_len(op), &k->kind[slot]);
         if (!h)
             child_fail("slice of %u bytes of slot %u failed: %s", wl_slice_len(op), parent, strerror(errno));
-        k->slot[slot].p = h;
-        k->slot[slot].size = wl_slice_len(op);
+        k->slot[slot] = h;
+        k->size[slot] = wl_slice_len(op);
         return 0;
     }
     size_t n = (size_t)op->size;
     void *mem = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (mem == MAP_FAILED)
         child_fail("cannot map %llu bytes of external memory to consume", (unsigned long long)op->size);
-    child_touch(k, mem, 0, n, slot, n);
+    child_touch(k, mem, 0, n, slot, n, CHILD_TOUCH_ANY);
     void *h = alloc_consume(c->m, k->heap, mem, n, child_release_external, NULL, &k->kind[slot]);
     if (!h) {
         int e = errno;
@@ -249,45 +281,51 @@ static __attribute__((noinline, cold)) int64_t child_serve_buffer(const serve_t 
         child_fail("consume of %llu bytes of external memory failed: %s", (unsigned long long)op->size,
                    strerror(e));
     }
-    k->slot[slot].p = h;
-    k->slot[slot].size = n;
+    k->slot[slot] = h;
+    k->size[slot] = n;
     return 0;
 }
 
 /* Cold: FREE of a slice or consumed memory (never verified: a slice's bytes
- * are its parent's, which may be gone). */
-static __attribute__((noinline, cold)) int64_t child_free_special(const serve_t *k, uint32_t slot) {
-    alloc_free_slot(k->c->m, k->heap, k->slot[slot].p, (size_t)k->slot[slot].size, k->kind[slot],
-                    child_release_external, NULL);
-    k->slot[slot].p = NULL;
+ * are its parent's, which may be gone).  n is the FREE's size: the slice's
+ * length or the consumed region's size. */
+static __attribute__((noinline, cold)) int64_t child_free_special(const serve_t *k, uint32_t slot, uint64_t n) {
+    alloc_free_slot(k->c->m, k->heap, k->slot[slot], (size_t)n, k->kind[slot], child_release_external, NULL);
+    k->slot[slot] = NULL;
+    k->size[slot] = 0;
     k->kind[slot] = ALLOC_SLOT_BLOCK;
     return 0;
 }
 
 /* The cold path: realloc (alloc_realloc supplies the fallback), slices and
- * consumed memory. */
+ * consumed memory.  Only streams with the size array come here. */
 static __attribute__((noinline)) int64_t child_serve_realloc(const serve_t *k, const wl_op_t *op) {
     if (__builtin_expect(op->kind != WL_REALLOC, 0))
         return child_serve_buffer(k, op);
     uint32_t slot = op->slot;
-    uint64_t old = k->slot[slot].size;
+    uint64_t old = k->size[slot];
     if (k->verify)
-        child_verify(k, slot);
-    void *p = alloc_realloc(k->c->m, k->heap, k->slot[slot].p, op->size);
+        child_verify(k, slot, old);
+    void *p = alloc_realloc(k->c->m, k->heap, k->slot[slot], op->size);
     if (!p)
         child_fail("realloc to %llu bytes returned NULL (out of memory)", (unsigned long long)op->size);
-    k->slot[slot].p = p;
-    k->slot[slot].size = op->size;
+    k->slot[slot] = p;
+    k->size[slot] = op->size;
     if (k->verify)
-        child_touch(k, p, 0, op->size, slot, op->size);
+        child_touch(k, p, 0, op->size, slot, op->size, CHILD_TOUCH_ANY);
     else
-        child_touch(k, p, old, op->size, slot, op->size);
+        child_touch(k, p, old, op->size, slot, op->size, CHILD_TOUCH_ANY);
     return (int64_t)op->size - (int64_t)old;
 }
 
-/* Serve one request.  Returns the change in live bytes. */
+/* Serve one request.  Returns the change in live bytes.  sized and mode are
+ * constants at every call site: whether the run keeps the size array
+ * (k->size != NULL; always in verify mode), and the touch mode (see
+ * CHILD_TOUCH_ANY), so that the common run (MALLOC and FREE only, no verify)
+ * compiles to a loop that tests nothing it knows before the clock. */
 static inline __attribute__((always_inline)) int64_t child_serve(const serve_t *k, const wl_op_t *op,
-                                                                 int64_t *blocks) {
+                                                                 int64_t *blocks, const int sized,
+                                                                 const int mode) {
     uint32_t slot = op->slot;
     uint64_t n = op->size;
     switch (op->kind) {
@@ -295,25 +333,46 @@ static inline __attribute__((always_inline)) int64_t child_serve(const serve_t *
         void *p = k->malloc(k->heap, n);
         if (__builtin_expect(!p, 0))
             child_fail("malloc(%llu) returned NULL (out of memory)", (unsigned long long)n);
-        k->slot[slot].p = p;
-        k->slot[slot].size = n;
-        child_touch(k, p, 0, n, slot, n);
+        k->slot[slot] = p;
+        if (sized)
+            k->size[slot] = n;
+        child_touch(k, p, 0, n, slot, n, mode);
         ++*blocks;
         return (int64_t)n;
     }
     case WL_FREE: {
-        if (__builtin_expect(k->kind != NULL, 0) && k->kind[slot] != ALLOC_SLOT_BLOCK)
-            return child_free_special(k, slot);
-        if (__builtin_expect(k->verify, 0))
-            child_verify(k, slot);
-        k->free(k->heap, k->slot[slot].p);
-        k->slot[slot].p = NULL;
+        /* n is the size being freed (wl.h): L is counted from the request,
+         * not from a second load out of the table. */
+        if (sized && __builtin_expect(k->kind != NULL, 0) && k->kind[slot] != ALLOC_SLOT_BLOCK)
+            return child_free_special(k, slot, n);
+        if (mode == CHILD_TOUCH_ANY && __builtin_expect(k->verify, 0))
+            child_verify(k, slot, n);
+        k->free(k->heap, k->slot[slot]);
+        k->slot[slot] = NULL;
         --*blocks;
-        return -(int64_t)k->slot[slot].size;
+        return -(int64_t)n;
     }
     default:
         return child_serve_realloc(k, op);
     }
+}
+
+/* Prefetch the slot entry (in sized runs also the size entry) that the
+ * request `ahead` will use, SLOT_PREFETCH_AHEAD after the one about to be
+ * served (the caller knows that it exists).  The slots a stream frees are
+ * random, so without this the load of the pointer a FREE passes on is a
+ * cache miss (at --live=1e5 the table is 800 KB), and the allocator's own
+ * miss on its block header waits behind it: the harness would add its
+ * latency to every allocator's.  Only the harness's own tables are
+ * prefetched, never the block or anything of the allocator's: that would do
+ * part of the allocator's work for it and distort the measurement the other
+ * way.  Issued outside the latency-timed region. */
+static inline __attribute__((always_inline)) void child_prefetch(const serve_t *k, const wl_op_t *ahead,
+                                                                 const int sized) {
+    uint32_t s = ahead->slot;
+    __builtin_prefetch(&k->slot[s], 1, 3);
+    if (sized)
+        __builtin_prefetch(&k->size[s], 1, 3);
 }
 
 static void child_peak_snapshot(child_t *c);
@@ -563,40 +622,153 @@ static int cmp_u64(const void *a, const void *b) {
     return x < y ? -1 : x > y;
 }
 
+/* Serve requests [i, e) untimed.  prefetch: each of them has a request
+ * SLOT_PREFETCH_AHEAD after it (the caller checks that once, not at every
+ * request).  The change in L and in the block count that child_serve
+ * returns is dropped (the compiler drops its computation): single-threaded
+ * runs know both from the stream (child_live_at). */
+static inline __attribute__((always_inline)) void child_serve_run(const serve_t *k, const wl_op_t *ops,
+                                                                  uint64_t i, uint64_t e, const int prefetch,
+                                                                  const int sized, const int mode) {
+    int64_t blocks = 0;
+    for (; i < e; i++) {
+        if (prefetch)
+            child_prefetch(k, &ops[i + SLOT_PREFETCH_AHEAD], sized);
+        child_serve(k, &ops[i], &blocks, sized, mode);
+    }
+}
+
+/* Serve requests [i, end) of the single-threaded stream ops[0..n).  The
+ * loop runs from one latency-timed request (index % 256 == 255) to the next,
+ * so that the requests between them test neither the index nor the end of
+ * the stream. */
+static inline __attribute__((always_inline)) void child_segment(const serve_t *k, const wl_op_t *ops,
+                                                                uint64_t i, uint64_t end, uint64_t n,
+                                                                child_thread_t *t, const int sized,
+                                                                const int mode) {
+    int64_t blocks = 0;
+    /* The requests before pf_end have one SLOT_PREFETCH_AHEAD after them. */
+    uint64_t pf_end = n > SLOT_PREFETCH_AHEAD ? n - SLOT_PREFETCH_AHEAD : 0;
+    while (i < end) {
+        uint64_t timed = i | LAT_STRIDE_MASK, e = timed < end ? timed : end;
+        if (e <= pf_end) {
+            child_serve_run(k, ops, i, e, 1, sized, mode);
+        } else { /* the last requests of the stream */
+            uint64_t m = i > pf_end ? i : pf_end;
+            child_serve_run(k, ops, i, m, 1, sized, mode);
+            child_serve_run(k, ops, m, e, 0, sized, mode);
+        }
+        i = e;
+        if (i == end)
+            break;
+        if (i < pf_end)
+            child_prefetch(k, &ops[i + SLOT_PREFETCH_AHEAD], sized);
+        uint64_t a = CHILD_TICKS();
+        child_serve(k, &ops[i], &blocks, sized, mode);
+        uint64_t b = CHILD_TICKS();
+        if (t->nlat < t->latcap)
+            t->lat[t->nlat++] = b - a;
+        i++;
+    }
+}
+
+/* The segment loop compiled once per kind of run (see child_serve), each out
+ * of line so that the loop has the registers to itself (inlined into
+ * hx_cmd_child, its index and L lived on the stack): one per touch mode for
+ * runs without sizes or verify, one for the rest. */
+typedef void (*child_segment_fn)(const serve_t *k, const wl_op_t *ops, uint64_t i, uint64_t end,
+                                 uint64_t n, child_thread_t *t);
+#define CHILD_SEGMENT(name, sized, mode)                                                                   \
+    static __attribute__((noinline)) void name(const serve_t *k, const wl_op_t *ops, uint64_t i,            \
+                                               uint64_t end, uint64_t n, child_thread_t *t) {               \
+        child_segment(k, ops, i, end, n, t, sized, mode);                                                   \
+    }
+CHILD_SEGMENT(child_segment_none, 0, WL_TOUCH_NONE)
+CHILD_SEGMENT(child_segment_first, 0, WL_TOUCH_FIRST)
+CHILD_SEGMENT(child_segment_page, 0, WL_TOUCH_PAGE)
+CHILD_SEGMENT(child_segment_all, 0, WL_TOUCH_ALL)
+CHILD_SEGMENT(child_segment_any, 1, CHILD_TOUCH_ANY)
+
+/* L and the live block count after each sample point of the single-threaded
+ * stream, into c->live_at and c->blocks_at: exactly what serving the
+ * requests in order adds and takes (as child_serve counts them: a slice or
+ * consumed memory is neither bytes nor a block).  Before the clock; c->size,
+ * where the run has it, serves as the per-slot scratch (the size of each
+ * block, UINT64_MAX for the rest) and is cleared again. */
+#define CHILD_NOT_A_BLOCK UINT64_MAX
+static int child_live_at(child_t *c, const uint64_t *sample_at, size_t nsample_at) {
+    c->live_at = hx_mem_alloc((nsample_at + 1) * sizeof *c->live_at);
+    c->blocks_at = hx_mem_alloc((nsample_at + 1) * sizeof *c->blocks_at);
+    if (!c->live_at || !c->blocks_at)
+        return ENOMEM;
+    const wl_op_t *ops = c->s.thread[0].ops;
+    uint64_t *size = c->size; /* NULL: only MALLOC and FREE, every FREE frees a block */
+    int64_t L = 0, blocks = 0;
+    uint64_t i = 0;
+    for (size_t k = 0; k < nsample_at; k++) {
+        for (; i <= sample_at[k]; i++) {
+            const wl_op_t *o = &ops[i];
+            switch (o->kind) {
+            case WL_MALLOC:
+                L += (int64_t)o->size;
+                blocks++;
+                if (size)
+                    size[o->slot] = o->size;
+                break;
+            case WL_FREE:
+                if (!size || size[o->slot] != CHILD_NOT_A_BLOCK) {
+                    L -= (int64_t)o->size;
+                    blocks--;
+                }
+                if (size)
+                    size[o->slot] = 0;
+                break;
+            case WL_REALLOC:
+                L += (int64_t)o->size - (int64_t)size[o->slot];
+                size[o->slot] = o->size;
+                break;
+            default: /* SLICE, CONSUME */
+                size[o->slot] = CHILD_NOT_A_BLOCK;
+                break;
+            }
+        }
+        c->live_at[k] = L;
+        c->blocks_at[k] = blocks;
+    }
+    if (size)
+        memset(size, 0, (c->s.nslots ? c->s.nslots : 1) * sizeof *size);
+    return 0;
+}
+
 static void child_run_single(child_t *c, uint64_t *sample_at, size_t nsample_at,
                              uint64_t peak_at, double *wall_ns) {
     child_thread_t *t = &c->th[0];
     const serve_t sv = serve_of(c);
     const wl_op_t *ops = c->s.thread[0].ops;
     uint64_t n = c->s.thread[0].nops;
-    int64_t L = 0, blocks = 0;
     uint64_t elapsed = 0, i = 0;
+    /* Which loop serves this run: decided once, before the clock. */
+    static const child_segment_fn by_touch[] = {
+        [WL_TOUCH_NONE] = child_segment_none, [WL_TOUCH_FIRST] = child_segment_first,
+        [WL_TOUCH_PAGE] = child_segment_page, [WL_TOUCH_ALL] = child_segment_all};
+    child_segment_fn segment = sv.size || sv.verify ? child_segment_any : by_touch[sv.touch];
     for (size_t k = 0; k < nsample_at; k++) {
         uint64_t end = sample_at[k] + 1; /* sample after op sample_at[k] */
         uint64_t t0 = hx_now_ns();
-        for (; i < end; i++) {
-            if ((i & LAT_STRIDE_MASK) == LAT_STRIDE_MASK) {
-                uint64_t a = CHILD_TICKS();
-                L += child_serve(&sv, &ops[i], &blocks);
-                uint64_t b = CHILD_TICKS();
-                if (t->nlat < t->latcap)
-                    t->lat[t->nlat++] = b - a;
-            } else {
-                L += child_serve(&sv, &ops[i], &blocks);
-            }
-        }
+        segment(&sv, ops, i, end, n, t);
+        i = end;
         uint64_t t1 = hx_now_ns();
         elapsed += t1 - t0;
         int at_peak = sample_at[k] == peak_at;
-        child_sample(c, end, elapsed, (double)L, blocks, at_peak, !at_peak || c->peak_regular);
+        child_sample(c, end, elapsed, (double)c->live_at[k], c->blocks_at[k], at_peak,
+                     !at_peak || c->peak_regular);
         c->pause_ns += hx_now_ns() - t1;
     }
-    (void)n;
     *wall_ns = (double)elapsed;
 }
 
-static void *child_worker(void *arg) {
-    child_thread_t *t = arg;
+/* A worker's loop, compiled once per value of sized (see child_serve). */
+static inline __attribute__((always_inline)) void child_loop_worker(child_thread_t *t, const int sized) {
     child_t *c = t->c;
     const serve_t sv = serve_of(c);
     const wl_op_t *ops = c->s.thread[t->index].ops;
@@ -606,6 +778,8 @@ static void *child_worker(void *arg) {
         CHILD_PAUSE();
     for (uint64_t i = 0; i < n; i++) {
         const wl_op_t *op = &ops[i];
+        if (__builtin_expect(i + SLOT_PREFETCH_AHEAD < n, 1))
+            child_prefetch(&sv, &ops[i + SLOT_PREFETCH_AHEAD], sized);
         if (c->s.cross_thread) {
             unsigned spins = 0;
             while (atomic_load_explicit(&c->done[op->slot], memory_order_acquire) != op->seq) {
@@ -619,12 +793,12 @@ static void *child_worker(void *arg) {
         }
         if ((i & LAT_STRIDE_MASK) == LAT_STRIDE_MASK) {
             uint64_t a = CHILD_TICKS();
-            L += child_serve(&sv, op, &blocks);
+            L += child_serve(&sv, op, &blocks, sized, CHILD_TOUCH_ANY);
             uint64_t b = CHILD_TICKS();
             if (t->nlat < t->latcap)
                 t->lat[t->nlat++] = b - a;
         } else {
-            L += child_serve(&sv, op, &blocks);
+            L += child_serve(&sv, op, &blocks, sized, CHILD_TOUCH_ANY);
         }
         if (c->s.cross_thread)
             atomic_store_explicit(&c->done[op->slot], op->seq + 1, memory_order_release);
@@ -632,6 +806,14 @@ static void *child_worker(void *arg) {
         atomic_store_explicit(&t->blocks, blocks, memory_order_relaxed);
         atomic_store_explicit(&t->progress, i + 1, memory_order_relaxed);
     }
+}
+
+static void *child_worker(void *arg) {
+    child_thread_t *t = arg;
+    if (t->c->size)
+        child_loop_worker(t, 1);
+    else
+        child_loop_worker(t, 0);
     return NULL;
 }
 
@@ -755,7 +937,9 @@ int hx_cmd_child(int argc, char **argv) {
     out_line("H %016llx", (unsigned long long)c->s.hash);
 
     /* A baseline allocator gets its memory faulted in before the clock, so
-     * that what it measures is the harness, not the kernel zeroing pages. */
+     * that what it measures is the harness, not the kernel zeroing pages:
+     * each block rounded to 16 bytes, plus 16 a block of slack for what bump
+     * leaves unused at the end of its chunks (and malloc(0)'s granule). */
     size_t prefault = 0;
     if (c->m->flags & ALLOC_BASELINE) {
         for (uint32_t t = 0; t < c->s.nthreads; t++)
@@ -773,19 +957,37 @@ int hx_cmd_child(int argc, char **argv) {
     if (c->s.nthreads > 1 && !(c->m->flags & ALLOC_THREAD_SAFE))
         child_fail("allocator %s is not thread-safe; run it with --threads=1", alloc_name);
 
-    /* The harness's arrays, touched now so the baseline includes them. */
+    /* The harness's arrays, touched now so the baseline includes them.  The
+     * sizes per slot only when some op needs a slot's size beyond what the
+     * op carries (REALLOC: the old size; SLICE/CONSUME: the size to release
+     * at teardown) or in verify mode (served by the general loop); the kinds
+     * only for slices and consumed memory. */
     uint64_t ns = c->s.nslots ? c->s.nslots : 1;
     c->slot = hx_mem_alloc(ns * sizeof *c->slot);
     c->done = hx_mem_alloc(ns * sizeof *c->done);
-    for (uint32_t t = 0; t < c->s.nthreads && !c->kind; t++)
-        for (uint64_t i = 0; i < c->s.thread[t].nops; i++)
-            if (c->s.thread[t].ops[i].kind == WL_SLICE || c->s.thread[t].ops[i].kind == WL_CONSUME) {
-                c->kind = hx_mem_alloc(ns);
-                if (!c->kind)
-                    child_fail("out of memory for the harness's tables (%llu slots)", (unsigned long long)ns);
-                memset(c->kind, 0, ns);
+    int need_size = 0, need_kind = 0;
+    for (uint32_t t = 0; t < c->s.nthreads && !need_kind; t++)
+        for (uint64_t i = 0; i < c->s.thread[t].nops; i++) {
+            unsigned kind = c->s.thread[t].ops[i].kind;
+            if (kind == WL_REALLOC)
+                need_size = 1;
+            if (kind == WL_SLICE || kind == WL_CONSUME) {
+                need_size = need_kind = 1;
                 break;
             }
+        }
+    if (need_size || c->verify) {
+        c->size = hx_mem_alloc(ns * sizeof *c->size);
+        if (!c->size)
+            child_fail("out of memory for the harness's tables (%llu slots)", (unsigned long long)ns);
+        memset(c->size, 0, ns * sizeof *c->size);
+    }
+    if (need_kind) {
+        c->kind = hx_mem_alloc(ns);
+        if (!c->kind)
+            child_fail("out of memory for the harness's tables (%llu slots)", (unsigned long long)ns);
+        memset(c->kind, 0, ns);
+    }
     if (nsamples == 0)
         nsamples = 1;
     c->samplecap = nsamples + 4;
@@ -831,6 +1033,9 @@ int hx_cmd_child(int argc, char **argv) {
                 sample_at[w++] = sample_at[k];
         nat = w;
     }
+
+    if (nat && child_live_at(c, sample_at, nat) != 0)
+        child_fail("out of memory for the harness's tables (%zu sample points)", nat);
 
     fault_setup();
     c->rss_base = proc_rss_bytes();
@@ -977,9 +1182,9 @@ int hx_cmd_child(int argc, char **argv) {
 
     /* Teardown, not measured: free what is still live. */
     for (uint64_t k = 0; k < ns; k++)
-        if (c->slot[k].p)
-            alloc_free_slot(c->m, c->heap, c->slot[k].p, (size_t)c->slot[k].size, c->kind ? c->kind[k] : ALLOC_SLOT_BLOCK,
-                            child_release_external, NULL);
+        if (c->slot[k])
+            alloc_free_slot(c->m, c->heap, c->slot[k], c->size ? (size_t)c->size[k] : 0,
+                            c->kind ? c->kind[k] : ALLOC_SLOT_BLOCK, child_release_external, NULL);
     out_line("D");
     /* No fini or exit handlers: the process ends here, and some allocators
      * (preloaded ones) must not be torn down under the process's own feet. */

@@ -1,17 +1,19 @@
 #!/usr/bin/env bash
 # bench.sh - the benchmarks quoted in BENCHMARKS.md.  Rerun them with
 #   scripts/bench.sh [alloc|buffer|harness|all] [--reps=R]
-# Results go to results/bench.db (a normal mmbench database: browse it with
-# `build/mmbench serve --db=results/bench.db`); the tables printed are
-# medians over the repetitions and ratios to glibc measured in the same sweep.
+# Results go to results/bench.db, or $BENCH_DB (a normal mmbench database:
+# browse it with `build/mmbench serve --db=results/bench.db`); the tables
+# printed are medians over the repetitions and ratios to glibc measured in the
+# same sweep.  The binaries are taken from build/, or $BENCH_BUILD.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 what=${1:-all}
 reps=5
 for a in "$@"; do case "$a" in --reps=*) reps=${a#--reps=} ;; esac; done
-MMB=build/mmbench
+BUILD=${BENCH_BUILD:-build}
+MMB=$BUILD/mmbench
 DB=${BENCH_DB:-results/bench.db}
-[[ -x $MMB ]] || { echo "bench.sh: build first (cmake -S . -B build && cmake --build build)"; exit 2; }
+[[ -x $MMB ]] || { echo "bench.sh: build first (cmake -S . -B $BUILD && cmake --build $BUILD)"; exit 2; }
 avail=$($MMB list | awk '/^allocators:/{a=1;next} /^$/{a=0} a && $2=="available" {print $1}')
 pick() { # the available ones of the names given (buffer:NAME when buffer and NAME are)
   local out=() x
@@ -101,5 +103,37 @@ pause = statistics.median(p / w for p, w in c.execute(
     "select i.value, r.wall_ns from runs r join run_info i on i.run_id = r.id and i.key = 'sample_pause_ns' where r.sweep = ?", (s3,)))
 print(f"sampling pauses at --samples=200: {100*pause:.2f}% of the measured time (excluded from wall_ns)")
 PY
-  build/bench_store 50 1000
+  # The harness's distortion: what mmbench adds to glibc's ns/op over a bare
+  # loop (bench_harness: the same stream, direct malloc/free, a plain pointer
+  # array, the same touches, ns/op defined as the harness's), run
+  # alternately, one process each, so that both see the same machine.  The
+  # bare loop also runs with --prefetch (its pointer array prefetched ahead
+  # as the harness prefetches its slot table): against that, the difference
+  # is the harness's bookkeeping alone, without the benefit of the prefetch.
+  echo "bench: harness distortion (mmbench glibc vs the bare loop, interleaved, $reps times)" >&2
+  [[ -x $BUILD/bench_harness ]] || { echo "bench.sh: $BUILD/bench_harness is missing: build it (cmake --build $BUILD)"; exit 2; }
+  hp=(--workload=random --ops=2000000 --live=10000)
+  mm=() bare=() barepf=()
+  for ((r = 0; r < reps; r++)); do
+    $MMB run --alloc=glibc "${hp[@]}" --db="$DB" --quiet
+    IFS='|' read -r v hash status <<<"$(sqlite3 "$DB" "select ns_per_op, stream_hash, status from runs order by id desc limit 1")"
+    [[ $status == ok ]] || { echo "bench.sh: the mmbench glibc run failed ($status)"; exit 1; }
+    out=$("$BUILD"/bench_harness "${hp[@]}")
+    [[ $(awk '$1=="stream_hash"{print $2}' <<<"$out") == "$hash" ]] ||
+      { echo "bench.sh: bench_harness generated a different stream than mmbench"; exit 1; }
+    mm+=("$v")
+    bare+=("$(awk '$1=="ns_per_op"{print $2}' <<<"$out")")
+    barepf+=("$("$BUILD"/bench_harness --prefetch "${hp[@]}" | awk '$1=="ns_per_op"{print $2}')")
+  done
+  python3 - "${mm[*]}" "${bare[*]}" "${barepf[*]}" <<'PY'
+import statistics, sys
+mm, bare, barepf = ([float(x) for x in a.split()] for a in sys.argv[1:4])
+m = statistics.median(mm)
+for what, ref in (("bare loop", bare), ("bare loop with --prefetch", barepf)):
+    b = statistics.median(ref)
+    pairs = sorted((x - y) / y for x, y in zip(mm, ref))
+    print(f"harness distortion: mmbench glibc {m:.2f} ns/op, {what} {b:.2f} ns/op (medians of {len(mm)}, interleaved) "
+          f"→ {100*(m-b)/b:+.1f}% of glibc's ns per request (target ≤ 5%; per pair {100*pairs[0]:+.1f}% .. {100*pairs[-1]:+.1f}%)")
+PY
+  "$BUILD"/bench_store 50 1000
 fi

@@ -161,6 +161,18 @@ check "threads_flag_ok" test $? -eq 0
 "$MMB" run --alloc=bestfit --verify --ops=20000 --live=500 --touch=all --db="$DB" --quiet
 check "verify_ok" test $? -eq 0
 
+# --- the loop's own count of L -------------------------------------------------------
+# The measured loop counts L from the requests (a FREE carries its size; the
+# sizes per slot are kept only for REALLOC, SLICE and CONSUME): at the sample
+# taken exactly where L peaks it must equal the peak computed from the stream.
+LDB="$T/live.db"
+printf 'a 7 100\na 9 32\nr 7 300\nf 9\na 9 64\nr 9 8\nf 7\na 1 4000\n' >"$T/realloc.trace"
+"$MMB" run --alloc=bump,glibc --workload=random,realloc-grow,buffers --verify --ops=20000 --live=500 --db="$LDB" --quiet
+check "verify_every_op_kind_ok" test $? -eq 0
+"$MMB" run --alloc=bump,glibc --workload=trace:$T/realloc.trace --verify --db="$LDB" --quiet
+check "verify_trace_ok" test $? -eq 0
+check "loop_live_bytes_match_the_stream" test "$(q "$LDB" "select count(*) from runs r where status='ok' and peak_live_bytes = (select max(live_bytes) from samples where run_id=r.id)")" -eq 8
+
 # --- failures are recorded, the sweep goes on ----------------------------------------
 FDB="$T/fail.db"
 for f in segv abort kill exit; do

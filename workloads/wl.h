@@ -75,7 +75,8 @@ typedef enum wl_kind {
 
 /* One request: 16 bytes. */
 typedef struct wl_op {
-    uint64_t size; /* MALLOC/REALLOC: bytes requested; FREE: the size being freed;
+    uint64_t size; /* MALLOC/REALLOC: bytes requested; FREE: the size being freed (always
+                      filled, traces too: runners count L from it without a lookup);
                       SLICE: LEN | PARENT << 32; CONSUME: bytes of external memory */
     uint32_t slot;
     uint32_t kind : 3; /* wl_kind_t */

@@ -245,6 +245,8 @@ int wl_trace_load(const wl_params_t *p, wl_stream_t *s, char *err, size_t errlen
             o->size = sz;
             size[d] = sz | TR_NOT_BLOCK;
         } else {
+            /* 'f' has no size: the FREE gets the slot's current one (as
+             * wl.h promises; the harness counts L from it). */
             o->kind = WL_FREE;
             o->size = size[d] & ~TR_NOT_BLOCK;
             size[d] = 0;
