@@ -25,12 +25,13 @@ static int in_structure(pol_heap_t *h, char *b) {
         if (pol_size(b) > POL_CLASS_MAX)
             return pol_st_contains(h, b);
         else {
+            /* the head's back link means nothing (seglist.c) */
             uint32_t x = pol_idx(h, b), prev = pol_links(b)[0], next = pol_links(b)[1];
             size_t nb = (h->footprint >> 4) + 1;
-            if (prev > nb || next > nb)
+            if (next > nb)
                 return 0;
-            if (prev ? pol_links(pol_blk(h, prev))[1] != x
-                     : h->seg_heads[pol_seg_class(pol_size(b))] != x)
+            if (h->seg_heads[pol_seg_class(pol_size(b))] != x &&
+                (!prev || prev > nb || pol_links(pol_blk(h, prev))[1] != x))
                 return 0;
             return !next || pol_links(pol_blk(h, next))[0] == x;
         }

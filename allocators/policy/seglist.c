@@ -2,7 +2,8 @@
  * seglist.c - the free structure of the segregated allocator.
  *
  * Classes: one exact size class per block size 32, 48, ..., 1024 bytes (63
- * doubly linked LIFO lists; links in the A word) with a bitmap of the
+ * doubly linked LIFO lists; links in the A word; the head's back link is
+ * left stale, so taking the head writes nothing but the head) with a bitmap of the
  * non-empty ones; free blocks above 1024 bytes live in the (size, address)
  * tree of tree.c.  A request of block size a <= 1024 takes the head of the
  * first non-empty class >= class(a) (one find-first-set), else the best fit
@@ -24,7 +25,6 @@ POL_HOT void pol_seg_insert(pol_heap_t *h, char *b, size_t s) {
     }
     unsigned c = pol_seg_class(s);
     uint32_t x = pol_idx(h, b), head = h->seg_heads[c];
-    pol_links(b)[0] = 0;
     pol_links(b)[1] = head;
     if (head)
         pol_links(pol_blk(h, head))[0] = x;
@@ -39,15 +39,20 @@ POL_HOT void pol_seg_remove(pol_heap_t *h, char *b, size_t s) {
         return;
     }
     unsigned c = pol_seg_class(s);
-    uint32_t prev = pol_links(b)[0], next = pol_links(b)[1];
-    if (prev)
-        pol_links(pol_blk(h, prev))[1] = next;
-    else
+    uint32_t x = pol_idx(h, b), next = pol_links(b)[1];
+    if (h->seg_heads[c] == x) {
+        /* the head: its successor becomes the head, whose back link means
+         * nothing, so the successor (a cold block, as often as not) is not
+         * written */
         h->seg_heads[c] = next;
+        if (!next)
+            h->seg_bitmap &= ~(1ull << c);
+        return;
+    }
+    uint32_t prev = pol_links(b)[0];
+    pol_links(pol_blk(h, prev))[1] = next;
     if (next)
         pol_links(pol_blk(h, next))[0] = prev;
-    if (!h->seg_heads[c])
-        h->seg_bitmap &= ~(1ull << c);
 }
 
 POL_HOT char *pol_seg_find(pol_heap_t *h, size_t a, size_t *size) {
@@ -97,7 +102,7 @@ int pol_seg_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
                          c, pol_off(h, b));
                 return 1;
             }
-            if (pol_links(b)[0] != prev) {
+            if (prev && pol_links(b)[0] != prev) { /* a head's back link means nothing */
                 snprintf(err, errlen, "class %u list back link wrong at offset %zu", c, pol_off(h, b));
                 return 1;
             }
