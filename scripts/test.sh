@@ -8,12 +8,13 @@ scripts/setup.sh --with-browser
 jobs=$(nproc)
 
 echo "== release build (build/)"
-cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+# -Wall -Wextra are on in every build; the tests make them errors.
+cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMBENCH_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j"$jobs" --timeout 600)
 
 echo "== sanitizer build (build-asan/: ASan + UBSan)"
-cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMMBENCH_SANITIZE=ON >/dev/null
+cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMMBENCH_SANITIZE=ON -DMMBENCH_WERROR=ON >/dev/null
 cmake --build build-asan -j"$jobs"
 (cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1 \
    ctest --output-on-failure -j"$jobs" --timeout 900 -LE browser)

@@ -130,8 +130,8 @@ int wl_dist_parse(wl_dist_t *d, const char *text, char *err, size_t errlen) {
     char *f[WL_SET_MAX + 1];
     if (!strcmp(kind, "uniform") || !strcmp(kind, "pow2") || !strcmp(kind, "pareto")) {
         int pareto = !strcmp(kind, "pareto");
-        char expect[64];
-        snprintf(expect, sizeof expect, "%s:MIN:MAX%s", kind, pareto ? ":ALPHA" : "");
+        /* kind is one of the three names just compared */
+        const char *expect = pareto ? "pareto:MIN:MAX:ALPHA" : !strcmp(kind, "pow2") ? "pow2:MIN:MAX" : "uniform:MIN:MAX";
         int nf = split(colon + 1, ':', f, pareto ? 3 : 2);
         if (nf != (pareto ? 3 : 2))
             return wl_fail(err, errlen, EINVAL, "--sizes: '%s' has the wrong number of fields; expected %s",
