@@ -557,12 +557,14 @@ TEST(release_mode_refuses_double_free_and_foreign_pointers) {
 TEST(checker_detects_corruption) {
     const alloc_methods_t *m = &alloc_firstfit_methods;
     void *h = heap_new(m, CHUNK, 0);
-    char *p = m->malloc(h, 100), *q = m->malloc(h, 100);
+    /* p's block spans three granules, so as a free block it has a footer */
+    char *p = m->malloc(h, 3000), *q = m->malloc(h, 100);
     m->malloc(h, 8);
     m->free(h, p);
     char err[256] = "";
     EXPECT_EQ(m->check(h, err, sizeof err), 0);
     uint64_t *footer = (uint64_t *)(void *)(q - 16); /* footer of p's free block */
+    EXPECT_EQ(*footer, 3008);
     *footer += 16;
     EXPECT_NE(m->check(h, err, sizeof err), 0);
     EXPECT_TRUE(strstr(err, "footer") != NULL);

@@ -71,7 +71,7 @@ int pol_check_locked(pol_heap_t *h, char *err, size_t errlen) {
                 FAIL("two adjacent free blocks at offset %zu", off);
             if (*pol_hdr(b) != s)
                 FAIL("free block at offset %zu has stray header bits", off);
-            if (*pol_footer(b, s) != s)
+            if (pol_needs_footer(h, b, s) && *pol_footer(b, s) != s)
                 FAIL("free block at offset %zu: footer %llu disagrees with header %zu", off,
                      (unsigned long long)*pol_footer(b, s), s);
             if (!in_structure(h, b))

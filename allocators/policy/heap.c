@@ -94,9 +94,16 @@ static inline size_t pol_asize(size_t n) {
 
 static inline char *pol_epilogue(pol_heap_t *h) { return h->base + h->footprint - 8; }
 
-static inline void pol_set_free(char *b, size_t s) {
+static inline size_t pol_prev_free_size(pol_heap_t *h, char *b);
+
+/* A free block's header, and its footer where the block above it would not
+ * find its start in fbits (pol_prev_free_size looks in its own granule and
+ * the one before): so a free block below about 1 KiB costs one store into
+ * the heap, not two (the footer is usually on another, cold, line). */
+static inline void pol_set_free(pol_heap_t *h, char *b, size_t s) {
     *pol_hdr(b) = s;
-    *pol_footer(b, s) = s;
+    if (pol_needs_footer(h, b, s))
+        *pol_footer(b, s) = s;
 }
 
 /* A used block's size and padding are also in the side array fsz: its size
@@ -138,7 +145,7 @@ static char *pol_grow(pol_heap_t *h, size_t need, size_t *size) {
     char *ep = pol_epilogue(h), *top = NULL;
     size_t t = 0;
     if (pol_prev_free(h, ep)) {
-        t = (size_t) * (uint64_t *)(void *)(ep - 8);
+        t = pol_prev_free_size(h, ep);
         top = ep - t;
     }
     size_t inc = need - t;
@@ -160,7 +167,7 @@ static char *pol_grow(pol_heap_t *h, size_t need, size_t *size) {
         h->nfree++;
     }
     h->footprint += inc;
-    pol_set_free(top, t + inc);
+    pol_set_free(h, top, t + inc);
     *pol_hdr(pol_epilogue(h)) = POL_USED;
     pol_set_prev_free(h, pol_epilogue(h));
     pol_insert(h, K, top, t + inc);
@@ -182,7 +189,7 @@ static void pol_maybe_trim(pol_heap_t *h, char *top, size_t t) {
     pol_remove(h, K, top, t);
     pol_clr_prev_free(h, pol_epilogue(h));
     h->footprint -= r;
-    pol_set_free(top, t - r);
+    pol_set_free(h, top, t - r);
     *pol_hdr(pol_epilogue(h)) = POL_USED;
     pol_set_prev_free(h, pol_epilogue(h));
     pol_insert(h, K, top, t - r);
@@ -201,7 +208,7 @@ static void pol_maybe_trim(pol_heap_t *h, char *top, size_t t) {
 POL_HOT void pol_place(pol_heap_t *h, const pol_kind_t K, char *b, size_t s, size_t a, size_t n) {
     if (s - a >= POL_MIN_BLOCK) {
         char *r = b + a;
-        pol_set_free(r, s - a);
+        pol_set_free(h, r, s - a);
         pol_insert(h, K, r, s - a);
         s = a;
     } else {
@@ -216,11 +223,11 @@ POL_HOT void pol_place(pol_heap_t *h, const pol_kind_t K, char *b, size_t s, siz
     h->rover = pol_off(h, b) + s;
 }
 
-/* Size of the free block just below b.  Its start is the highest free-block
- * start below b's slot (free blocks are never adjacent, so no other free
- * block starts in between); looking in fbits, in b's granule or the one
- * before, spares waiting for b's line, where the footer lies.  A block
- * starting further down is found by its footer. */
+/* Size of the free block just below b (b may be the epilogue).  Its start
+ * is the highest free-block start below b's slot (free blocks are never
+ * adjacent, so no other free block starts in between); looking in fbits, in
+ * b's granule or the one before, spares waiting for b's line, where a footer
+ * lies.  A block starting further down has a footer (pol_set_free). */
 static inline size_t pol_prev_free_size(pol_heap_t *h, char *b) {
     size_t sl = pol_slot(h, b), g = sl >> 6;
     uint64_t w = h->fbits[g] & ((1ull << (sl & 63)) - 1);
@@ -319,7 +326,7 @@ POL_HOT void *pol_malloc_locked(pol_heap_t *h, const pol_kind_t K, size_t n) {
     }
     if (s - a >= POL_MIN_BLOCK) {
         char *r = b + a;
-        pol_set_free(r, s - a);
+        pol_set_free(h, r, s - a);
         if (K == POL_FIRSTFIT || K == POL_NEXTFIT) {
             pol_mx_split(h, b, s, r, s - a);
         } else {
@@ -377,7 +384,7 @@ POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
             *pol_hdr(nb) = 0;
             s += ns;
             nb = b + s;
-            pol_set_free(b, s);
+            pol_set_free(h, b, s);
             pol_insert(h, K, b, s);
         } else {
             /* the size byte, not nb's (cold) header; nb's stale header is
@@ -386,7 +393,7 @@ POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
             char *ob = nb;
             s += ns;
             nb = b + s;
-            pol_set_free(b, s);
+            pol_set_free(h, b, s);
             if (K == POL_BESTFIT) {
                 pol_remove(h, K, ob, ns);
                 pol_insert(h, K, b, s);
@@ -397,7 +404,7 @@ POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
         h->nfree--;
     } else {
         pol_set_prev_free(h, nb);
-        pol_set_free(b, s);
+        pol_set_free(h, b, s);
         if (in_tree)
             pol_mx_enlarge(h, b, s);
         else
@@ -431,7 +438,7 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
                 h->nfree++;
                 pol_set_prev_free(h, nb);
             }
-            pol_set_free(r, rs);
+            pol_set_free(h, r, rs);
             pol_insert(h, K, r, rs);
             h->used_bytes -= s - a;
             s = a;
@@ -464,7 +471,7 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
         *pol_hdr(nb) = 0;
         if (t - a >= POL_MIN_BLOCK) {
             char *r = b + a;
-            pol_set_free(r, t - a);
+            pol_set_free(h, r, t - a);
             pol_insert(h, K, r, t - a);
             t = a;
         } else {
@@ -508,7 +515,7 @@ static void *pol_aligned_locked(pol_heap_t *h, size_t align, size_t n) {
     if (g && g < POL_MIN_BLOCK)
         g += align;
     if (g) { /* the leading gap stays a free block */
-        pol_set_free(b, g);
+        pol_set_free(h, b, g);
         pol_insert(h, K, b, g);
         h->nfree++;
         b += g;
@@ -629,7 +636,7 @@ size_t pol_usable_size(void *heap, void *p) {
 
 static size_t pol_top_free(pol_heap_t *h) {
     char *ep = pol_epilogue(h);
-    return pol_prev_free(h, ep) ? (size_t) * (uint64_t *)(void *)(ep - 8) : 0;
+    return pol_prev_free(h, ep) ? pol_prev_free_size(h, ep) : 0;
 }
 
 int pol_stats(void *heap, alloc_stats_t *s) {
@@ -739,7 +746,7 @@ int pol_init(void **heap, const alloc_config_t *cfg, pol_kind_t kind) {
         munmap(h, hmap);
         return ENOMEM;
     }
-    pol_set_free(base + 8, chunk - 16);
+    pol_set_free(h, base + 8, chunk - 16);
     *pol_hdr(pol_epilogue(h)) = POL_USED;
     pol_set_prev_free(h, pol_epilogue(h));
     pol_insert(h, kind, base + 8, chunk - 16);

@@ -129,6 +129,13 @@ static inline size_t pol_pad(char *b) { return (size_t)(*pol_hdr(b) >> 48); }
 static inline uint64_t *pol_footer(char *b, size_t size) {
     return (uint64_t *)(void *)(b + size - 8);
 }
+/* A free block b of size s has a footer only when the block above it could
+ * not find b's start in fbits: when b starts two or more granules below
+ * the granule where it ends (its end slot is the next block's start). */
+static inline int pol_needs_footer(const pol_heap_t *h, const char *b, size_t s) {
+    size_t sb = (size_t)(b - h->base - 8) >> 4;
+    return (sb >> 6) + 2 <= ((sb + (s >> 4)) >> 6);
+}
 static inline uint32_t *pol_links(char *b) { return (uint32_t *)(void *)(b + 8); }
 static inline uint64_t *pol_aux(char *b) { return (uint64_t *)(void *)(b + 16); }
 
