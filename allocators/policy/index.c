@@ -344,6 +344,10 @@ POL_HOT void pol_mx_absorb(pol_heap_t *h, char *b, size_t size, int indexed, cha
 
 /* first block of size >= a among the free blocks of `bits` (granule g) */
 static inline char *walk_fit(pol_heap_t *h, size_t g, uint64_t bits, size_t a, size_t *size) {
+    /* The granule's size bytes are one line, needed as soon as bits is
+     * known: ask for it now, so that its miss overlaps the one on fbits[g]
+     * instead of following it (both depend only on g). */
+    __builtin_prefetch(h->fsz + (g << 6));
     uint32_t v = (uint32_t)(a >> 4);
     while (bits) {
         size_t s = g * 64 + (size_t)__builtin_ctzll(bits);
@@ -528,6 +532,7 @@ POL_HOT char *pol_bf_find(pol_heap_t *h, size_t a, size_t *size) {
                 w = w * 64 + (size_t)__builtin_ctzll(h->cw[k][w * 64 + c]);
             size_t sz = 32 + ((size_t)c << 4);
             const uint8_t *z = h->fsz + w * 64, code = (uint8_t)(sz >> 4);
+            __builtin_prefetch(z); /* overlaps its miss with fbits[w]'s (walk_fit) */
             for (uint64_t bits = h->fbits[w]; bits; bits &= bits - 1) {
                 unsigned j = (unsigned)__builtin_ctzll(bits);
                 if (z[j] == code) {
