@@ -487,8 +487,8 @@ POL_HOT void pol_bf_insert(pol_heap_t *h, char *b, size_t sz) {
         return;
     }
     unsigned c = cls(sz);
-    h->cls_count[c]++;
-    h->cls_mask |= 1ull << c;
+    if (h->cls_count[c]++ == 0) /* a store only when needed: see pol_seg_insert */
+        h->cls_mask |= 1ull << c;
     size_t w = g;
     for (int k = 0; k <= h->cw_top; k++, w >>= 6) {
         uint64_t *x = &h->cw[k][(w >> 6) * 64 + c], was = *x;

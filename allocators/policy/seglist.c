@@ -26,10 +26,16 @@ POL_HOT void pol_seg_insert(pol_heap_t *h, char *b, size_t s) {
     unsigned c = pol_seg_class(s);
     uint32_t x = pol_idx(h, b), head = h->seg_heads[c];
     pol_links(b)[1] = head;
+    h->seg_heads[c] = x;
+    /* Store to the class bitmap only when the class was empty: free's class
+     * is known only after its size byte arrives (often a cache miss), and an
+     * unconditional read-modify-write would make the next malloc's search,
+     * which reads the bitmap, wait for that miss; a (predicted) branch does
+     * not. */
     if (head)
         pol_links(pol_blk(h, head))[0] = x;
-    h->seg_heads[c] = x;
-    h->seg_bitmap |= 1ull << c;
+    else
+        h->seg_bitmap |= 1ull << c;
 }
 
 POL_HOT void pol_seg_remove(pol_heap_t *h, char *b, size_t s) {
