@@ -177,8 +177,6 @@ typedef struct child {
     int peak_regular;
 } child_t;
 
-static const char page_size_hint[4096];
-
 /* Fill byte for verify mode: depends on the slot and its size. */
 static inline unsigned char child_pattern(uint32_t slot, uint64_t size) {
     return (unsigned char)(0x5a ^ slot ^ (slot >> 8) ^ size);
@@ -218,21 +216,7 @@ static inline __attribute__((always_inline)) void child_touch(const serve_t *k, 
         memset(p + from, child_pattern(slot, size), to - from);
         return;
     }
-    switch (mode == CHILD_TOUCH_ANY ? k->touch : (wl_touch_t)mode) {
-    case WL_TOUCH_NONE:
-        break;
-    case WL_TOUCH_FIRST:
-        ((volatile unsigned char *)p)[from] = 1;
-        break;
-    case WL_TOUCH_PAGE:
-        for (uint64_t i = from; i < to; i += sizeof page_size_hint)
-            ((volatile unsigned char *)p)[i] = 1;
-        ((volatile unsigned char *)p)[to - 1] = 1;
-        break;
-    case WL_TOUCH_ALL:
-        memset(p + from, 1, to - from);
-        break;
-    }
+    wl_touch_write(mode == CHILD_TOUCH_ANY ? k->touch : (wl_touch_t)mode, p, from, to);
 }
 
 /* Check that the n bytes slot holds still carry its pattern. */

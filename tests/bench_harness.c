@@ -39,7 +39,6 @@
 
 #include "workloads/wl.h"
 
-#define PAGE 4096u
 #define PREFETCH_AHEAD 16 /* as the harness's SLOT_PREFETCH_AHEAD */
 
 static uint64_t now_ns(void) {
@@ -48,27 +47,6 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The writes of the harness's child_touch (without verify), bytes [from, to). */
-static inline __attribute__((always_inline)) void touch(wl_touch_t t, unsigned char *p, uint64_t from,
-                                                        uint64_t to) {
-    if (from >= to)
-        return;
-    switch (t) {
-    case WL_TOUCH_NONE:
-        break;
-    case WL_TOUCH_FIRST:
-        ((volatile unsigned char *)p)[from] = 1;
-        break;
-    case WL_TOUCH_PAGE:
-        for (uint64_t i = from; i < to; i += PAGE)
-            ((volatile unsigned char *)p)[i] = 1;
-        ((volatile unsigned char *)p)[to - 1] = 1;
-        break;
-    case WL_TOUCH_ALL:
-        memset(p + from, 1, to - from);
-        break;
-    }
-}
 
 static _Noreturn void usage(const char *msg) {
     fprintf(stderr, "bench_harness: %s\n", msg);
@@ -91,7 +69,7 @@ static inline __attribute__((always_inline)) void serve(const wl_op_t *ops, uint
             slot[op->slot] = p;
             if (size)
                 size[op->slot] = op->size;
-            touch(t, p, 0, op->size);
+            wl_touch_write(t, p, 0, op->size);
             break;
         }
         case WL_FREE:
@@ -105,7 +83,7 @@ static inline __attribute__((always_inline)) void serve(const wl_op_t *ops, uint
                 usage("realloc returned NULL (out of memory)");
             slot[op->slot] = p;
             size[op->slot] = op->size;
-            touch(t, p, old, op->size);
+            wl_touch_write(t, p, old, op->size);
             break;
         }
         }

@@ -111,6 +111,34 @@ typedef struct wl_dist {
 typedef enum wl_lifetime { WL_LIFE_EXP, WL_LIFE_UNIFORM, WL_LIFE_FIFO, WL_LIFE_LIFO } wl_lifetime_t;
 typedef enum wl_touch { WL_TOUCH_NONE, WL_TOUCH_FIRST, WL_TOUCH_PAGE, WL_TOUCH_ALL } wl_touch_t;
 
+#define WL_TOUCH_PAGE_BYTES 4096u
+
+/* The writes --touch=T makes into bytes [from, to) of a block just handed
+ * out (or grown): none; the first byte; one byte per 4 KiB page and the last
+ * byte; every byte.  The one definition, for the harness's measured loop and
+ * for the bare loop it is compared with (tests/bench_harness.c). */
+static inline __attribute__((always_inline)) void wl_touch_write(wl_touch_t t, unsigned char *p,
+                                                                 uint64_t from, uint64_t to) {
+    if (from >= to)
+        return;
+    switch (t) {
+    case WL_TOUCH_NONE:
+        break;
+    case WL_TOUCH_FIRST:
+        ((volatile unsigned char *)p)[from] = 1;
+        break;
+    case WL_TOUCH_PAGE:
+        for (uint64_t i = from; i < to; i += WL_TOUCH_PAGE_BYTES)
+            ((volatile unsigned char *)p)[i] = 1;
+        ((volatile unsigned char *)p)[to - 1] = 1;
+        break;
+    case WL_TOUCH_ALL:
+        for (uint64_t i = from; i < to; i++) /* memset, without <string.h> here */
+            p[i] = 1;
+        break;
+    }
+}
+
 /* Bits of wl_params_t.set: which parameters the user gave explicitly (a
  * named workload's preset fills only the others). */
 enum {
