@@ -71,6 +71,10 @@ enum {
     ALLOC_DEVICE = 1u << 3,      /* returns memory the CPU cannot touch */
     ALLOC_BASELINE = 1u << 4,    /* a harness baseline (bump) */
     ALLOC_WRAPPER = 1u << 5,     /* wraps another allocator (buffer:NAME) */
+    /* malloc and free are exactly the process's malloc(n) and free(p), the
+     * heap unused (the system allocators, preloaded): the harness's measured
+     * loop calls those directly, as a program does, not through the table */
+    ALLOC_PROCESS_MALLOC = 1u << 6,
 };
 
 /* Per-heap configuration; NULL means defaults everywhere. */

@@ -20,7 +20,9 @@
  *
  * The harness must not distort what it measures, so its own work per request
  * is kept to what it cannot avoid: load the request (sequential), call the
- * allocator through the table, keep the pointer, touch the block.  L and the
+ * allocator (through the table; the process's own malloc and free directly,
+ * as a program calls them, for ALLOC_PROCESS_MALLOC allocators), keep the
+ * pointer, touch the block.  L and the
  * live block count follow from the stream alone, so single-threaded runs
  * compute them for the sample points before the clock (child_live_at) and
  * the loop does not count; workers count them for the watcher, from the
@@ -302,19 +304,26 @@ static __attribute__((noinline)) int64_t child_serve_realloc(const serve_t *k, c
     return (int64_t)op->size - (int64_t)old;
 }
 
-/* Serve one request.  Returns the change in live bytes.  sized and mode are
- * constants at every call site: whether the run keeps the size array
- * (k->size != NULL; always in verify mode), and the touch mode (see
- * CHILD_TOUCH_ANY), so that the common run (MALLOC and FREE only, no verify)
- * compiles to a loop that tests nothing it knows before the clock. */
+/* Serve one request.  Returns the change in live bytes.  sized, mode and
+ * direct are constants at every call site: whether the run keeps the size
+ * array (k->size != NULL; always in verify mode), the touch mode (see
+ * CHILD_TOUCH_ANY), and whether the allocator is the process's own malloc
+ * and free (ALLOC_PROCESS_MALLOC: called directly, as a program calls them,
+ * rather than through the table and a wrapper), so that the common run
+ * (MALLOC and FREE only, no verify) compiles to a loop that tests nothing it
+ * knows before the clock. */
 static inline __attribute__((always_inline)) int64_t child_serve(const serve_t *k, const wl_op_t *op,
                                                                  int64_t *blocks, const int sized,
-                                                                 const int mode) {
+                                                                 const int mode, const int direct) {
     uint32_t slot = op->slot;
     uint64_t n = op->size;
-    switch (op->kind) {
-    case WL_MALLOC: {
-        void *p = k->malloc(k->heap, n);
+    /* Streams without the size array hold only MALLOC and FREE (the size
+     * array exists for any other kind): then this is the two-way branch a
+     * bare loop has. */
+    if (sized && __builtin_expect(op->kind > WL_FREE, 0))
+        return child_serve_realloc(k, op);
+    if (op->kind == WL_MALLOC) {
+        void *p = direct ? malloc(n) : k->malloc(k->heap, n);
         if (__builtin_expect(!p, 0))
             child_fail("malloc(%llu) returned NULL (out of memory)", (unsigned long long)n);
         k->slot[slot] = p;
@@ -323,21 +332,20 @@ static inline __attribute__((always_inline)) int64_t child_serve(const serve_t *
         child_touch(k, p, 0, n, slot, n, mode);
         ++*blocks;
         return (int64_t)n;
-    }
-    case WL_FREE: {
+    } else { /* WL_FREE */
         /* n is the size being freed (wl.h): L is counted from the request,
          * not from a second load out of the table. */
         if (sized && __builtin_expect(k->kind != NULL, 0) && k->kind[slot] != ALLOC_SLOT_BLOCK)
             return child_free_special(k, slot, n);
         if (mode == CHILD_TOUCH_ANY && __builtin_expect(k->verify, 0))
             child_verify(k, slot, n);
-        k->free(k->heap, k->slot[slot]);
+        if (direct)
+            free(k->slot[slot]);
+        else
+            k->free(k->heap, k->slot[slot]);
         k->slot[slot] = NULL;
         --*blocks;
         return -(int64_t)n;
-    }
-    default:
-        return child_serve_realloc(k, op);
     }
 }
 
@@ -613,12 +621,13 @@ static int cmp_u64(const void *a, const void *b) {
  * runs know both from the stream (child_live_at). */
 static inline __attribute__((always_inline)) void child_serve_run(const serve_t *k, const wl_op_t *ops,
                                                                   uint64_t i, uint64_t e, const int prefetch,
-                                                                  const int sized, const int mode) {
+                                                                  const int sized, const int mode,
+                                                                  const int direct) {
     int64_t blocks = 0;
     for (; i < e; i++) {
         if (prefetch)
             child_prefetch(k, &ops[i + SLOT_PREFETCH_AHEAD], sized);
-        child_serve(k, &ops[i], &blocks, sized, mode);
+        child_serve(k, &ops[i], &blocks, sized, mode, direct);
     }
 }
 
@@ -629,18 +638,18 @@ static inline __attribute__((always_inline)) void child_serve_run(const serve_t 
 static inline __attribute__((always_inline)) void child_segment(const serve_t *k, const wl_op_t *ops,
                                                                 uint64_t i, uint64_t end, uint64_t n,
                                                                 child_thread_t *t, const int sized,
-                                                                const int mode) {
+                                                                const int mode, const int direct) {
     int64_t blocks = 0;
     /* The requests before pf_end have one SLOT_PREFETCH_AHEAD after them. */
     uint64_t pf_end = n > SLOT_PREFETCH_AHEAD ? n - SLOT_PREFETCH_AHEAD : 0;
     while (i < end) {
         uint64_t timed = i | LAT_STRIDE_MASK, e = timed < end ? timed : end;
         if (e <= pf_end) {
-            child_serve_run(k, ops, i, e, 1, sized, mode);
+            child_serve_run(k, ops, i, e, 1, sized, mode, direct);
         } else { /* the last requests of the stream */
             uint64_t m = i > pf_end ? i : pf_end;
-            child_serve_run(k, ops, i, m, 1, sized, mode);
-            child_serve_run(k, ops, m, e, 0, sized, mode);
+            child_serve_run(k, ops, i, m, 1, sized, mode, direct);
+            child_serve_run(k, ops, m, e, 0, sized, mode, direct);
         }
         i = e;
         if (i == end)
@@ -648,7 +657,7 @@ static inline __attribute__((always_inline)) void child_segment(const serve_t *k
         if (i < pf_end)
             child_prefetch(k, &ops[i + SLOT_PREFETCH_AHEAD], sized);
         uint64_t a = CHILD_TICKS();
-        child_serve(k, &ops[i], &blocks, sized, mode);
+        child_serve(k, &ops[i], &blocks, sized, mode, direct);
         uint64_t b = CHILD_TICKS();
         if (t->nlat < t->latcap)
             t->lat[t->nlat++] = b - a;
@@ -662,16 +671,20 @@ static inline __attribute__((always_inline)) void child_segment(const serve_t *k
  * runs without sizes or verify, one for the rest. */
 typedef void (*child_segment_fn)(const serve_t *k, const wl_op_t *ops, uint64_t i, uint64_t end,
                                  uint64_t n, child_thread_t *t);
-#define CHILD_SEGMENT(name, sized, mode)                                                                   \
+#define CHILD_SEGMENT(name, sized, mode, direct)                                                           \
     static __attribute__((noinline)) void name(const serve_t *k, const wl_op_t *ops, uint64_t i,            \
                                                uint64_t end, uint64_t n, child_thread_t *t) {               \
-        child_segment(k, ops, i, end, n, t, sized, mode);                                                   \
+        child_segment(k, ops, i, end, n, t, sized, mode, direct);                                           \
     }
-CHILD_SEGMENT(child_segment_none, 0, WL_TOUCH_NONE)
-CHILD_SEGMENT(child_segment_first, 0, WL_TOUCH_FIRST)
-CHILD_SEGMENT(child_segment_page, 0, WL_TOUCH_PAGE)
-CHILD_SEGMENT(child_segment_all, 0, WL_TOUCH_ALL)
-CHILD_SEGMENT(child_segment_any, 1, CHILD_TOUCH_ANY)
+CHILD_SEGMENT(child_segment_none, 0, WL_TOUCH_NONE, 0)
+CHILD_SEGMENT(child_segment_first, 0, WL_TOUCH_FIRST, 0)
+CHILD_SEGMENT(child_segment_page, 0, WL_TOUCH_PAGE, 0)
+CHILD_SEGMENT(child_segment_all, 0, WL_TOUCH_ALL, 0)
+CHILD_SEGMENT(child_segment_none_d, 0, WL_TOUCH_NONE, 1)
+CHILD_SEGMENT(child_segment_first_d, 0, WL_TOUCH_FIRST, 1)
+CHILD_SEGMENT(child_segment_page_d, 0, WL_TOUCH_PAGE, 1)
+CHILD_SEGMENT(child_segment_all_d, 0, WL_TOUCH_ALL, 1)
+CHILD_SEGMENT(child_segment_any, 1, CHILD_TOUCH_ANY, 0)
 
 /* L and the live block count after each sample point of the single-threaded
  * stream, into c->live_at and c->blocks_at: exactly what serving the
@@ -732,10 +745,13 @@ static void child_run_single(child_t *c, uint64_t *sample_at, size_t nsample_at,
     uint64_t n = c->s.thread[0].nops;
     uint64_t elapsed = 0, i = 0;
     /* Which loop serves this run: decided once, before the clock. */
-    static const child_segment_fn by_touch[] = {
-        [WL_TOUCH_NONE] = child_segment_none, [WL_TOUCH_FIRST] = child_segment_first,
-        [WL_TOUCH_PAGE] = child_segment_page, [WL_TOUCH_ALL] = child_segment_all};
-    child_segment_fn segment = sv.size || sv.verify ? child_segment_any : by_touch[sv.touch];
+    static const child_segment_fn by_touch[2][4] = {
+        {[WL_TOUCH_NONE] = child_segment_none, [WL_TOUCH_FIRST] = child_segment_first,
+         [WL_TOUCH_PAGE] = child_segment_page, [WL_TOUCH_ALL] = child_segment_all},
+        {[WL_TOUCH_NONE] = child_segment_none_d, [WL_TOUCH_FIRST] = child_segment_first_d,
+         [WL_TOUCH_PAGE] = child_segment_page_d, [WL_TOUCH_ALL] = child_segment_all_d}};
+    int direct = (c->m->flags & ALLOC_PROCESS_MALLOC) != 0;
+    child_segment_fn segment = sv.size || sv.verify ? child_segment_any : by_touch[direct][sv.touch];
     for (size_t k = 0; k < nsample_at; k++) {
         uint64_t end = sample_at[k] + 1; /* sample after op sample_at[k] */
         uint64_t t0 = hx_now_ns();
@@ -777,12 +793,12 @@ static inline __attribute__((always_inline)) void child_loop_worker(child_thread
         }
         if ((i & LAT_STRIDE_MASK) == LAT_STRIDE_MASK) {
             uint64_t a = CHILD_TICKS();
-            L += child_serve(&sv, op, &blocks, sized, CHILD_TOUCH_ANY);
+            L += child_serve(&sv, op, &blocks, sized, CHILD_TOUCH_ANY, 0);
             uint64_t b = CHILD_TICKS();
             if (t->nlat < t->latcap)
                 t->lat[t->nlat++] = b - a;
         } else {
-            L += child_serve(&sv, op, &blocks, sized, CHILD_TOUCH_ANY);
+            L += child_serve(&sv, op, &blocks, sized, CHILD_TOUCH_ANY, 0);
         }
         if (c->s.cross_thread)
             atomic_store_explicit(&c->done[op->slot], op->seq + 1, memory_order_release);

@@ -32,6 +32,11 @@ TEST(table_is_a_thread_safe_system_allocator) {
     EXPECT_TRUE(g_m->flags & ALLOC_SYSTEM);
     EXPECT_TRUE(g_m->flags & ALLOC_THREAD_SAFE);
     EXPECT_TRUE(g_m->heap_figure && g_m->heap_figure[0]);
+    /* the harness calls malloc and free directly for ALLOC_PROCESS_MALLOC:
+     * only right when the slots are exactly the process's malloc and free */
+    EXPECT_TRUE(g_m->flags & ALLOC_PROCESS_MALLOC);
+    EXPECT_TRUE(g_m->malloc == alloc_sys_malloc);
+    EXPECT_TRUE(g_m->free == alloc_sys_free);
     if (strcmp(g_m->name, "glibc") == 0)
         EXPECT_TRUE(g_m->preload == NULL);
     else

@@ -91,7 +91,7 @@ static int glibc_stats_extra(void *heap, void (*emit)(void *, const char *, doub
 const alloc_methods_t alloc_glibc_methods = {
     .name = "glibc",
     .description = "the C library's malloc (ptmalloc2), the process default",
-    .flags = ALLOC_THREAD_SAFE | ALLOC_SYSTEM,
+    .flags = ALLOC_THREAD_SAFE | ALLOC_SYSTEM | ALLOC_PROCESS_MALLOC,
     .preload = NULL,
     .heap_figure = "mallinfo2 arena + hblkhd: bytes from sbrk/arena heaps plus mmapped chunks",
     .version = glibc_version,

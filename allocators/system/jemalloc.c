@@ -142,7 +142,7 @@ static int je_stats_extra(void *heap, void (*emit)(void *, const char *, double)
 const alloc_methods_t alloc_jemalloc_methods = {
     .name = "jemalloc",
     .description = "jemalloc, preloaded into the run's process (LD_PRELOAD)",
-    .flags = ALLOC_THREAD_SAFE | ALLOC_SYSTEM,
+    .flags = ALLOC_THREAD_SAFE | ALLOC_SYSTEM | ALLOC_PROCESS_MALLOC,
     .preload = (MMBENCH_HAVE_JEMALLOC && !MMBENCH_SANITIZED) ? MMBENCH_JEMALLOC_LIB : NULL,
     .heap_figure = "mallctl stats.resident: active + metadata + dirty pages not yet purged",
     .version = je_version,

@@ -232,7 +232,7 @@ static int mim_stats_extra(void *heap, void (*emit)(void *, const char *, double
 const alloc_methods_t alloc_mimalloc_methods = {
     .name = "mimalloc",
     .description = "mimalloc, preloaded into the run's process (LD_PRELOAD)",
-    .flags = ALLOC_THREAD_SAFE | ALLOC_SYSTEM,
+    .flags = ALLOC_THREAD_SAFE | ALLOC_SYSTEM | ALLOC_PROCESS_MALLOC,
     .preload = (MMBENCH_HAVE_MIMALLOC && !MMBENCH_SANITIZED) ? MMBENCH_MIMALLOC_LIB : NULL,
     .heap_figure = "mi_process_info current_commit: bytes mimalloc has committed from the OS",
     .version = mim_version,

@@ -143,7 +143,7 @@ static int tcm_stats_extra(void *heap, void (*emit)(void *, const char *, double
 const alloc_methods_t alloc_tcmalloc_methods = {
     .name = "tcmalloc",
     .description = "gperftools tcmalloc, preloaded into the run's process (LD_PRELOAD)",
-    .flags = ALLOC_THREAD_SAFE | ALLOC_SYSTEM,
+    .flags = ALLOC_THREAD_SAFE | ALLOC_SYSTEM | ALLOC_PROCESS_MALLOC,
     .preload = (MMBENCH_HAVE_TCMALLOC && !MMBENCH_SANITIZED) ? MMBENCH_TCMALLOC_LIB : NULL,
     .heap_figure = "generic.heap_size - tcmalloc.pageheap_unmapped_bytes: heap not released to the OS",
     .version = tcm_version,
