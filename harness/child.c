@@ -686,6 +686,45 @@ CHILD_SEGMENT(child_segment_page_d, 0, WL_TOUCH_PAGE, 1)
 CHILD_SEGMENT(child_segment_all_d, 0, WL_TOUCH_ALL, 1)
 CHILD_SEGMENT(child_segment_any, 1, CHILD_TOUCH_ANY, 0)
 
+/* MMBENCH_BARE_LOOP=1 (a benchmark instrument, scripts/bench.sh harness):
+ * the run is served by the plainest loop a program could have instead of
+ * the harness's: the process's malloc and free called directly, a pointer
+ * per slot, the same touches, no latency timing.  The same child, stream,
+ * prefetch and clock, so that comparing the two measures the harness loop's
+ * own cost.  Only for ALLOC_PROCESS_MALLOC allocators and single-threaded
+ * streams of MALLOC and FREE; the run says so in run_info (bare_loop). */
+static inline __attribute__((always_inline)) void child_bare(const serve_t *k, const wl_op_t *ops, uint64_t i,
+                                                             uint64_t end, uint64_t n, const wl_touch_t touch) {
+    void **slot = k->slot;
+    for (; i < end; i++) {
+        if (i + SLOT_PREFETCH_AHEAD < n)
+            __builtin_prefetch(&slot[ops[i + SLOT_PREFETCH_AHEAD].slot], 1, 3);
+        const wl_op_t *op = &ops[i];
+        if (op->kind == WL_MALLOC) {
+            unsigned char *p = malloc(op->size);
+            if (__builtin_expect(!p, 0))
+                child_fail("malloc(%llu) returned NULL (out of memory)", (unsigned long long)op->size);
+            slot[op->slot] = p;
+            wl_touch_write(touch, p, 0, op->size);
+        } else {
+            free(slot[op->slot]);
+            slot[op->slot] = NULL;
+        }
+    }
+}
+#define CHILD_BARE(name, touch)                                                                            \
+    static __attribute__((noinline)) void name(const serve_t *k, const wl_op_t *ops, uint64_t i,            \
+                                               uint64_t end, uint64_t n, child_thread_t *t) {               \
+        (void)t;                                                                                            \
+        child_bare(k, ops, i, end, n, touch);                                                               \
+    }
+CHILD_BARE(child_bare_none, WL_TOUCH_NONE)
+CHILD_BARE(child_bare_first, WL_TOUCH_FIRST)
+CHILD_BARE(child_bare_page, WL_TOUCH_PAGE)
+CHILD_BARE(child_bare_all, WL_TOUCH_ALL)
+
+static int bare_loop; /* MMBENCH_BARE_LOOP: read once, before the clock */
+
 /* L and the live block count after each sample point of the single-threaded
  * stream, into c->live_at and c->blocks_at: exactly what serving the
  * requests in order adds and takes (as child_serve counts them: a slice or
@@ -750,8 +789,12 @@ static void child_run_single(child_t *c, uint64_t *sample_at, size_t nsample_at,
          [WL_TOUCH_PAGE] = child_segment_page, [WL_TOUCH_ALL] = child_segment_all},
         {[WL_TOUCH_NONE] = child_segment_none_d, [WL_TOUCH_FIRST] = child_segment_first_d,
          [WL_TOUCH_PAGE] = child_segment_page_d, [WL_TOUCH_ALL] = child_segment_all_d}};
+    static const child_segment_fn bare[4] = {[WL_TOUCH_NONE] = child_bare_none, [WL_TOUCH_FIRST] = child_bare_first,
+                                             [WL_TOUCH_PAGE] = child_bare_page, [WL_TOUCH_ALL] = child_bare_all};
     int direct = (c->m->flags & ALLOC_PROCESS_MALLOC) != 0;
     child_segment_fn segment = sv.size || sv.verify ? child_segment_any : by_touch[direct][sv.touch];
+    if (bare_loop)
+        segment = bare[sv.touch];
     for (size_t k = 0; k < nsample_at; k++) {
         uint64_t end = sample_at[k] + 1; /* sample after op sample_at[k] */
         uint64_t t0 = hx_now_ns();
@@ -1038,6 +1081,13 @@ int hx_cmd_child(int argc, char **argv) {
         child_fail("out of memory for the harness's tables (%zu sample points)", nat);
 
     fault_setup();
+    const char *bl = getenv("MMBENCH_BARE_LOOP");
+    if (bl && *bl && strcmp(bl, "0") != 0) {
+        if (!(c->m->flags & ALLOC_PROCESS_MALLOC) || c->s.nthreads != 1 || c->size || c->verify)
+            child_fail("MMBENCH_BARE_LOOP serves only single-threaded streams of malloc and free, without "
+                       "--verify, on a system allocator (glibc, jemalloc, mimalloc, tcmalloc)");
+        bare_loop = 1;
+    }
     c->rss_base = proc_rss_bytes();
     int hwm_ok = proc_reset_peak_rss() == 0;
     uint64_t tsc0 = CHILD_TICKS(), ns0 = hx_now_ns();
@@ -1176,6 +1226,8 @@ int hx_cmd_child(int argc, char **argv) {
     out_line("I ns_per_tick\t%.9g", ns_per_tick);
     if (c->s.nthreads == 1)
         out_line("I sample_pause_ns\t%llu", (unsigned long long)c->pause_ns);
+    if (bare_loop)
+        out_line("I bare_loop\t1");
     if (hwm >= 0)
         out_line("I vm_hwm_bytes\t%lld", (long long)hwm);
     out_line("I stream_peak_live_blocks\t%llu", (unsigned long long)c->s.peak_live_blocks);

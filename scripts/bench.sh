@@ -150,5 +150,32 @@ for what, ref in (("bare loop", bare), ("bare loop with --prefetch", barepf)):
           f"→ {100*(m-b)/b:+.1f}% of glibc's ns per request (target ≤ 5%); median of the per-pair differences "
           f"{100*statistics.median(pairs):+.1f}% (range {100*pairs[0]:+.1f}% .. {100*pairs[-1]:+.1f}%)")
 PY
+  # The harness loop's own cost, in the same child process: the same runs
+  # with MMBENCH_BARE_LOOP=1 are served by a bare malloc/free loop instead
+  # (same stream, prefetch, touches and clock; no table, no latency timing).
+  # Alternated in both orders (A B, B A) so that neither always runs first.
+  echo "bench: the harness loop against the bare loop in the same child (MMBENCH_BARE_LOOP=1), $reps pairs" >&2
+  hl=() bl=()
+  for ((r = 0; r < reps; r++)); do
+    if ((r % 2)); then order="bare harness"; else order="harness bare"; fi
+    for w in $order; do
+      if [[ $w == bare ]]; then
+        MMBENCH_BARE_LOOP=1 $MMB run --alloc=glibc "${hp[@]}" --db="$DB" --quiet
+      else
+        $MMB run --alloc=glibc "${hp[@]}" --db="$DB" --quiet
+      fi
+      v=$(sqlite3 "$DB" "select ns_per_op from runs order by id desc limit 1")
+      if [[ $w == bare ]]; then bl+=("$v"); else hl+=("$v"); fi
+    done
+  done
+  python3 - "${hl[*]}" "${bl[*]}" <<'PY'
+import statistics, sys
+hl, bl = ([float(x) for x in a.split()] for a in sys.argv[1:3])
+d = sorted((x - y) / y for x, y in zip(hl, bl))
+m, b = statistics.median(hl), statistics.median(bl)
+print(f"harness loop's own cost: glibc {m:.2f} ns/op through the harness, {b:.2f} through the bare loop in the same child "
+      f"(medians of {len(hl)}) → {100*(m-b)/b:+.1f}%; median of the per-pair differences {100*statistics.median(d):+.1f}% "
+      f"(range {100*d[0]:+.1f}% .. {100*d[-1]:+.1f}%; target ≤ 5%)")
+PY
   "$BUILD"/bench_store 50 1000
 fi

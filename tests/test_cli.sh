@@ -173,6 +173,16 @@ check "verify_every_op_kind_ok" test $? -eq 0
 check "verify_trace_ok" test $? -eq 0
 check "loop_live_bytes_match_the_stream" test "$(q "$LDB" "select count(*) from runs r where status='ok' and peak_live_bytes = (select max(live_bytes) from samples where run_id=r.id)")" -eq 8
 
+# --- MMBENCH_BARE_LOOP: the benchmark instrument for the harness's own cost -----------
+BDB="$T/bare.db"
+MMBENCH_BARE_LOOP=1 "$MMB" run --alloc=glibc --ops=20000 --db="$BDB" --quiet
+check "bare_loop_glibc_ok" test $? -eq 0
+check "bare_loop_marked_in_run_info" test "$(q "$BDB" "select count(*) from run_info where key='bare_loop' and value=1")" -eq 1
+check "bare_loop_same_live_bytes" test "$(q "$BDB" "select count(*) from runs r where status='ok' and peak_live_bytes = (select max(live_bytes) from samples where run_id=r.id)")" -eq 1
+MMBENCH_BARE_LOOP=1 "$MMB" run --alloc=firstfit --ops=20000 --db="$BDB" --quiet 2>"$T/err"
+check "bare_loop_refused_for_policy_allocators" test $? -eq 1
+check "bare_loop_refusal_says_why" grep -q "MMBENCH_BARE_LOOP serves only" "$T/err"
+
 # --- failures are recorded, the sweep goes on ----------------------------------------
 FDB="$T/fail.db"
 for f in segv abort kill exit; do
