@@ -255,6 +255,19 @@ int hx_cmd_run(int argc, char **argv) {
         }
     }
 
+    /* MMBENCH_BARE_LOOP (a benchmark instrument, README "Looking inside a
+     * run"): the child serves the run with a bare malloc/free loop, which
+     * needs the process's own malloc, one thread, malloc and free only. */
+    const char *bare_env = getenv("MMBENCH_BARE_LOOP");
+    int bare = bare_env && *bare_env && strcmp(bare_env, "0") != 0;
+    if (bare && verify)
+        return usage_error("MMBENCH_BARE_LOOP is set, and its bare loop does not check contents; "
+                           "run without --verify or unset it");
+    for (int k = 0; k < nalloc && bare; k++)
+        if (!(alloc_split_name(allocs[k], &(const char *){NULL})->flags & ALLOC_PROCESS_MALLOC))
+            return usage_error("MMBENCH_BARE_LOOP is set, and its bare loop calls the process's malloc: "
+                               "allocator %s is not one of glibc, jemalloc, mimalloc, tcmalloc", allocs[k]);
+
     /* Workloads: each one's parameters parse and its stream generates. */
     char *wls[MAX_LIST];
     char default_wl[] = "random";
@@ -277,7 +290,14 @@ int hx_cmd_run(int argc, char **argv) {
         if (wl_generate(&params[w], &s, err, sizeof err) != 0)
             return usage_error("%s", err);
         uint32_t nthreads = s.nthreads;
+        int only_malloc_free = 1;
+        for (uint32_t t = 0; t < s.nthreads && bare; t++)
+            for (uint64_t i = 0; i < s.thread[t].nops && only_malloc_free; i++)
+                only_malloc_free = s.thread[t].ops[i].kind <= WL_FREE;
         wl_stream_free(&s);
+        if (bare && (nthreads != 1 || !only_malloc_free))
+            return usage_error("MMBENCH_BARE_LOOP is set, and its bare loop serves one thread of malloc and free "
+                               "only: workload %s has %s", wls[w], nthreads != 1 ? "several threads" : "other requests");
         wl_params_resolve(&params[w], &params[w]);
         for (int k = 0; k < nalloc && nthreads > 1; k++) {
             const alloc_methods_t *m = alloc_find(allocs[k]);

@@ -179,9 +179,14 @@ MMBENCH_BARE_LOOP=1 "$MMB" run --alloc=glibc --ops=20000 --db="$BDB" --quiet
 check "bare_loop_glibc_ok" test $? -eq 0
 check "bare_loop_marked_in_run_info" test "$(q "$BDB" "select count(*) from run_info where key='bare_loop' and value=1")" -eq 1
 check "bare_loop_same_live_bytes" test "$(q "$BDB" "select count(*) from runs r where status='ok' and peak_live_bytes = (select max(live_bytes) from samples where run_id=r.id)")" -eq 1
-MMBENCH_BARE_LOOP=1 "$MMB" run --alloc=firstfit --ops=20000 --db="$BDB" --quiet 2>"$T/err"
-check "bare_loop_refused_for_policy_allocators" test $? -eq 1
-check "bare_loop_refusal_says_why" grep -q "MMBENCH_BARE_LOOP serves only" "$T/err"
+MMBENCH_BARE_LOOP=1 "$MMB" run --alloc=glibc,firstfit --ops=20000 --db="$BDB" --quiet 2>"$T/err"
+check "bare_loop_refused_for_policy_allocators" test $? -eq 2
+check "bare_loop_refusal_says_why" grep -q "allocator firstfit is not one of glibc" "$T/err"
+MMBENCH_BARE_LOOP=1 "$MMB" run --alloc=glibc --workload=realloc-grow --ops=20000 --db="$BDB" --quiet 2>"$T/err"
+check "bare_loop_refused_for_realloc_streams" test $? -eq 2
+MMBENCH_BARE_LOOP=1 "$MMB" run --alloc=glibc --verify --ops=20000 --db="$BDB" --quiet 2>"$T/err"
+check "bare_loop_refused_with_verify" test $? -eq 2
+check "bare_loop_refusals_wrote_nothing" test "$(q "$BDB" "select count(*) from runs")" -eq 1
 
 # --- failures are recorded, the sweep goes on ----------------------------------------
 FDB="$T/fail.db"
