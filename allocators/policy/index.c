@@ -229,6 +229,25 @@ static inline uint32_t max16_but(const uint32_t *p, unsigned me) {
 }
 #endif
 
+/* Store entry i of a tree row as a whole aligned 16-byte chunk.  The
+ * searches read nodes with 16-byte loads, often right after malloc or free
+ * wrote an entry on the same path; a 16-byte load that overlaps a pending
+ * 4-byte store cannot take its data from the store buffer and waits until
+ * the store reaches the cache (a stall of the whole descent, every level),
+ * while one that matches a 16-byte store exactly is forwarded. */
+static inline void mx_put(uint32_t *row, size_t i, uint32_t v) {
+#if defined(__SSE2__)
+    static const uint32_t lanes[4][4] __attribute__((aligned(16))) = {
+        {~0u, 0, 0, 0}, {0, ~0u, 0, 0}, {0, 0, ~0u, 0}, {0, 0, 0, ~0u}};
+    __m128i *c = (__m128i *)(void *)(row + (i & ~(size_t)3));
+    __m128i m = _mm_load_si128((const __m128i *)(const void *)lanes[i & 3]);
+    __m128i x = _mm_load_si128(c);
+    _mm_store_si128(c, _mm_or_si128(_mm_andnot_si128(m, x), _mm_and_si128(m, _mm_set1_epi32((int)v))));
+#else
+    row[i] = v;
+#endif
+}
+
 /* index of the first of 16 entries >= v (one exists) */
 static inline unsigned first_ge16(const uint32_t *p, uint32_t v) {
     return (unsigned)__builtin_ctz(~lt_mask16(p, v));
@@ -238,7 +257,7 @@ static inline void mx_raise(pol_heap_t *h, size_t g, uint32_t v) {
     for (int k = 0; k <= h->mx_top; k++, g >>= 4) {
         if (h->mx[k][g] >= v)
             return;
-        h->mx[k][g] = v;
+        mx_put(h->mx[k], g, v);
     }
 }
 
@@ -253,12 +272,12 @@ static void mx_lower(pol_heap_t *h, size_t g, uint32_t v) {
         /* the parent holds the group's maximum: unchanged unless the old
          * entry was that maximum */
         if (k == h->mx_top || grp[me] < h->mx[k + 1][g >> 4]) {
-            grp[me] = v;
+            mx_put(grp, me, v);
             return;
         }
         uint32_t m = max16_but(grp, me);
         m = v > m ? v : m;
-        grp[me] = v;
+        mx_put(grp, me, v);
         g >>= 4;
         if (h->mx[k + 1][g] == m)
             return;
