@@ -72,7 +72,7 @@ int pol_ix_init(pol_heap_t *h) {
     add_array(h, &off, ngran * 8, 1, 8);
     add_array(h, &off, ngran * 8, 1, 8);
     add_array(h, &off, ngran * 64, 1, 64);
-    int first_tree = h->ix_narr;
+    int first_tree = h->ix_narr, first_mb = 2 * POL_IX_MAXLEV + 3;
     if (h->kind == POL_SEGREGATED) {
         /* no tree */
     } else if (h->kind == POL_BESTFIT) {
@@ -101,8 +101,21 @@ int pol_ix_init(pol_heap_t *h) {
             gper *= 16;
             k++;
         }
-        (void)k;
         h->mx_top = 0; /* the live root; pol_ix_commit raises it */
+        first_mb = h->ix_narr;
+        n = ngran;
+        gper = 1;
+        k = 0;
+        for (;;) {
+            h->mb_n[k] = n;
+            add_array(h, &off, (n + 63) & ~(size_t)63, gper, 1);
+            if (n == 1)
+                break;
+            n = (n + 63) / 64;
+            gper *= 64;
+            k++;
+        }
+        h->mb_top = 0;
     }
     char *m = mmap(NULL, off, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (m == MAP_FAILED)
@@ -115,8 +128,10 @@ int pol_ix_init(pol_heap_t *h) {
     for (int a = first_tree; a < h->ix_narr; a++) {
         if (h->kind == POL_BESTFIT)
             h->cw[a - first_tree] = (uint64_t *)(void *)(m + h->ix_off[a]);
-        else
+        else if (a < first_mb)
             h->mx[a - first_tree] = (uint32_t *)(void *)(m + h->ix_off[a]);
+        else
+            h->mb[a - first_mb] = (uint8_t *)(m + h->ix_off[a]);
     }
     return 0;
 }
@@ -162,6 +177,13 @@ int pol_ix_commit(pol_heap_t *h, size_t footprint) {
             h->mx[k][0] = h->mx[k - 1][0];
         if (t > h->mx_top)
             h->mx_top = t;
+        t = 0;
+        while (((G - 1) >> (6 * t)) != 0)
+            t++;
+        for (int k = h->mb_top + 1; k <= t; k++)
+            h->mb[k][0] = h->mb[k - 1][0];
+        if (t > h->mb_top)
+            h->mb_top = t;
     } else if (h->kind == POL_BESTFIT) {
         int t = 0;
         while (((G - 1) >> (6 * (t + 1))) != 0)
@@ -285,44 +307,233 @@ static void mx_lower(pol_heap_t *h, size_t g, uint32_t v) {
     }
 }
 
-/* largest free block starting in granule g (size / 16), from its headers */
-static uint32_t gran_max(pol_heap_t *h, size_t g) {
-    uint64_t bits = h->fbits[g];
-    uint32_t m = 0;
-    while (bits) {
-        uint32_t s = fsize16(h, g * 64 + (size_t)__builtin_ctzll(bits));
-        m = s > m ? s : m;
-        bits &= bits - 1;
+/* ---- the byte tree (firstfit, nextfit): 64-ary, one 64-byte node per
+ * line, entries size / 16 saturated at 255 ------------------------------- */
+
+/* saturated size code of a free block: 255 means 4080 bytes or more */
+static inline uint8_t code8(size_t size) { return size >= 4080 ? 255 : (uint8_t)(size >> 4); }
+
+static const uint8_t pol_iota[64] __attribute__((aligned(64))) = {
+    0,  1,  2,  3,  4,  5,  6,  7,  8,  9,  10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21,
+    22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40, 41, 42, 43,
+    44, 45, 46, 47, 48, 49, 50, 51, 52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 62, 63};
+
+#if defined(__SSE2__)
+/* bit j set <=> p[j] >= v, for the 64 entries of one node */
+static inline uint64_t ge_mask64(const uint8_t *p, uint8_t v) {
+    const __m128i vv = _mm_set1_epi8((char)v);
+    const __m128i *q = (const __m128i *)(const void *)p;
+    __m128i x0 = _mm_load_si128(q), x1 = _mm_load_si128(q + 1);
+    __m128i x2 = _mm_load_si128(q + 2), x3 = _mm_load_si128(q + 3);
+    uint64_t m0 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x0, vv), x0));
+    uint64_t m1 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x1, vv), x1));
+    uint64_t m2 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x2, vv), x2));
+    uint64_t m3 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x3, vv), x3));
+    return m0 | m1 << 16 | m2 << 32 | m3 << 48;
+}
+/* bit j set <=> p[j] != 0 */
+static inline uint64_t nz_mask64(const uint8_t *p) {
+    const __m128i z = _mm_setzero_si128();
+    const __m128i *q = (const __m128i *)(const void *)p;
+    uint64_t m0 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(q), z));
+    uint64_t m1 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(q + 1), z));
+    uint64_t m2 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(q + 2), z));
+    uint64_t m3 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_load_si128(q + 3), z));
+    return ~(m0 | m1 << 16 | m2 << 32 | m3 << 48);
+}
+/* largest of p[0..63], entry `me` counted as 0 */
+static inline uint8_t max64_but(const uint8_t *p, unsigned me) {
+    const __m128i sel = _mm_set1_epi8((char)me);
+    const __m128i *q = (const __m128i *)(const void *)p, *l = (const __m128i *)(const void *)pol_iota;
+#define POL_LANES(i) _mm_andnot_si128(_mm_cmpeq_epi8(_mm_load_si128(l + i), sel), _mm_load_si128(q + i))
+    __m128i m = _mm_max_epu8(_mm_max_epu8(POL_LANES(0), POL_LANES(1)), _mm_max_epu8(POL_LANES(2), POL_LANES(3)));
+#undef POL_LANES
+    m = _mm_max_epu8(m, _mm_srli_si128(m, 8));
+    m = _mm_max_epu8(m, _mm_srli_si128(m, 4));
+    m = _mm_max_epu8(m, _mm_srli_si128(m, 2));
+    m = _mm_max_epu8(m, _mm_srli_si128(m, 1));
+    return (uint8_t)_mm_cvtsi128_si32(m);
+}
+/* Entry i of a byte row, stored as its whole aligned 16-byte chunk (see
+ * mx_put: the node loads that follow are then forwarded). */
+static inline void mb_put(uint8_t *row, size_t i, uint8_t v) {
+    __m128i *c = (__m128i *)(void *)(row + (i & ~(size_t)15));
+    __m128i m = _mm_cmpeq_epi8(_mm_load_si128((const __m128i *)(const void *)pol_iota), _mm_set1_epi8((char)(i & 15)));
+    __m128i x = _mm_load_si128(c);
+    _mm_store_si128(c, _mm_or_si128(_mm_andnot_si128(m, x), _mm_and_si128(m, _mm_set1_epi8((char)v))));
+}
+#else
+static inline uint64_t ge_mask64(const uint8_t *p, uint8_t v) {
+    uint64_t m = 0;
+    for (unsigned j = 0; j < 64; j++)
+        m |= (uint64_t)(p[j] >= v) << j;
+    return m;
+}
+static inline uint64_t nz_mask64(const uint8_t *p) {
+    uint64_t m = 0;
+    for (unsigned j = 0; j < 64; j++)
+        m |= (uint64_t)(p[j] != 0) << j;
+    return m;
+}
+static inline uint8_t max64_but(const uint8_t *p, unsigned me) {
+    uint8_t m = 0;
+    for (unsigned j = 0; j < 64; j++)
+        if (j != me && p[j] > m)
+            m = p[j];
+    return m;
+}
+static inline void mb_put(uint8_t *row, size_t i, uint8_t v) { row[i] = v; }
+#endif
+
+static inline void mb_raise(pol_heap_t *h, size_t g, uint8_t v) {
+    for (int k = 0; k <= h->mb_top; k++, g >>= 6) {
+        if (h->mb[k][g] >= v)
+            return;
+        mb_put(h->mb[k], g, v);
+    }
+}
+
+/* Entry g of level 0 becomes v (smaller than before); lower the entries
+ * above while their group's maximum changes (as mx_lower). */
+static void mb_lower(pol_heap_t *h, size_t g, uint8_t v) {
+    for (int k = 0;; k++) {
+        uint8_t *grp = h->mb[k] + (g & ~(size_t)63);
+        unsigned me = (unsigned)(g & 63);
+        if (k == h->mb_top || grp[me] < h->mb[k + 1][g >> 6]) {
+            mb_put(grp, me, v);
+            return;
+        }
+        uint8_t m = max64_but(grp, me);
+        m = v > m ? v : m;
+        mb_put(grp, me, v);
+        g >>= 6;
+        if (h->mb[k + 1][g] == m)
+            return;
+        v = m;
+    }
+}
+
+/* leftmost leaf below entry j of level k with value >= v (entry j has it) */
+static inline size_t mb_descend(pol_heap_t *h, int k, size_t j, uint8_t v) {
+    while (k > 0) {
+        k--;
+        j = 64 * j + (size_t)__builtin_ctzll(ge_mask64(h->mb[k] + 64 * j, v));
+    }
+    return j;
+}
+
+/* leftmost granule >= g0 whose largest block has code >= v, or NONE.
+ * Entries beyond the covered granules are 0 (never written) and v >= 2. */
+static size_t mb_find_from(pol_heap_t *h, size_t g0, uint8_t v) {
+    size_t i = g0;
+    for (int k = 0;; k++) {
+        size_t lim = ((h->ix_cover - 1) >> (6 * k)) + 1;
+        if (i < lim) {
+            uint64_t m = ge_mask64(h->mb[k] + (i & ~(size_t)63), v) & (~0ull << (i & 63));
+            if (m)
+                return mb_descend(h, k, (i & ~(size_t)63) + (size_t)__builtin_ctzll(m), v);
+        }
+        if (k == h->mb_top)
+            return NONE;
+        i = (i >> 6) + 1;
+    }
+}
+
+/* rightmost granule < g0 holding a free block, or NONE */
+static size_t mb_last_before(pol_heap_t *h, size_t g0) {
+    if (g0 == 0)
+        return NONE;
+    size_t i = g0 - 1;
+    for (int k = 0;; k++) {
+        size_t start = i & ~(size_t)63;
+        uint64_t m = nz_mask64(h->mb[k] + start) & (~0ull >> (63 - (i & 63)));
+        if (m) {
+            size_t j = start + 63 - (size_t)__builtin_clzll(m);
+            while (k > 0) {
+                k--;
+                j = 64 * j + 63 - (size_t)__builtin_clzll(nz_mask64(h->mb[k] + 64 * j));
+            }
+            return j;
+        }
+        if (k == h->mb_top || (i >> 6) == 0)
+            return NONE;
+        i = (i >> 6) - 1;
+    }
+}
+
+/* the byte tree's leaf of granule g, from its size bytes */
+static uint8_t gran_max8(pol_heap_t *h, size_t g) {
+    const uint8_t *z = h->fsz + g * 64;
+    uint8_t m = 0;
+    for (uint64_t bits = h->fbits[g]; bits; bits &= bits - 1) {
+        uint8_t c = z[__builtin_ctzll(bits)];
+        c = c ? c : 255; /* 0: above 4080 bytes */
+        m = c > m ? c : m;
     }
     return m;
+}
+
+/* the big tree's leaf of granule g: its largest block above 4080 bytes
+ * (size / 16, from the header), 0 if none */
+static uint32_t gran_maxbig(pol_heap_t *h, size_t g) {
+    const uint8_t *z = h->fsz + g * 64;
+    uint32_t m = 0;
+    for (uint64_t bits = h->fbits[g]; bits; bits &= bits - 1) {
+        size_t s = g * 64 + (size_t)__builtin_ctzll(bits);
+        if (z[s & 63] == 0) {
+            uint32_t x = size16(blk_at(h, s));
+            m = x > m ? x : m;
+        }
+    }
+    return m;
+}
+
+/* granule g gained a free block of `size` (or one grew to it) */
+static inline void mx_gain(pol_heap_t *h, size_t g, size_t size) {
+    mb_raise(h, g, code8(size));
+    if (size > 4080)
+        mx_raise(h, g, (uint32_t)(size >> 4));
+}
+
+/* granule g lost a free block of `size` (its fbits and fsz already say so,
+ * and any smaller block that replaced it is in them): lower the leaves
+ * that it was the maximum of */
+static inline void mx_drop(pol_heap_t *h, size_t g, size_t size) {
+    uint8_t c = code8(size);
+    if (c == h->mb[0][g]) {
+        uint8_t nv = gran_max8(h, g);
+        if (nv != c)
+            mb_lower(h, g, nv);
+    }
+    if (size > 4080 && (uint32_t)(size >> 4) == h->mx[0][g]) {
+        uint32_t nv = gran_maxbig(h, g);
+        if (nv != h->mx[0][g])
+            mx_lower(h, g, nv);
+    }
 }
 
 POL_HOT void pol_mx_insert(pol_heap_t *h, char *b, size_t size) {
     size_t s = slot_of(h, b), g = s >> 6;
     h->fbits[g] |= 1ull << (s & 63);
     h->fsz[s] = pol_fsz_code(size);
-    mx_raise(h, g, (uint32_t)(size >> 4));
+    mx_gain(h, g, size);
 }
 
 POL_HOT void pol_mx_remove(pol_heap_t *h, char *b, size_t size) {
     size_t s = slot_of(h, b), g = s >> 6;
     h->fbits[g] &= ~(1ull << (s & 63));
-    if ((uint32_t)(size >> 4) == h->mx[0][g]) {
-        uint32_t nv = gran_max(h, g);
-        if (nv != h->mx[0][g])
-            mx_lower(h, g, nv);
-    }
+    mx_drop(h, g, size);
 }
 
 POL_HOT void pol_mx_enlarge(pol_heap_t *h, char *b, size_t size) {
     size_t s = slot_of(h, b);
     h->fsz[s] = pol_fsz_code(size);
-    mx_raise(h, s >> 6, (uint32_t)(size >> 4));
+    mx_gain(h, s >> 6, size);
 }
 
 /* malloc's split: free block b (size) leaves the index and its tail r
- * (rsize) enters it.  In one granule: one bitmap write, and the leaf is
- * recomputed (once) only when b was its maximum. */
+ * (rsize, header already written) enters it.  In one granule: one bitmap
+ * write, and the leaves are recomputed only when b was their maximum. */
 POL_HOT void pol_mx_split(pol_heap_t *h, char *b, size_t size, char *r, size_t rsize) {
     size_t sb = slot_of(h, b), sr = slot_of(h, r), g = sb >> 6;
     if ((sr >> 6) != g) {
@@ -332,17 +543,12 @@ POL_HOT void pol_mx_split(pol_heap_t *h, char *b, size_t size, char *r, size_t r
     }
     h->fbits[g] ^= (1ull << (sb & 63)) | (1ull << (sr & 63));
     h->fsz[sr] = pol_fsz_code(rsize);
-    uint32_t old = h->mx[0][g];
-    if ((uint32_t)(size >> 4) == old) {
-        uint32_t nv = gran_max(h, g);
-        if (nv != old)
-            mx_lower(h, g, nv);
-    }
+    mx_drop(h, g, size);
 }
 
 /* free's merge with a free next block nb (nsize): nb leaves the index and
  * the block at b (already indexed when `indexed`, else entering) becomes
- * size.  In one granule the leaf can only rise (size > nsize). */
+ * size.  In one granule the leaves can only rise (size > nsize). */
 POL_HOT void pol_mx_absorb(pol_heap_t *h, char *b, size_t size, int indexed, char *nb, size_t nsize) {
     size_t sb = slot_of(h, b), sn = slot_of(h, nb), g = sb >> 6;
     if ((sn >> 6) != g) {
@@ -358,7 +564,7 @@ POL_HOT void pol_mx_absorb(pol_heap_t *h, char *b, size_t size, int indexed, cha
         w |= 1ull << (sb & 63);
     h->fbits[g] = w;
     h->fsz[sb] = pol_fsz_code(size);
-    mx_raise(h, g, (uint32_t)(size >> 4));
+    mx_gain(h, g, size);
 }
 
 /* first block of size >= a among the free blocks of `bits` (granule g) */
@@ -389,26 +595,10 @@ static inline size_t mx_descend(pol_heap_t *h, int k, size_t j, uint32_t v) {
     return j;
 }
 
-/* bit j set <=> p[j] != 0, for the 16 entries of one node */
-static inline unsigned nz_mask16(const uint32_t *p) {
-#if defined(__SSE2__)
-    const __m128i *q = (const __m128i *)(const void *)p, z = _mm_setzero_si128();
-    __m128i e = _mm_packs_epi16(_mm_packs_epi32(_mm_cmpeq_epi32(_mm_loadu_si128(q), z),
-                                                _mm_cmpeq_epi32(_mm_loadu_si128(q + 1), z)),
-                                _mm_packs_epi32(_mm_cmpeq_epi32(_mm_loadu_si128(q + 2), z),
-                                                _mm_cmpeq_epi32(_mm_loadu_si128(q + 3), z)));
-    return ~(unsigned)_mm_movemask_epi8(e) & 0xFFFFu;
-#else
-    unsigned m = 0;
-    for (unsigned j = 0; j < 16; j++)
-        m |= (unsigned)(p[j] != 0) << j;
-    return m;
-#endif
-}
-
-/* leftmost granule >= g0 whose largest block is >= v, or NONE.  Entries
- * beyond the covered granules are 0 (never written) and v >= 2, so whole
- * 16-entry nodes are compared (a node never straddles a committed page). */
+/* leftmost granule >= g0 holding a big block of size / 16 >= v, or NONE.
+ * Entries beyond the covered granules are 0 (never written) and v >= 2, so
+ * whole 16-entry nodes are compared (a node never straddles a committed
+ * page). */
 static size_t mx_find_from(pol_heap_t *h, size_t g0, uint32_t v) {
     size_t i = g0;
     for (int k = 0;; k++) {
@@ -424,33 +614,30 @@ static size_t mx_find_from(pol_heap_t *h, size_t g0, uint32_t v) {
     }
 }
 
-/* rightmost granule < g0 holding a free block, or NONE */
-static size_t mx_last_before(pol_heap_t *h, size_t g0) {
-    if (g0 == 0)
-        return NONE;
-    size_t i = g0 - 1;
-    for (int k = 0;; k++) {
-        size_t start = i & ~(size_t)15;
-        unsigned m = nz_mask16(h->mx[k] + start) & (0xFFFFu >> (15 - (i & 15)));
-        if (m) {
-            size_t j = start + 31 - (size_t)__builtin_clz(m);
-            while (k > 0) {
-                k--;
-                j = 16 * j + 31 - (size_t)__builtin_clz(nz_mask16(h->mx[k] + 16 * j));
-            }
-            return j;
-        }
-        if (k == h->mx_top || (i >> 4) == 0)
-            return NONE;
-        i = (i >> 4) - 1;
-    }
+/* the largest free block's size / 16, or rather at least v when some block
+ * has it: requests up to 4080 bytes ask the byte tree, larger ones the big
+ * tree */
+static inline int mx_any_fits(pol_heap_t *h, uint32_t v) {
+    return v <= 255 ? h->mb[h->mb_top][0] >= v : h->mx[h->mx_top][0] >= v;
+}
+
+/* leftmost granule >= g0 holding a free block of size / 16 >= v, or NONE */
+static inline size_t fit_from(pol_heap_t *h, size_t g0, uint32_t v) {
+    return v <= 255 ? mb_find_from(h, g0, (uint8_t)v) : mx_find_from(h, g0, v);
 }
 
 POL_HOT char *pol_mx_first_fit(pol_heap_t *h, size_t a, size_t *size) {
     uint32_t v = (uint32_t)(a >> 4);
-    if (h->mx[h->mx_top][0] < v)
-        return NULL;
-    size_t g = mx_descend(h, h->mx_top, 0, v);
+    size_t g;
+    if (v <= 255) {
+        if (h->mb[h->mb_top][0] < v)
+            return NULL;
+        g = mb_descend(h, h->mb_top, 0, (uint8_t)v);
+    } else {
+        if (h->mx[h->mx_top][0] < v)
+            return NULL;
+        g = mx_descend(h, h->mx_top, 0, v);
+    }
     return walk_fit(h, g, h->fbits[g], a, size);
 }
 
@@ -459,7 +646,7 @@ POL_HOT char *pol_mx_first_fit(pol_heap_t *h, size_t a, size_t *size) {
  * leftmost fitting block of the heap. */
 static char *pol_mx_next_fit(pol_heap_t *h, size_t a, size_t rover, size_t *size) {
     uint32_t v = (uint32_t)(a >> 4);
-    if (h->mx[h->mx_top][0] < v)
+    if (!mx_any_fits(h, v))
         return NULL;
     size_t lo = rover <= 8 ? 0 : (rover - 8 + 15) >> 4; /* first slot at or after the rover */
     size_t g = lo >> 6;
@@ -469,7 +656,7 @@ static char *pol_mx_next_fit(pol_heap_t *h, size_t a, size_t rover, size_t *size
         if (w & below) {
             ps = g * 64 + 63 - (size_t)__builtin_clzll(w & below);
         } else {
-            size_t pg = mx_last_before(h, g);
+            size_t pg = mb_last_before(h, g);
             if (pg != NONE)
                 ps = pg * 64 + 63 - (size_t)__builtin_clzll(h->fbits[pg]);
         }
@@ -484,14 +671,19 @@ static char *pol_mx_next_fit(pol_heap_t *h, size_t a, size_t rover, size_t *size
         char *b = walk_fit(h, g, w & ~below, a, size);
         if (b)
             return b;
-        size_t gg = mx_find_from(h, g + 1, v);
+        size_t gg = fit_from(h, g + 1, v);
         if (gg != NONE)
             return walk_fit(h, gg, h->fbits[gg], a, size);
     }
     return pol_mx_first_fit(h, a, size);
 }
 
-static size_t pol_mx_largest(pol_heap_t *h) { return (size_t)h->mx[h->mx_top][0] << 4; }
+/* the largest free block: the big tree's root, else the byte tree's
+ * (whose 255 then means exactly 4080 bytes) */
+static size_t pol_mx_largest(pol_heap_t *h) {
+    uint32_t big = h->mx[h->mx_top][0];
+    return big ? (size_t)big << 4 : (size_t)h->mb[h->mb_top][0] << 4;
+}
 
 /* ---- exact classes (bestfit) ------------------------------------------------- */
 
@@ -596,8 +788,8 @@ int pol_ix_contains(pol_heap_t *h, char *b) {
     } while (0)
 
 /* compare the stored entries of granule g with what its blocks say */
-static int check_gran(pol_heap_t *h, size_t g, uint64_t bits, uint32_t max, uint64_t classes,
-                      char *err, size_t errlen) {
+static int check_gran(pol_heap_t *h, size_t g, uint64_t bits, uint32_t max, uint32_t maxbig,
+                      uint64_t classes, char *err, size_t errlen) {
     if (h->fbits[g] != bits)
         FAIL("index: free-start bitmap of granule %zu is %#llx, heap says %#llx", g,
              (unsigned long long)h->fbits[g], (unsigned long long)bits);
@@ -605,8 +797,13 @@ static int check_gran(pol_heap_t *h, size_t g, uint64_t bits, uint32_t max, uint
         for (unsigned c = 0; c < 64; c++)
             if ((h->cw[0][(g >> 6) * 64 + c] >> (g & 63) & 1) != (classes >> c & 1))
                 FAIL("index: class %u bit of granule %zu disagrees with the heap", c, g);
-    } else if (h->kind != POL_SEGREGATED && h->mx[0][g] != max) {
-        FAIL("index: largest block of granule %zu is %u (x16), heap says %u", g, h->mx[0][g], max);
+    } else if (h->kind != POL_SEGREGATED) {
+        uint8_t want = max > 255 ? 255 : (uint8_t)max;
+        if (h->mb[0][g] != want)
+            FAIL("index: byte-tree leaf of granule %zu is %u, heap says %u", g, h->mb[0][g], want);
+        if (h->mx[0][g] != maxbig)
+            FAIL("index: largest big block of granule %zu is %u (x16), heap says %u", g, h->mx[0][g],
+                 maxbig);
     }
     return 0;
 }
@@ -618,7 +815,7 @@ int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
     uint32_t recount[64] = {0};
     size_t cur = 0, n = 0, ecur = 0;
     uint64_t bits = 0, classes = 0, ebits = 0;
-    uint32_t max = 0;
+    uint32_t max = 0, maxbig = 0;
     char *b = h->base + 8, *ep = h->base + fp - 8;
     for (; b < ep; b += pol_size(b)) {
         if (pol_size(b) == 0)
@@ -643,14 +840,16 @@ int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
                      (unsigned long long)h->ebits[ecur], (unsigned long long)ebits);
         ebits |= 1ull << (es & 63);
         while (cur < g) {
-            if (check_gran(h, cur, bits, max, classes, err, errlen))
+            if (check_gran(h, cur, bits, max, maxbig, classes, err, errlen))
                 return 1;
             cur++;
             bits = classes = 0;
-            max = 0;
+            max = maxbig = 0;
         }
         bits |= 1ull << (s & 63);
         max = size16(b) > max ? size16(b) : max;
+        if (sz > 4080 && size16(b) > maxbig)
+            maxbig = size16(b);
         if (sz <= POL_CLASS_MAX) {
             classes |= 1ull << cls(sz);
             recount[cls(sz)]++;
@@ -658,10 +857,10 @@ int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
         n++;
     }
     for (; cur < G; cur++) {
-        if (check_gran(h, cur, bits, max, classes, err, errlen))
+        if (check_gran(h, cur, bits, max, maxbig, classes, err, errlen))
             return 1;
         bits = classes = 0;
-        max = 0;
+        max = maxbig = 0;
     }
     for (; ecur < G; ecur++, ebits = 0)
         if (h->ebits[ecur] != ebits)
@@ -697,8 +896,21 @@ int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
                 for (size_t j = 16 * i; j < 16 * i + 16 && j < cnt; j++)
                     want = h->mx[k - 1][j] > want ? h->mx[k - 1][j] : want;
                 if (h->mx[k][i] != want)
-                    FAIL("index: max tree entry %zu of level %d is %u, children say %u", i, k,
+                    FAIL("index: big-block tree entry %zu of level %d is %u, children say %u", i, k,
                          h->mx[k][i], want);
+            }
+            cnt = up;
+        }
+        cnt = G;
+        for (int k = 1; k <= h->mb_top; k++) {
+            size_t up = (cnt + 63) / 64;
+            for (size_t i = 0; i < up; i++) {
+                uint8_t want = 0;
+                for (size_t j = 64 * i; j < 64 * i + 64 && j < cnt; j++)
+                    want = h->mb[k - 1][j] > want ? h->mb[k - 1][j] : want;
+                if (h->mb[k][i] != want)
+                    FAIL("index: byte-tree entry %zu of level %d is %u, children say %u", i, k,
+                         h->mb[k][i], want);
             }
             cnt = up;
         }

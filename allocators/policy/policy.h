@@ -61,8 +61,14 @@ typedef enum { POL_FIRSTFIT, POL_BESTFIT, POL_NEXTFIT, POL_SEGREGATED } pol_kind
  *               a used block's start, its padding (POL_PAD_ESCAPE: read the
  *               header); one byte per slot, so a granule's sizes are one
  *               64-byte line (all kinds);
- *   ff/nf: max tree: mx[0][g] = largest free block starting in g (size/16),
- *          mx[k][i] = max of mx[k-1][16i .. 16i+15], up to one root entry;
+ *   ff/nf: a 64-ary max tree of bytes over every free block:
+ *          mb[0][g] = the largest free block starting in g, size / 16
+ *          saturated at 255 (4080 bytes or more), mb[k][i] = max of
+ *          mb[k-1][64i .. 64i+63], up to one root entry; and a 16-ary
+ *          max tree of 32-bit entries over the blocks above 4080 bytes
+ *          only ("big"): mx[0][g] = the largest big free block starting
+ *          in g (size / 16; 0 if none), mx[k][i] = max of
+ *          mx[k-1][16i .. 16i+15];
  *   bf:    per size class c (block size 32 + 16c <= POL_CLASS_MAX) a
  *          64-ary bitmap tree: cw[0][w*64 + c] bit j <=> granule 64w + j
  *          holds a free block of class c; cw[k][w*64 + c] bit j <=>
@@ -105,9 +111,12 @@ typedef struct pol_heap {
     uint64_t *fbits;
     uint64_t *ebits;
     uint8_t *fsz;
-    int mx_top;            /* ff/nf: index of the root level */
+    int mx_top;            /* ff/nf: index of the root level (big blocks) */
     uint32_t *mx[POL_IX_MAXLEV];
     size_t mx_n[POL_IX_MAXLEV];
+    int mb_top;            /* ff/nf: index of the root level (byte tree) */
+    uint8_t *mb[POL_IX_MAXLEV];
+    size_t mb_n[POL_IX_MAXLEV];
     int cw_top;            /* bf: index of the root level */
     uint64_t *cw[POL_IX_MAXLEV];
     size_t cw_n[POL_IX_MAXLEV]; /* words per class at level k */
@@ -115,9 +124,9 @@ typedef struct pol_heap {
     uint64_t cls_mask;     /* bf: bit c <=> a free block of class c exists */
     /* commit bookkeeping: array a spans [ix_off[a], ix_off[a] + ix_alen[a]) */
     int ix_narr;
-    size_t ix_off[POL_IX_MAXLEV + 3], ix_alen[POL_IX_MAXLEV + 3];
-    size_t ix_gper[POL_IX_MAXLEV + 3], ix_esize[POL_IX_MAXLEV + 3];
-    size_t ix_done[POL_IX_MAXLEV + 3];
+    size_t ix_off[2 * POL_IX_MAXLEV + 3], ix_alen[2 * POL_IX_MAXLEV + 3];
+    size_t ix_gper[2 * POL_IX_MAXLEV + 3], ix_esize[2 * POL_IX_MAXLEV + 3];
+    size_t ix_done[2 * POL_IX_MAXLEV + 3];
 } pol_heap_t;
 
 /* ---- block accessors ---------------------------------------------------- */
