@@ -130,6 +130,56 @@ TEST(firstfit_takes_lowest_address) {
     alloc_fini(m, t.h);
 }
 
+/* firstfit and nextfit index blocks of 4080 bytes and more as 255 in their
+ * byte tree, and blocks above 4080 bytes also in a tree of their own: a
+ * request for 4096 must not take a 4080-byte block that the byte tree
+ * counts as 255, and the largest free block of 4080 bytes is reported as
+ * such. */
+TEST(firstfit_around_the_4080_byte_saturation) {
+    const alloc_methods_t *m = &alloc_firstfit_methods;
+    void *h = heap_new(m, 64 * 1024, 1);
+    ASSERT_TRUE(h != NULL);
+    void *x = m->malloc(h, 4072); /* block 4080 @8 */
+    void *u1 = m->malloc(h, 8);   /* 32 @4088 */
+    void *y = m->malloc(h, 8184); /* block 8192 @4120 */
+    void *u2 = m->malloc(h, 8);   /* 32 @12312 */
+    EXPECT_EQ(boff(h, x), 8);
+    EXPECT_EQ(boff(h, y), 4120);
+    m->free(h, x);
+    m->free(h, y);
+    void *a = m->malloc(h, 4072); /* fits the 4080 hole exactly */
+    EXPECT_EQ(boff(h, a), 8);
+    m->free(h, a);
+    void *b = m->malloc(h, 4088); /* block 4096: not the 4080 hole, the 8192 one */
+    EXPECT_EQ(boff(h, b), 4120);
+    void *c = m->malloc(h, 4088); /* the rest of the 8192 hole */
+    EXPECT_EQ(boff(h, c), 4120 + 4096);
+    void *d = m->malloc(h, 4000); /* block 4016: the 4080 hole again */
+    EXPECT_EQ(boff(h, d), 8);
+    EXPECT_TRUE(heap_ok(m, h));
+    (void)u1;
+    (void)u2;
+    alloc_fini(m, h);
+
+    /* a heap whose only free block is 4080 bytes: largest_free says so */
+    h = heap_new(m, 8192, 1);
+    ASSERT_TRUE(h != NULL);
+    x = m->malloc(h, 4072);      /* 4080 @8 */
+    u1 = m->malloc(h, 8);        /* 32 @4088 */
+    void *fill = m->malloc(h, 4056); /* 4064 @4120: the heap is full */
+    ASSERT_TRUE(x && u1 && fill);
+    m->free(h, x);
+    alloc_stats_t st;
+    alloc_stats(m, h, &st);
+    EXPECT_EQ(st.largest_free, 4080);
+    EXPECT_EQ(st.free_blocks, 1);
+    /* block 4096 does not fit the hole: the heap grows, and the block
+     * starts where the epilogue was */
+    EXPECT_EQ(boff(h, m->malloc(h, 4080)), 8184);
+    EXPECT_TRUE(heap_ok(m, h));
+    alloc_fini(m, h);
+}
+
 TEST(bestfit_takes_smallest_then_lowest) {
     const alloc_methods_t *m = &alloc_bestfit_methods;
     holes_t t = holes_new(m);
@@ -740,6 +790,7 @@ TEST(tables_describe_themselves) {
 int main(void) {
     RUN(three_holes_layout_is_as_documented);
     RUN(firstfit_takes_lowest_address);
+    RUN(firstfit_around_the_4080_byte_saturation);
     RUN(bestfit_takes_smallest_then_lowest);
     RUN(nextfit_starts_at_rover_and_wraps);
     RUN(nextfit_block_straddling_rover_counts_as_at_rover);

@@ -259,15 +259,12 @@ __attribute__((noinline)) static void pol_prove_block(pol_heap_t *h, void *p, co
 /* The header's figures, for a block whose size or padding is not in fsz,
  * and its check: called, so the compiler cannot fold the header load into
  * the hot path (as a cmov, say). */
-__attribute__((noinline)) static void pol_block_cold(pol_heap_t *h, char *b, const char *op, size_t *size,
-                                                     size_t *pad) {
+__attribute__((noinline)) static uint64_t pol_block_cold(pol_heap_t *h, char *b, const char *op, size_t size) {
     uint64_t hd = *pol_hdr(b);
     size_t s = (size_t)(hd & POL_SIZE_MASK);
-    if (!(hd & POL_USED) || s < POL_MIN_BLOCK || s > (size_t)(pol_epilogue(h) - b) ||
-        (*size && *size != s))
+    if (!(hd & POL_USED) || s < POL_MIN_BLOCK || s > (size_t)(pol_epilogue(h) - b) || (size && size != s))
         pol_die(h, "%s of %p: double free or foreign pointer (no used block header there)", op, b + 8);
-    *size = s;
-    *pad = (size_t)(hd >> 48);
+    return hd; /* size in bits 4..47, padding in bits 48..63 */
 }
 
 /* The block of pointer p (its size and padding in *size and *pad), after
@@ -287,8 +284,12 @@ POL_HOT char *pol_block_of(pol_heap_t *h, void *p, const char *op, size_t *size,
     if (__builtin_expect(pol_bit(h->fbits, sl), 0))
         pol_die(h, "%s of %p: double free", op, p);
     size_t s = (size_t)h->fsz[sl] << 4, pd = h->fsz[sl + 1];
-    if (__builtin_expect(!s || pd == POL_PAD_ESCAPE, 0))
-        pol_block_cold(h, b, op, &s, &pd);
+    if (__builtin_expect(!s || pd == POL_PAD_ESCAPE, 0)) {
+        /* by value: out-parameters would keep s and pd on the stack */
+        uint64_t hd = pol_block_cold(h, b, op, s);
+        s = (size_t)(hd & POL_SIZE_MASK);
+        pd = (size_t)(hd >> 48);
+    }
     if (__builtin_expect(s > (size_t)(hi - (uintptr_t)b), 0))
         pol_die(h, "%s of %p: double free or foreign pointer (no used block there)", op, p);
     *size = s;
