@@ -557,8 +557,9 @@ TEST(debug_mode_aborts_on_double_free_and_foreign_pointers) {
 }
 
 /* Without debug mode, free still refuses a pointer outside the heap, a
- * misaligned one, and a double free of a block that is still a free block of
- * its own (its fsz/fbits entries say so; no header is read for it). */
+ * misaligned one, a double free of a block that is still a free block of
+ * its own (its fsz/fbits entries say so; no header is read for it), and one
+ * of a block since merged into a free neighbour (its size byte says so). */
 static const alloc_methods_t *nodebug_m;
 static void nodebug_double_free_child(void) {
     void *h = heap_new(nodebug_m, CHUNK, 0);
@@ -566,6 +567,27 @@ static void nodebug_double_free_child(void) {
     nodebug_m->malloc(h, 40);
     nodebug_m->free(h, p);
     nodebug_m->free(h, p);
+}
+/* q merged into p's free block below it: its slot is marked as no longer
+ * a block start, and a second free of q is refused */
+static void nodebug_double_free_merged_child(void) {
+    void *h = heap_new(nodebug_m, CHUNK, 0);
+    void *p = nodebug_m->malloc(h, 40), *q = nodebug_m->malloc(h, 40);
+    nodebug_m->malloc(h, 40);
+    nodebug_m->free(h, p);
+    nodebug_m->free(h, q);
+    nodebug_m->free(h, q);
+}
+/* the same when q merged into the free block above it (which it absorbed:
+ * q's block is now the start of the merged block, so that case is the
+ * plain double free); here p is freed after q, so p absorbs q */
+static void nodebug_double_free_absorbed_child(void) {
+    void *h = heap_new(nodebug_m, CHUNK, 0);
+    void *p = nodebug_m->malloc(h, 40), *q = nodebug_m->malloc(h, 40);
+    nodebug_m->malloc(h, 40);
+    nodebug_m->free(h, q);
+    nodebug_m->free(h, p);
+    nodebug_m->free(h, q);
 }
 static void nodebug_misaligned_child(void) {
     void *h = heap_new(nodebug_m, CHUNK, 0);
@@ -597,6 +619,8 @@ TEST(release_mode_refuses_double_free_and_foreign_pointers) {
     for (size_t i = 0; i < 4; i++) {
         nodebug_m = all[i];
         EXPECT_TRUE(dies_with_abort(nodebug_double_free_child));
+        EXPECT_TRUE(dies_with_abort(nodebug_double_free_merged_child));
+        EXPECT_TRUE(dies_with_abort(nodebug_double_free_absorbed_child));
         EXPECT_TRUE(dies_with_abort(nodebug_misaligned_child));
         EXPECT_TRUE(dies_with_abort(nodebug_outside_child));
         EXPECT_TRUE(dies_with_abort(nodebug_big_block_double_free_child));
@@ -638,7 +662,8 @@ TEST(checker_detects_corruption) {
     size_t ps = (size_t)((p - 8) - ph->base - 8) >> 4; /* p's free block starts here */
     ph->fsz[ps] += 1;
     EXPECT_NE(m->check(h, err, sizeof err), 0);
-    EXPECT_TRUE(strstr(err, "index") != NULL);
+    /* a free block's size byte is its size: the footer no longer agrees */
+    EXPECT_TRUE(strstr(err, "footer") != NULL);
     ph->fsz[ps] -= 1;
     EXPECT_EQ(m->check(h, err, sizeof err), 0);
     /* a used block's size byte and padding byte */

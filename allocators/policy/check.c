@@ -22,18 +22,18 @@ static int in_structure(pol_heap_t *h, char *b) {
     case POL_BESTFIT:
         return pol_ix_contains(h, b);
     case POL_SEGREGATED:
-        if (pol_size(b) > POL_CLASS_MAX)
+        if (pol_bsize(h, b) > POL_CLASS_MAX)
             return pol_st_contains(h, b);
         else {
             /* the head's back link means nothing (seglist.c) */
-            uint32_t x = pol_idx(h, b), prev = pol_links(b)[0], next = pol_links(b)[1];
+            uint32_t x = pol_idx(h, b), prev = pol_cl_links(b)[0], next = pol_cl_links(b)[1];
             size_t nb = (h->footprint >> 4) + 1;
             if (next > nb)
                 return 0;
-            if (h->seg_heads[pol_seg_class(pol_size(b))] != x &&
-                (!prev || prev > nb || pol_links(pol_blk(h, prev))[1] != x))
+            if (h->seg_heads[pol_seg_class(pol_bsize(h, b))] != x &&
+                (!prev || prev > nb || pol_cl_links(pol_blk(h, prev))[1] != x))
                 return 0;
-            return !next || pol_links(pol_blk(h, next))[0] == x;
+            return !next || pol_cl_links(pol_blk(h, next))[0] == x;
         }
     }
     return 0;
@@ -51,12 +51,16 @@ int pol_check_locked(pol_heap_t *h, char *err, size_t errlen) {
     int prev_free = 0;
     char *b = h->base + 8;
     while (b < ep) {
-        size_t s = pol_size(b), off = pol_off(h, b);
+        /* fbits says which blocks are free; a used block has a used header,
+         * a free one its size byte (and a header above pol_hdrless_max) */
+        size_t s = pol_bsize(h, b), off = pol_off(h, b);
         if (s < POL_MIN_BLOCK || (s & 15) || s > (size_t)(ep - b))
             FAIL("block at offset %zu has a bad size %zu", off, s);
         if (pol_prev_free(h, b) != prev_free)
             FAIL("block at offset %zu: PREV_FREE bit disagrees with the block below", off);
-        if (pol_used(b)) {
+        if (!pol_is_free(h, b)) {
+            if (!pol_used(b))
+                FAIL("block at offset %zu is not marked free but has no used block header", off);
             size_t pad = pol_pad(b);
             if (*pol_hdr(b) & 14)
                 FAIL("used block at offset %zu has stray header bits", off);
@@ -69,10 +73,10 @@ int pol_check_locked(pol_heap_t *h, char *err, size_t errlen) {
         } else {
             if (prev_free)
                 FAIL("two adjacent free blocks at offset %zu", off);
-            if (*pol_hdr(b) != s)
+            if (s > pol_hdrless_max(h->kind) && *pol_hdr(b) != s)
                 FAIL("free block at offset %zu has stray header bits", off);
             if (pol_needs_footer(h, b, s) && *pol_footer(b, s) != s)
-                FAIL("free block at offset %zu: footer %llu disagrees with header %zu", off,
+                FAIL("free block at offset %zu: footer %llu disagrees with its size %zu", off,
                      (unsigned long long)*pol_footer(b, s), s);
             if (!in_structure(h, b))
                 FAIL("free block at offset %zu (size %zu) is missing from the free structure", off, s);

@@ -96,12 +96,13 @@ static inline char *pol_epilogue(pol_heap_t *h) { return h->base + h->footprint 
 
 static inline size_t pol_prev_free_size(pol_heap_t *h, char *b);
 
-/* A free block's header, and its footer where the block above it would not
- * find its start in fbits (pol_prev_free_size looks in its own granule and
- * the one before): so a free block below about 1 KiB costs one store into
- * the heap, not two (the footer is usually on another, cold, line). */
-static inline void pol_set_free(pol_heap_t *h, char *b, size_t s) {
-    *pol_hdr(b) = s;
+/* A free block's header, only above pol_hdrless_max (below, its size is
+ * its fsz byte), and its footer where the block above it would not find its
+ * start in fbits (pol_prev_free_size looks in its own granule and the one
+ * before): so freeing a block of up to about 1 KiB stores nothing into it. */
+POL_HOT void pol_set_free(pol_heap_t *h, const pol_kind_t K, char *b, size_t s) {
+    if (s > pol_hdrless_max(K))
+        *pol_hdr(b) = s;
     if (pol_needs_footer(h, b, s))
         *pol_footer(b, s) = s;
 }
@@ -167,7 +168,7 @@ static char *pol_grow(pol_heap_t *h, size_t need, size_t *size) {
         h->nfree++;
     }
     h->footprint += inc;
-    pol_set_free(h, top, t + inc);
+    pol_set_free(h, K, top, t + inc);
     *pol_hdr(pol_epilogue(h)) = POL_USED;
     pol_set_prev_free(h, pol_epilogue(h));
     pol_insert(h, K, top, t + inc);
@@ -189,7 +190,7 @@ static void pol_maybe_trim(pol_heap_t *h, char *top, size_t t) {
     pol_remove(h, K, top, t);
     pol_clr_prev_free(h, pol_epilogue(h));
     h->footprint -= r;
-    pol_set_free(h, top, t - r);
+    pol_set_free(h, K, top, t - r);
     *pol_hdr(pol_epilogue(h)) = POL_USED;
     pol_set_prev_free(h, pol_epilogue(h));
     pol_insert(h, K, top, t - r);
@@ -208,7 +209,7 @@ static void pol_maybe_trim(pol_heap_t *h, char *top, size_t t) {
 POL_HOT void pol_place(pol_heap_t *h, const pol_kind_t K, char *b, size_t s, size_t a, size_t n) {
     if (s - a >= POL_MIN_BLOCK) {
         char *r = b + a;
-        pol_set_free(h, r, s - a);
+        pol_set_free(h, K, r, s - a);
         pol_insert(h, K, r, s - a);
         s = a;
     } else {
@@ -244,14 +245,14 @@ __attribute__((noinline)) static void pol_prove_block(pol_heap_t *h, void *p, co
     char *b = (char *)p - 8;
     {
         char *x = h->base + 8;
-        while (x + pol_size(x) <= b && pol_size(x))
-            x += pol_size(x);
+        while (x + pol_bsize(h, x) <= b && pol_bsize(h, x))
+            x += pol_bsize(h, x);
         if (x != b) {
-            if (!pol_used(x))
+            if (pol_is_free(h, x))
                 pol_die(h, "%s of %p: double free (it lies inside a free block)", op, p);
             pol_die(h, "%s of foreign pointer %p (inside a block, not its start)", op, p);
         }
-        if (!pol_used(b))
+        if (pol_is_free(h, b))
             pol_die(h, "%s of %p: double free", op, p);
     }
 }
@@ -260,6 +261,8 @@ __attribute__((noinline)) static void pol_prove_block(pol_heap_t *h, void *p, co
  * and its check: called, so the compiler cannot fold the header load into
  * the hot path (as a cmov, say). */
 __attribute__((noinline)) static uint64_t pol_block_cold(pol_heap_t *h, char *b, const char *op, size_t size) {
+    if (size == (size_t)POL_FSZ_GONE << 4)
+        pol_die(h, "%s of %p: double free (the block was merged into the free block below it)", op, b + 8);
     uint64_t hd = *pol_hdr(b);
     size_t s = (size_t)(hd & POL_SIZE_MASK);
     if (!(hd & POL_USED) || s < POL_MIN_BLOCK || s > (size_t)(pol_epilogue(h) - b) || (size && size != s))
@@ -284,7 +287,7 @@ POL_HOT char *pol_block_of(pol_heap_t *h, void *p, const char *op, size_t *size,
     if (__builtin_expect(pol_bit(h->fbits, sl), 0))
         pol_die(h, "%s of %p: double free", op, p);
     size_t s = (size_t)h->fsz[sl] << 4, pd = h->fsz[sl + 1];
-    if (__builtin_expect(!s || pd == POL_PAD_ESCAPE, 0)) {
+    if (__builtin_expect(s < POL_MIN_BLOCK || pd == POL_PAD_ESCAPE, 0)) {
         /* by value: out-parameters would keep s and pd on the stack */
         uint64_t hd = pol_block_cold(h, b, op, s);
         s = (size_t)(hd & POL_SIZE_MASK);
@@ -327,7 +330,7 @@ POL_HOT void *pol_malloc_locked(pol_heap_t *h, const pol_kind_t K, size_t n) {
     }
     if (s - a >= POL_MIN_BLOCK) {
         char *r = b + a;
-        pol_set_free(h, r, s - a);
+        pol_set_free(h, K, r, s - a);
         if (K == POL_FIRSTFIT || K == POL_NEXTFIT) {
             pol_mx_split(h, b, s, r, s - a);
         } else {
@@ -373,7 +376,7 @@ POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
         else
             pol_remove(h, K, pb, ps);
         pol_clr_prev_free(h, b);
-        *pol_hdr(b) = 0;
+        h->fsz[pol_slot(h, b)] = POL_FSZ_GONE;
         b = pb;
         s += ps;
         h->nfree--;
@@ -382,30 +385,30 @@ POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
         if (K == POL_SEGREGATED) {
             size_t ns = (size_t)fsize16(h, pol_slot(h, nb)) << 4;
             pol_remove(h, K, nb, ns);
-            *pol_hdr(nb) = 0;
+            h->fsz[pol_slot(h, nb)] = POL_FSZ_GONE;
             s += ns;
             nb = b + s;
-            pol_set_free(h, b, s);
+            pol_set_free(h, K, b, s);
             pol_insert(h, K, b, s);
         } else {
-            /* the size byte, not nb's (cold) header; nb's stale header is
-             * inside the merged block, where nothing reads it */
+            /* the size byte, not nb's (cold) header */
             size_t ns = (size_t)fsize16(h, pol_slot(h, nb)) << 4;
             char *ob = nb;
             s += ns;
             nb = b + s;
-            pol_set_free(h, b, s);
+            pol_set_free(h, K, b, s);
             if (K == POL_BESTFIT) {
                 pol_remove(h, K, ob, ns);
                 pol_insert(h, K, b, s);
             } else {
                 pol_mx_absorb(h, b, s, in_tree, ob, ns);
             }
+            h->fsz[pol_slot(h, ob)] = POL_FSZ_GONE;
         }
         h->nfree--;
     } else {
         pol_set_prev_free(h, nb);
-        pol_set_free(h, b, s);
+        pol_set_free(h, K, b, s);
         if (in_tree)
             pol_mx_enlarge(h, b, s);
         else
@@ -431,15 +434,15 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
             char *r = b + a, *nb = b + s;
             size_t rs = s - a;
             if (pol_is_free(h, nb)) {
-                size_t ns = pol_size(nb);
+                size_t ns = pol_bsize(h, nb);
                 pol_remove(h, K, nb, ns);
-                *pol_hdr(nb) = 0;
+                h->fsz[pol_slot(h, nb)] = POL_FSZ_GONE;
                 rs += ns;
             } else {
                 h->nfree++;
                 pol_set_prev_free(h, nb);
             }
-            pol_set_free(h, r, rs);
+            pol_set_free(h, K, r, rs);
             pol_insert(h, K, r, rs);
             h->used_bytes -= s - a;
             s = a;
@@ -459,20 +462,20 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
      * block is the last one or is followed by the top */
     char *nb = b + s;
     int grew = 0;
-    size_t avail = s + (pol_used(nb) ? 0 : pol_size(nb)), gs;
-    if (avail < a && (nb == pol_epilogue(h) || (!pol_used(nb) && nb + pol_size(nb) == pol_epilogue(h)))) {
+    size_t avail = s + (pol_is_free(h, nb) ? pol_bsize(h, nb) : 0), gs;
+    if (avail < a && (nb == pol_epilogue(h) || (pol_is_free(h, nb) && nb + pol_bsize(h, nb) == pol_epilogue(h)))) {
         if (pol_grow(h, a - s, &gs)) {
             grew = 1;
-            avail = s + pol_size(nb);
+            avail = s + pol_bsize(h, nb);
         }
     }
     if (avail >= a) {
-        size_t ns = pol_size(nb), t = s + ns;
+        size_t ns = pol_bsize(h, nb), t = s + ns;
         pol_remove(h, K, nb, ns);
-        *pol_hdr(nb) = 0;
+        h->fsz[pol_slot(h, nb)] = POL_FSZ_GONE;
         if (t - a >= POL_MIN_BLOCK) {
             char *r = b + a;
-            pol_set_free(h, r, t - a);
+            pol_set_free(h, K, r, t - a);
             pol_insert(h, K, r, t - a);
             t = a;
         } else {
@@ -516,7 +519,7 @@ static void *pol_aligned_locked(pol_heap_t *h, size_t align, size_t n) {
     if (g && g < POL_MIN_BLOCK)
         g += align;
     if (g) { /* the leading gap stays a free block */
-        pol_set_free(h, b, g);
+        pol_set_free(h, K, b, g);
         pol_insert(h, K, b, g);
         h->nfree++;
         b += g;
@@ -685,8 +688,8 @@ int pol_walk(void *heap, alloc_walk_fn fn, void *ctx) {
     char *b = h->base + 8, *ep = pol_epilogue(h);
     int rc = 0;
     while (b < ep && !rc) {
-        size_t s = pol_size(b);
-        rc = fn(ctx, pol_off(h, b), s, pol_used(b));
+        size_t s = pol_bsize(h, b);
+        rc = fn(ctx, pol_off(h, b), s, !pol_is_free(h, b));
         b += s;
     }
     POL_UNLOCK(h);
@@ -747,7 +750,7 @@ int pol_init(void **heap, const alloc_config_t *cfg, pol_kind_t kind) {
         munmap(h, hmap);
         return ENOMEM;
     }
-    pol_set_free(h, base + 8, chunk - 16);
+    pol_set_free(h, kind, base + 8, chunk - 16);
     *pol_hdr(pol_epilogue(h)) = POL_USED;
     pol_set_prev_free(h, pol_epilogue(h));
     pol_insert(h, kind, base + 8, chunk - 16);

@@ -775,7 +775,7 @@ int pol_ix_contains(pol_heap_t *h, char *b) {
         return 0;
     if (h->kind != POL_BESTFIT)
         return 1;
-    size_t sz = pol_size(b);
+    size_t sz = pol_bsize(h, b);
     if (sz > POL_CLASS_MAX)
         return pol_st_contains(h, b);
     return (int)(h->cw[0][(g >> 6) * 64 + cls(sz)] >> (g & 63) & 1);
@@ -817,14 +817,15 @@ int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
     uint64_t bits = 0, classes = 0, ebits = 0;
     uint32_t max = 0, maxbig = 0;
     char *b = h->base + 8, *ep = h->base + fp - 8;
-    for (; b < ep; b += pol_size(b)) {
-        if (pol_size(b) == 0)
+    for (; b < ep; b += pol_bsize(h, b)) {
+        size_t s = slot_of(h, b), g = s >> 6, sz = pol_bsize(h, b);
+        int used = !pol_is_free(h, b);
+        if (sz == 0)
             FAIL("index check: block of size 0");
-        size_t s = slot_of(h, b), g = s >> 6, sz = pol_size(b);
         if (h->fsz[s] != pol_fsz_code(sz))
             FAIL("index: size byte of the %s block at offset %zu is %u, its size is %zu",
-                 pol_used(b) ? "used" : "free", pol_off(h, b), h->fsz[s], sz);
-        if (pol_used(b)) {
+                 used ? "used" : "free", pol_off(h, b), h->fsz[s], sz);
+        if (used) {
             size_t pad = pol_pad(b);
             if (h->fsz[s + 1] != (pad < POL_PAD_ESCAPE ? pad : POL_PAD_ESCAPE))
                 FAIL("index: padding byte of the used block at offset %zu is %u, its padding is %zu",
@@ -847,9 +848,9 @@ int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
             max = maxbig = 0;
         }
         bits |= 1ull << (s & 63);
-        max = size16(b) > max ? size16(b) : max;
-        if (sz > 4080 && size16(b) > maxbig)
-            maxbig = size16(b);
+        max = (uint32_t)(sz >> 4) > max ? (uint32_t)(sz >> 4) : max;
+        if (sz > 4080 && (uint32_t)(sz >> 4) > maxbig)
+            maxbig = (uint32_t)(sz >> 4);
         if (sz <= POL_CLASS_MAX) {
             classes |= 1ull << cls(sz);
             recount[cls(sz)]++;

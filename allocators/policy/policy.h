@@ -174,6 +174,32 @@ static inline int pol_is_free(const pol_heap_t *h, const char *b) {
     return pol_bit(h->fbits, pol_slot(h, b));
 }
 static inline uint8_t pol_fsz_code(size_t size) { return size <= 4080 ? (uint8_t)(size >> 4) : 0; }
+/* fsz byte of a slot where a block started until it was merged into its
+ * lower neighbour (no block has 16 bytes): free and realloc refuse it */
+#define POL_FSZ_GONE 1
+/* Free blocks up to this size keep no header: their size is their fsz byte
+ * and the structure holding them reads no header (firstfit and nextfit: up
+ * to 4080 bytes; bestfit and segregated: up to POL_CLASS_MAX, above which
+ * the size treap reads headers).  So freeing a block stores nothing into
+ * it (bestfit, firstfit, nextfit) or only the list links (segregated),
+ * and its line, cold as often as not, is not fetched for a header. */
+static inline size_t pol_hdrless_max(pol_kind_t k) {
+    return k == POL_FIRSTFIT || k == POL_NEXTFIT ? 4080 : 1024;
+}
+/* the size of the block starting at b (used or free; 0 for the epilogue):
+ * fbits says whether it is free, and a free block's size is its size byte
+ * when that is not 0 */
+static inline size_t pol_bsize(const pol_heap_t *h, char *b) {
+    if (pol_is_free(h, b)) {
+        uint8_t c = h->fsz[pol_slot(h, b)];
+        if (c)
+            return (size_t)c << 4;
+    }
+    return pol_size(b);
+}
+/* segregated class lists keep their two links in the first word of a free
+ * block (which has no header; tree nodes have theirs at +8, after it) */
+static inline uint32_t *pol_cl_links(char *b) { return (uint32_t *)(void *)b; }
 /* fsz byte after a used block's start: its padding, or this (read the header) */
 #define POL_PAD_ESCAPE 255
 

@@ -2,7 +2,8 @@
  * seglist.c - the free structure of the segregated allocator.
  *
  * Classes: one exact size class per block size 32, 48, ..., 1024 bytes (63
- * doubly linked LIFO lists; links in the A word; the head's back link is
+ * doubly linked LIFO lists; links in the block's first word, where a used
+ * block has its header (a free block of a class keeps none); the head's back link is
  * left stale, so taking the head writes nothing but the head) with a bitmap of the
  * non-empty ones; free blocks above 1024 bytes live in the (size, address)
  * tree of tree.c.  A request of block size a <= 1024 takes the head of the
@@ -25,7 +26,7 @@ POL_HOT void pol_seg_insert(pol_heap_t *h, char *b, size_t s) {
     }
     unsigned c = pol_seg_class(s);
     uint32_t x = pol_idx(h, b), head = h->seg_heads[c];
-    pol_links(b)[1] = head;
+    pol_cl_links(b)[1] = head;
     h->seg_heads[c] = x;
     /* Store to the class bitmap only when the class was empty: free's class
      * is known only after its size byte arrives (often a cache miss), and an
@@ -33,7 +34,7 @@ POL_HOT void pol_seg_insert(pol_heap_t *h, char *b, size_t s) {
      * which reads the bitmap, wait for that miss; a (predicted) branch does
      * not. */
     if (head)
-        pol_links(pol_blk(h, head))[0] = x;
+        pol_cl_links(pol_blk(h, head))[0] = x;
     else
         h->seg_bitmap |= 1ull << c;
 }
@@ -45,7 +46,7 @@ POL_HOT void pol_seg_remove(pol_heap_t *h, char *b, size_t s) {
         return;
     }
     unsigned c = pol_seg_class(s);
-    uint32_t x = pol_idx(h, b), next = pol_links(b)[1];
+    uint32_t x = pol_idx(h, b), next = pol_cl_links(b)[1];
     if (h->seg_heads[c] == x) {
         /* the head: its successor becomes the head, whose back link means
          * nothing, so the successor (a cold block, as often as not) is not
@@ -55,10 +56,10 @@ POL_HOT void pol_seg_remove(pol_heap_t *h, char *b, size_t s) {
             h->seg_bitmap &= ~(1ull << c);
         return;
     }
-    uint32_t prev = pol_links(b)[0];
-    pol_links(pol_blk(h, prev))[1] = next;
+    uint32_t prev = pol_cl_links(b)[0];
+    pol_cl_links(pol_blk(h, prev))[1] = next;
     if (next)
-        pol_links(pol_blk(h, next))[0] = prev;
+        pol_cl_links(pol_blk(h, next))[0] = prev;
 }
 
 POL_HOT char *pol_seg_find(pol_heap_t *h, size_t a, size_t *size) {
@@ -102,13 +103,13 @@ int pol_seg_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
                 return 1;
             }
             char *b = pol_blk(h, x);
-            if (pol_used(b) || pol_size(b) != 32 + ((size_t)c << 4) ||
-                pol_off(h, b) + pol_size(b) > h->footprint - 8) {
+            if (!pol_is_free(h, b) || pol_bsize(h, b) != 32 + ((size_t)c << 4) ||
+                pol_off(h, b) + pol_bsize(h, b) > h->footprint - 8) {
                 snprintf(err, errlen, "class %u list holds offset %zu which is not a free block of that class",
                          c, pol_off(h, b));
                 return 1;
             }
-            if (prev && pol_links(b)[0] != prev) { /* a head's back link means nothing */
+            if (prev && pol_cl_links(b)[0] != prev) { /* a head's back link means nothing */
                 snprintf(err, errlen, "class %u list back link wrong at offset %zu", c, pol_off(h, b));
                 return 1;
             }
@@ -117,7 +118,7 @@ int pol_seg_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
                 return 1;
             }
             prev = x;
-            x = pol_links(b)[1];
+            x = pol_cl_links(b)[1];
         }
     }
     *count = n;
