@@ -571,7 +571,119 @@ static void *pol_aligned_locked(pol_heap_t *h, size_t align, size_t n) {
 POL_ENTRY_POINTS(firstfit, POL_FIRSTFIT)
 POL_ENTRY_POINTS(bestfit, POL_BESTFIT)
 POL_ENTRY_POINTS(nextfit, POL_NEXTFIT)
-POL_ENTRY_POINTS(segregated, POL_SEGREGATED)
+
+/* ---- segregated: the common cases, straight through ----------------------
+ * A request whose class (or the next non-empty one) holds a block that needs
+ * no split, and a free of a block of at most POL_CLASS_MAX bytes with no free
+ * neighbour, that is not the last block: the same steps as pol_malloc_locked
+ * and pol_free_locked, with the heap's fields loaded once and nothing stored
+ * that already holds its value (a block's size byte is the same used or
+ * free).  Anything else returns 0 / NULL before changing anything, and the
+ * general path does it (and reports what is wrong). */
+POL_HOT void *pol_seg_malloc_fast(pol_heap_t *h, size_t n) {
+    if (n > POL_CLASS_MAX - POL_HDR)
+        return NULL;
+    size_t a = pol_asize(n);
+    unsigned c0 = pol_seg_class(a);
+    uint64_t m = h->seg_bitmap >> c0;
+    if (!m)
+        return NULL;
+    unsigned c = c0 + (unsigned)__builtin_ctzll(m);
+    size_t s = 32 + ((size_t)c << 4);
+    if (s - a >= POL_MIN_BLOCK)
+        return NULL; /* a split */
+    char *base = h->base;
+    uint64_t *fb = h->fbits, *eb = h->ebits;
+    uint8_t *fz = h->fsz;
+    uint32_t x = h->seg_heads[c];
+    char *b = base + ((size_t)(x - 1) << 4) + 8;
+    uint32_t next = pol_cl_links(b)[1];
+    h->seg_heads[c] = next;
+    if (!next)
+        h->seg_bitmap &= ~(1ull << c);
+    size_t sl = (size_t)(b - base - 8) >> 4, nsl = sl + (s >> 4), pad = s - 8 - n;
+    fb[sl >> 6] &= ~(1ull << (sl & 63));
+    eb[nsl >> 6] &= ~(1ull << (nsl & 63));
+    *pol_hdr(b) = s | POL_USED | ((uint64_t)pad << 48);
+    fz[sl + 1] = (uint8_t)pad; /* at most 55: no escape */
+    h->nfree--;
+    h->used_bytes += s;
+    h->payload += n;
+    pol_note_payload(h);
+    h->used_blocks++;
+    return b + POL_HDR;
+}
+
+POL_HOT int pol_seg_free_fast(pol_heap_t *h, void *p) {
+    char *base = h->base, *ep = base + h->footprint - 8;
+    uintptr_t u = (uintptr_t)p;
+    if (u < (uintptr_t)base + 16 || u >= (uintptr_t)ep || (u & 15))
+        return 0;
+    char *b = (char *)p - 8;
+    if (__builtin_expect(h->debug, 0))
+        pol_prove_block(h, p, "free");
+    uint64_t *fb = h->fbits, *eb = h->ebits;
+    uint8_t *fz = h->fsz;
+    size_t sl = (size_t)(b - base - 8) >> 4, g = sl >> 6;
+    uint64_t bit = 1ull << (sl & 63), fw = fb[g];
+    if ((fw | eb[g]) & bit)
+        return 0; /* a double free, or a free block below */
+    size_t code = fz[sl], pad = fz[sl + 1];
+    if (code < POL_MIN_BLOCK / 16 || code > POL_CLASS_MAX / 16 || pad == POL_PAD_ESCAPE)
+        return 0;
+    size_t s = code << 4, nsl = sl + code;
+    char *nb = b + s;
+    if (nb >= ep)
+        return 0; /* the last block (trim), or no block of ours */
+    uint64_t nbit = 1ull << (nsl & 63);
+    if (fb[nsl >> 6] & nbit)
+        return 0; /* a free block above */
+    eb[nsl >> 6] |= nbit;
+    fb[g] = fw | bit;
+    unsigned c = (unsigned)code - 2;
+    uint32_t x = (uint32_t)((size_t)(b - base) >> 4) + 1, head = h->seg_heads[c];
+    pol_cl_links(b)[1] = head;
+    h->seg_heads[c] = x;
+    if (head)
+        pol_cl_links(base + ((size_t)(head - 1) << 4) + 8)[0] = x;
+    else
+        h->seg_bitmap |= 1ull << c;
+    h->used_bytes -= s;
+    h->payload -= s - 8 - pad;
+    h->used_blocks--;
+    h->nfree++;
+    return 1;
+}
+
+/* the general paths, called: so the common ones need few registers */
+__attribute__((noinline)) static void *pol_seg_malloc_slow(pol_heap_t *h, size_t n) {
+    return pol_malloc_locked(h, POL_SEGREGATED, n);
+}
+__attribute__((noinline)) static void pol_seg_free_slow(pol_heap_t *h, void *p) {
+    pol_free_locked(h, POL_SEGREGATED, p);
+}
+
+void *pol_malloc_segregated(void *heap, size_t n) {
+    pol_heap_t *h = heap;
+    POL_LOCK(h);
+    void *p = pol_seg_malloc_fast(h, n);
+    if (__builtin_expect(!p, 0))
+        p = pol_seg_malloc_slow(h, n);
+    pol_after(h, "malloc");
+    POL_UNLOCK(h);
+    return p;
+}
+
+void pol_free_segregated(void *heap, void *p) {
+    pol_heap_t *h = heap;
+    if (!p)
+        return;
+    POL_LOCK(h);
+    if (__builtin_expect(!pol_seg_free_fast(h, p), 0))
+        pol_seg_free_slow(h, p);
+    pol_after(h, "free");
+    POL_UNLOCK(h);
+}
 
 void *pol_malloc(void *heap, size_t n) {
     switch (((pol_heap_t *)heap)->kind) {
