@@ -573,9 +573,9 @@ POL_ENTRY_POINTS(bestfit, POL_BESTFIT)
 POL_ENTRY_POINTS(nextfit, POL_NEXTFIT)
 
 /* ---- segregated: the common cases, straight through ----------------------
- * A request whose class (or the next non-empty one) holds a block that needs
- * no split, and a free of a block of at most POL_CLASS_MAX bytes with no free
- * neighbour, that is not the last block: the same steps as pol_malloc_locked
+ * A request that a class list serves (a block of at most POL_CLASS_MAX
+ * bytes, split or not), and a free of a block of at most POL_CLASS_MAX bytes
+ * with no free neighbour, that is not the last block: the same steps as pol_malloc_locked
  * and pol_free_locked, with the heap's fields loaded once and nothing stored
  * that already holds its value (a block's size byte is the same used or
  * free).  Anything else returns 0 / NULL before changing anything, and the
@@ -590,8 +590,6 @@ POL_HOT void *pol_seg_malloc_fast(pol_heap_t *h, size_t n) {
         return NULL;
     unsigned c = c0 + (unsigned)__builtin_ctzll(m);
     size_t s = 32 + ((size_t)c << 4);
-    if (s - a >= POL_MIN_BLOCK)
-        return NULL; /* a split */
     char *base = h->base;
     uint64_t *fb = h->fbits, *eb = h->ebits;
     uint8_t *fz = h->fsz;
@@ -601,12 +599,34 @@ POL_HOT void *pol_seg_malloc_fast(pol_heap_t *h, size_t n) {
     h->seg_heads[c] = next;
     if (!next)
         h->seg_bitmap &= ~(1ull << c);
-    size_t sl = (size_t)(b - base - 8) >> 4, nsl = sl + (s >> 4), pad = s - 8 - n;
+    size_t sl = (size_t)(b - base - 8) >> 4;
     fb[sl >> 6] &= ~(1ull << (sl & 63));
-    eb[nsl >> 6] &= ~(1ull << (nsl & 63));
+    if (s - a >= POL_MIN_BLOCK) {
+        /* split: the tail (at most 992 bytes: no header, no footer) goes
+         * to the head of its class; the block above still has a free
+         * block below it */
+        size_t rs = s - a, rl = sl + (a >> 4);
+        unsigned rc = pol_seg_class(rs);
+        uint32_t xr = x + (uint32_t)(a >> 4), rh = h->seg_heads[rc];
+        char *r = b + a;
+        fb[rl >> 6] |= 1ull << (rl & 63);
+        fz[rl] = (uint8_t)(rs >> 4);
+        pol_cl_links(r)[1] = rh;
+        h->seg_heads[rc] = xr;
+        if (rh)
+            pol_cl_links(base + ((size_t)(rh - 1) << 4) + 8)[0] = xr;
+        else
+            h->seg_bitmap |= 1ull << rc;
+        s = a;
+        fz[sl] = (uint8_t)(a >> 4);
+    } else {
+        size_t nsl = sl + (s >> 4);
+        eb[nsl >> 6] &= ~(1ull << (nsl & 63));
+        h->nfree--;
+    }
+    size_t pad = s - 8 - n;
     *pol_hdr(b) = s | POL_USED | ((uint64_t)pad << 48);
     fz[sl + 1] = (uint8_t)pad; /* at most 55: no escape */
-    h->nfree--;
     h->used_bytes += s;
     h->payload += n;
     pol_note_payload(h);
