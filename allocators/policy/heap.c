@@ -675,34 +675,44 @@ POL_HOT int pol_seg_free_fast(pol_heap_t *h, void *p) {
     return 1;
 }
 
-/* the general paths, called: so the common ones need few registers */
-__attribute__((noinline)) static void *pol_seg_malloc_slow(pol_heap_t *h, size_t n) {
-    return pol_malloc_locked(h, POL_SEGREGATED, n);
+/* With the lock, the checks of a debug heap, and the general path behind the
+ * straight one.  Called (not inlined) by the entry points below, so that
+ * the straight path of a single-threaded heap runs with no lock, no check
+ * and no saved registers. */
+__attribute__((noinline)) static void *pol_seg_malloc_full(pol_heap_t *h, size_t n) {
+    POL_LOCK(h);
+    void *p = pol_seg_malloc_fast(h, n);
+    if (!p)
+        p = pol_malloc_locked(h, POL_SEGREGATED, n);
+    pol_after(h, "malloc");
+    POL_UNLOCK(h);
+    return p;
 }
-__attribute__((noinline)) static void pol_seg_free_slow(pol_heap_t *h, void *p) {
-    pol_free_locked(h, POL_SEGREGATED, p);
+__attribute__((noinline)) static void pol_seg_free_full(pol_heap_t *h, void *p) {
+    POL_LOCK(h);
+    if (!pol_seg_free_fast(h, p))
+        pol_free_locked(h, POL_SEGREGATED, p);
+    pol_after(h, "free");
+    POL_UNLOCK(h);
 }
 
 void *pol_malloc_segregated(void *heap, size_t n) {
     pol_heap_t *h = heap;
-    POL_LOCK(h);
-    void *p = pol_seg_malloc_fast(h, n);
-    if (__builtin_expect(!p, 0))
-        p = pol_seg_malloc_slow(h, n);
-    pol_after(h, "malloc");
-    POL_UNLOCK(h);
-    return p;
+    if (__builtin_expect(__libc_single_threaded && !h->debug, 1)) {
+        void *p = pol_seg_malloc_fast(h, n);
+        if (__builtin_expect(p != NULL, 1))
+            return p;
+    }
+    return pol_seg_malloc_full(h, n);
 }
 
 void pol_free_segregated(void *heap, void *p) {
     pol_heap_t *h = heap;
     if (!p)
         return;
-    POL_LOCK(h);
-    if (__builtin_expect(!pol_seg_free_fast(h, p), 0))
-        pol_seg_free_slow(h, p);
-    pol_after(h, "free");
-    POL_UNLOCK(h);
+    if (__builtin_expect(__libc_single_threaded && !h->debug, 1) && pol_seg_free_fast(h, p))
+        return;
+    pol_seg_free_full(h, p);
 }
 
 void *pol_malloc(void *heap, size_t n) {
