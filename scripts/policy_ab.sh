@@ -31,7 +31,7 @@ done
 reps=${1:-21}
 [ $# -gt 0 ] && shift
 wl=(--ops=2M --live=100000 "$@")
-lib=$root/build/workloads/libmmb_wl.a
+lib=${POLICY_AB_WL_LIB:-$root/build/workloads/libmmb_wl.a} # the workloads library of a build
 [ -f "$lib" ] || { echo "policy_ab: $lib is missing; build first: cmake -S . -B build && cmake --build build -j" >&2; exit 2; }
 
 work=$(mktemp -d /tmp/policy_ab.XXXXXX)
