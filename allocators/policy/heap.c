@@ -597,8 +597,9 @@ POL_HOT void *pol_seg_malloc_fast(pol_heap_t *h, size_t n) {
     char *b = base + ((size_t)(x - 1) << 4) + 8;
     uint32_t next = pol_cl_links(b)[1];
     h->seg_heads[c] = next;
-    if (!next)
-        h->seg_bitmap &= ~(1ull << c);
+    /* without a branch: the list empties as often as not, and a
+     * mispredicted branch here waits for the link's load and then flushes */
+    h->seg_bitmap &= ~((uint64_t)(next == 0) << c);
     size_t sl = (size_t)(b - base - 8) >> 4;
     fb[sl >> 6] &= ~(1ull << (sl & 63));
     if (s - a >= POL_MIN_BLOCK) {
