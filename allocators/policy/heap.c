@@ -548,8 +548,65 @@ static void *pol_aligned_locked(pol_heap_t *h, size_t align, size_t n) {
             pthread_mutex_unlock(&(h)->lock);                                      \
     } while (0)
 
+/* The common free, straight through: a block of at most POL_CLASS_MAX bytes
+ * (no header and no footer as a free block, for every policy) with no free
+ * neighbour, that is not the last block.  The same steps as pol_free_locked,
+ * with the heap's fields loaded once and no store of a value already there
+ * (the block's size byte is the same, used or free).  Anything else returns
+ * 0 before changing anything, and pol_free_locked does it (and reports what
+ * is wrong).  bestfit and segregated only (see POL_ENTRY_POINTS below). */
+POL_HOT int pol_free_fast(pol_heap_t *h, const pol_kind_t K, void *p) {
+    char *base = h->base, *ep = base + h->footprint - 8;
+    uintptr_t u = (uintptr_t)p;
+    if (u < (uintptr_t)base + 16 || u >= (uintptr_t)ep || (u & 15))
+        return 0;
+    char *b = (char *)p - 8;
+    if (__builtin_expect(h->debug, 0))
+        pol_prove_block(h, p, "free");
+    uint64_t *fb = h->fbits, *eb = h->ebits;
+    uint8_t *fz = h->fsz;
+    size_t sl = (size_t)(b - base - 8) >> 4, g = sl >> 6;
+    uint64_t bit = 1ull << (sl & 63), fw = fb[g];
+    if ((fw | eb[g]) & bit)
+        return 0; /* a double free, or a free block below */
+    size_t code = fz[sl], pad = fz[sl + 1];
+    if (code < POL_MIN_BLOCK / 16 || code > POL_CLASS_MAX / 16 || pad == POL_PAD_ESCAPE)
+        return 0;
+    size_t s = code << 4, nsl = sl + code;
+    char *nb = b + s;
+    if (nb >= ep)
+        return 0; /* the last block (trim), or no block of ours */
+    uint64_t nbit = 1ull << (nsl & 63);
+    if (fb[nsl >> 6] & nbit)
+        return 0; /* a free block above */
+    eb[nsl >> 6] |= nbit;
+    fb[g] = fw | bit;
+    /* the block's size byte already holds its size: it enters its
+     * structure (pol_mx_insert, pol_bf_insert, pol_seg_insert) */
+    unsigned c = (unsigned)code - 2;
+    if (K == POL_BESTFIT) {
+        bf_class_add(h, g, c);
+    } else { /* segregated (firstfit and nextfit do not take this path) */
+        uint32_t x = (uint32_t)((size_t)(b - base) >> 4) + 1, head = h->seg_heads[c];
+        pol_cl_links(b)[1] = head;
+        h->seg_heads[c] = x;
+        if (head)
+            pol_cl_links(base + ((size_t)(head - 1) << 4) + 8)[0] = x;
+        else
+            h->seg_bitmap |= 1ull << c;
+    }
+    h->used_bytes -= s;
+    h->payload -= s - 8 - pad;
+    h->used_blocks--;
+    h->nfree++;
+    return 1;
+}
+
 /* malloc and free, specialized per policy: the dispatch on the kind folds
- * away and the structure operations inline */
+ * away and the structure operations inline.  With _FAST_FREE, a free on a
+ * single-threaded, non-debug heap tries the straight path without the lock
+ * and the check; the rest goes through a called function (which tries it
+ * too when it has not been tried: a debug heap checks it). */
 #define POL_ENTRY_POINTS(name, KIND)                                               \
     void *pol_malloc_##name(void *heap, size_t n) {                                \
         pol_heap_t *h = heap;                                                      \
@@ -568,8 +625,39 @@ static void *pol_aligned_locked(pol_heap_t *h, size_t align, size_t n) {
         pol_after(h, "free");                                                      \
         POL_UNLOCK(h);                                                             \
     }
+#define POL_ENTRY_POINTS_FAST_FREE(name, KIND)                                             \
+    void *pol_malloc_##name(void *heap, size_t n) {                                \
+        pol_heap_t *h = heap;                                                      \
+        POL_LOCK(h);                                                               \
+        void *p = pol_malloc_locked(h, KIND, n);                                   \
+        pol_after(h, "malloc");                                                    \
+        POL_UNLOCK(h);                                                             \
+        return p;                                                                  \
+    }                                                                              \
+    __attribute__((noinline)) static void pol_free_full_##name(pol_heap_t *h, void *p, int tried) { \
+        POL_LOCK(h);                                                               \
+        if (tried || !pol_free_fast(h, KIND, p))                                   \
+            pol_free_locked(h, KIND, p);                                           \
+        pol_after(h, "free");                                                      \
+        POL_UNLOCK(h);                                                             \
+    }                                                                              \
+    void pol_free_##name(void *heap, void *p) {                                    \
+        pol_heap_t *h = heap;                                                      \
+        if (!p)                                                                    \
+            return;                                                                \
+        if (__builtin_expect(__libc_single_threaded && !h->debug, 1)) {            \
+            if (pol_free_fast(h, KIND, p))                                         \
+                return;                                                            \
+            pol_free_full_##name(h, p, 1);                                         \
+            return;                                                                \
+        }                                                                          \
+        pol_free_full_##name(h, p, 0);                                             \
+    }
+/* firstfit and nextfit merge a freed block with a neighbour about one time in
+ * three (bestfit and segregated: a few percent), so the straight path
+ * would fail too often to pay for itself there (policy_ab: no gain). */
 POL_ENTRY_POINTS(firstfit, POL_FIRSTFIT)
-POL_ENTRY_POINTS(bestfit, POL_BESTFIT)
+POL_ENTRY_POINTS_FAST_FREE(bestfit, POL_BESTFIT)
 POL_ENTRY_POINTS(nextfit, POL_NEXTFIT)
 
 /* ---- segregated: the common cases, straight through ----------------------
@@ -635,63 +723,23 @@ POL_HOT void *pol_seg_malloc_fast(pol_heap_t *h, size_t n) {
     return b + POL_HDR;
 }
 
-POL_HOT int pol_seg_free_fast(pol_heap_t *h, void *p) {
-    char *base = h->base, *ep = base + h->footprint - 8;
-    uintptr_t u = (uintptr_t)p;
-    if (u < (uintptr_t)base + 16 || u >= (uintptr_t)ep || (u & 15))
-        return 0;
-    char *b = (char *)p - 8;
-    if (__builtin_expect(h->debug, 0))
-        pol_prove_block(h, p, "free");
-    uint64_t *fb = h->fbits, *eb = h->ebits;
-    uint8_t *fz = h->fsz;
-    size_t sl = (size_t)(b - base - 8) >> 4, g = sl >> 6;
-    uint64_t bit = 1ull << (sl & 63), fw = fb[g];
-    if ((fw | eb[g]) & bit)
-        return 0; /* a double free, or a free block below */
-    size_t code = fz[sl], pad = fz[sl + 1];
-    if (code < POL_MIN_BLOCK / 16 || code > POL_CLASS_MAX / 16 || pad == POL_PAD_ESCAPE)
-        return 0;
-    size_t s = code << 4, nsl = sl + code;
-    char *nb = b + s;
-    if (nb >= ep)
-        return 0; /* the last block (trim), or no block of ours */
-    uint64_t nbit = 1ull << (nsl & 63);
-    if (fb[nsl >> 6] & nbit)
-        return 0; /* a free block above */
-    eb[nsl >> 6] |= nbit;
-    fb[g] = fw | bit;
-    unsigned c = (unsigned)code - 2;
-    uint32_t x = (uint32_t)((size_t)(b - base) >> 4) + 1, head = h->seg_heads[c];
-    pol_cl_links(b)[1] = head;
-    h->seg_heads[c] = x;
-    if (head)
-        pol_cl_links(base + ((size_t)(head - 1) << 4) + 8)[0] = x;
-    else
-        h->seg_bitmap |= 1ull << c;
-    h->used_bytes -= s;
-    h->payload -= s - 8 - pad;
-    h->used_blocks--;
-    h->nfree++;
-    return 1;
-}
 
 /* With the lock, the checks of a debug heap, and the general path behind the
  * straight one.  Called (not inlined) by the entry points below, so that
  * the straight path of a single-threaded heap runs with no lock, no check
  * and no saved registers. */
-__attribute__((noinline)) static void *pol_seg_malloc_full(pol_heap_t *h, size_t n) {
+__attribute__((noinline)) static void *pol_seg_malloc_full(pol_heap_t *h, size_t n, int tried) {
     POL_LOCK(h);
-    void *p = pol_seg_malloc_fast(h, n);
+    void *p = tried ? NULL : pol_seg_malloc_fast(h, n);
     if (!p)
         p = pol_malloc_locked(h, POL_SEGREGATED, n);
     pol_after(h, "malloc");
     POL_UNLOCK(h);
     return p;
 }
-__attribute__((noinline)) static void pol_seg_free_full(pol_heap_t *h, void *p) {
+__attribute__((noinline)) static void pol_seg_free_full(pol_heap_t *h, void *p, int tried) {
     POL_LOCK(h);
-    if (!pol_seg_free_fast(h, p))
+    if (tried || !pol_free_fast(h, POL_SEGREGATED, p))
         pol_free_locked(h, POL_SEGREGATED, p);
     pol_after(h, "free");
     POL_UNLOCK(h);
@@ -703,17 +751,22 @@ void *pol_malloc_segregated(void *heap, size_t n) {
         void *p = pol_seg_malloc_fast(h, n);
         if (__builtin_expect(p != NULL, 1))
             return p;
+        return pol_seg_malloc_full(h, n, 1);
     }
-    return pol_seg_malloc_full(h, n);
+    return pol_seg_malloc_full(h, n, 0);
 }
 
 void pol_free_segregated(void *heap, void *p) {
     pol_heap_t *h = heap;
     if (!p)
         return;
-    if (__builtin_expect(__libc_single_threaded && !h->debug, 1) && pol_seg_free_fast(h, p))
+    if (__builtin_expect(__libc_single_threaded && !h->debug, 1)) {
+        if (pol_free_fast(h, POL_SEGREGATED, p))
+            return;
+        pol_seg_free_full(h, p, 1);
         return;
-    pol_seg_free_full(h, p);
+    }
+    pol_seg_free_full(h, p, 0);
 }
 
 void *pol_malloc(void *heap, size_t n) {

@@ -689,15 +689,8 @@ static size_t pol_mx_largest(pol_heap_t *h) {
 
 static inline unsigned cls(size_t s) { return (unsigned)((s - 32) >> 4); }
 
-POL_HOT void pol_bf_insert(pol_heap_t *h, char *b, size_t sz) {
-    size_t s = slot_of(h, b), g = s >> 6;
-    h->fbits[g] |= 1ull << (s & 63);
-    h->fsz[s] = pol_fsz_code(sz);
-    if (sz > POL_CLASS_MAX) {
-        pol_st_insert(h, b);
-        return;
-    }
-    unsigned c = cls(sz);
+/* granule g holds one more free block of class c */
+POL_HOT void bf_class_add(pol_heap_t *h, size_t g, unsigned c) {
     if (h->cls_count[c]++ == 0) /* a store only when needed: see pol_seg_insert */
         h->cls_mask |= 1ull << c;
     size_t w = g;
@@ -707,6 +700,17 @@ POL_HOT void pol_bf_insert(pol_heap_t *h, char *b, size_t sz) {
         if (was)
             return;
     }
+}
+
+POL_HOT void pol_bf_insert(pol_heap_t *h, char *b, size_t sz) {
+    size_t s = slot_of(h, b), g = s >> 6;
+    h->fbits[g] |= 1ull << (s & 63);
+    h->fsz[s] = pol_fsz_code(sz);
+    if (sz > POL_CLASS_MAX) {
+        pol_st_insert(h, b);
+        return;
+    }
+    bf_class_add(h, g, cls(sz));
 }
 
 POL_HOT void pol_bf_remove(pol_heap_t *h, char *b, size_t sz) {
