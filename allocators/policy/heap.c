@@ -231,10 +231,10 @@ POL_HOT void pol_place(pol_heap_t *h, const pol_kind_t K, char *b, size_t s, siz
  * lies.  A block starting further down has a footer (pol_set_free). */
 static inline size_t pol_prev_free_size(pol_heap_t *h, char *b) {
     size_t sl = pol_slot(h, b), g = sl >> 6;
-    uint64_t w = h->fbits[g] & ((1ull << (sl & 63)) - 1);
+    uint64_t w = h->fbits[POL_GW * (g)] & ((1ull << (sl & 63)) - 1);
     if (w)
         return (sl - ((g << 6) + 63 - (size_t)__builtin_clzll(w))) << 4;
-    if (g && (w = h->fbits[g - 1]) != 0)
+    if (g && (w = h->fbits[POL_GW * (g - 1)]) != 0)
         return (sl - (((g - 1) << 6) + 63 - (size_t)__builtin_clzll(w))) << 4;
     return (size_t) * (uint64_t *)(void *)(b - 8);
 }
@@ -566,8 +566,8 @@ POL_HOT int pol_free_fast(pol_heap_t *h, const pol_kind_t K, void *p) {
     uint64_t *fb = h->fbits, *eb = h->ebits;
     uint8_t *fz = h->fsz;
     size_t sl = (size_t)(b - base - 8) >> 4, g = sl >> 6;
-    uint64_t bit = 1ull << (sl & 63), fw = fb[g];
-    if ((fw | eb[g]) & bit)
+    uint64_t bit = 1ull << (sl & 63), fw = fb[POL_GW * (g)];
+    if ((fw | eb[POL_GW * (g)]) & bit)
         return 0; /* a double free, or a free block below */
     size_t code = fz[sl], pad = fz[sl + 1];
     if (code < POL_MIN_BLOCK / 16 || code > POL_CLASS_MAX / 16 || pad == POL_PAD_ESCAPE)
@@ -577,10 +577,10 @@ POL_HOT int pol_free_fast(pol_heap_t *h, const pol_kind_t K, void *p) {
     if (nb >= ep)
         return 0; /* the last block (trim), or no block of ours */
     uint64_t nbit = 1ull << (nsl & 63);
-    if (fb[nsl >> 6] & nbit)
+    if (fb[POL_GW * (nsl >> 6)] & nbit)
         return 0; /* a free block above */
-    eb[nsl >> 6] |= nbit;
-    fb[g] = fw | bit;
+    eb[POL_GW * (nsl >> 6)] |= nbit;
+    fb[POL_GW * (g)] = fw | bit;
     /* the block's size byte already holds its size: it enters its
      * structure (pol_mx_insert, pol_bf_insert, pol_seg_insert) */
     unsigned c = (unsigned)code - 2;
@@ -689,7 +689,7 @@ POL_HOT void *pol_seg_malloc_fast(pol_heap_t *h, size_t n) {
      * mispredicted branch here waits for the link's load and then flushes */
     h->seg_bitmap &= ~((uint64_t)(next == 0) << c);
     size_t sl = (size_t)(b - base - 8) >> 4;
-    fb[sl >> 6] &= ~(1ull << (sl & 63));
+    fb[POL_GW * (sl >> 6)] &= ~(1ull << (sl & 63));
     if (s - a >= POL_MIN_BLOCK) {
         /* split: the tail (at most 992 bytes: no header, no footer) goes
          * to the head of its class; the block above still has a free
@@ -698,7 +698,7 @@ POL_HOT void *pol_seg_malloc_fast(pol_heap_t *h, size_t n) {
         unsigned rc = pol_seg_class(rs);
         uint32_t xr = x + (uint32_t)(a >> 4), rh = h->seg_heads[rc];
         char *r = b + a;
-        fb[rl >> 6] |= 1ull << (rl & 63);
+        fb[POL_GW * (rl >> 6)] |= 1ull << (rl & 63);
         fz[rl] = (uint8_t)(rs >> 4);
         pol_cl_links(r)[1] = rh;
         h->seg_heads[rc] = xr;
@@ -710,7 +710,7 @@ POL_HOT void *pol_seg_malloc_fast(pol_heap_t *h, size_t n) {
         fz[sl] = (uint8_t)(a >> 4);
     } else {
         size_t nsl = sl + (s >> 4);
-        eb[nsl >> 6] &= ~(1ull << (nsl & 63));
+        eb[POL_GW * (nsl >> 6)] &= ~(1ull << (nsl & 63));
         h->nfree--;
     }
     size_t pad = s - 8 - n;

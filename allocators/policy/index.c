@@ -69,8 +69,7 @@ int pol_ix_init(pol_heap_t *h) {
     size_t ngran = (h->reserve >> POL_GRAN_SHIFT) + 1, off = 0;
     h->ix_gran = ngran;
     h->ix_narr = 0;
-    add_array(h, &off, ngran * 8, 1, 8);
-    add_array(h, &off, ngran * 8, 1, 8);
+    add_array(h, &off, ngran * 8 * POL_GW, 1, 8 * POL_GW);
     add_array(h, &off, ngran * 64, 1, 64);
     int first_tree = h->ix_narr, first_mb = 2 * POL_IX_MAXLEV + 3;
     if (h->kind == POL_SEGREGATED) {
@@ -123,8 +122,8 @@ int pol_ix_init(pol_heap_t *h) {
     h->ix_map = m;
     h->ix_len = off;
     h->fbits = (uint64_t *)(void *)(m + h->ix_off[0]);
-    h->ebits = (uint64_t *)(void *)(m + h->ix_off[1]);
-    h->fsz = (uint8_t *)(m + h->ix_off[2]);
+    h->ebits = h->fbits + 1;
+    h->fsz = (uint8_t *)(m + h->ix_off[1]);
     for (int a = first_tree; a < h->ix_narr; a++) {
         if (h->kind == POL_BESTFIT)
             h->cw[a - first_tree] = (uint64_t *)(void *)(m + h->ix_off[a]);
@@ -465,7 +464,7 @@ static size_t mb_last_before(pol_heap_t *h, size_t g0) {
 static uint8_t gran_max8(pol_heap_t *h, size_t g) {
     const uint8_t *z = h->fsz + g * 64;
     uint8_t m = 0;
-    for (uint64_t bits = h->fbits[g]; bits; bits &= bits - 1) {
+    for (uint64_t bits = h->fbits[POL_GW * (g)]; bits; bits &= bits - 1) {
         uint8_t c = z[__builtin_ctzll(bits)];
         c = c ? c : 255; /* 0: above 4080 bytes */
         m = c > m ? c : m;
@@ -478,7 +477,7 @@ static uint8_t gran_max8(pol_heap_t *h, size_t g) {
 static uint32_t gran_maxbig(pol_heap_t *h, size_t g) {
     const uint8_t *z = h->fsz + g * 64;
     uint32_t m = 0;
-    for (uint64_t bits = h->fbits[g]; bits; bits &= bits - 1) {
+    for (uint64_t bits = h->fbits[POL_GW * (g)]; bits; bits &= bits - 1) {
         size_t s = g * 64 + (size_t)__builtin_ctzll(bits);
         if (z[s & 63] == 0) {
             uint32_t x = size16(blk_at(h, s));
@@ -514,14 +513,14 @@ static inline void mx_drop(pol_heap_t *h, size_t g, size_t size) {
 
 POL_HOT void pol_mx_insert(pol_heap_t *h, char *b, size_t size) {
     size_t s = slot_of(h, b), g = s >> 6;
-    h->fbits[g] |= 1ull << (s & 63);
+    h->fbits[POL_GW * (g)] |= 1ull << (s & 63);
     h->fsz[s] = pol_fsz_code(size);
     mx_gain(h, g, size);
 }
 
 POL_HOT void pol_mx_remove(pol_heap_t *h, char *b, size_t size) {
     size_t s = slot_of(h, b), g = s >> 6;
-    h->fbits[g] &= ~(1ull << (s & 63));
+    h->fbits[POL_GW * (g)] &= ~(1ull << (s & 63));
     mx_drop(h, g, size);
 }
 
@@ -541,7 +540,7 @@ POL_HOT void pol_mx_split(pol_heap_t *h, char *b, size_t size, char *r, size_t r
         pol_mx_insert(h, r, rsize);
         return;
     }
-    h->fbits[g] ^= (1ull << (sb & 63)) | (1ull << (sr & 63));
+    h->fbits[POL_GW * (g)] ^= (1ull << (sb & 63)) | (1ull << (sr & 63));
     h->fsz[sr] = pol_fsz_code(rsize);
     mx_drop(h, g, size);
 }
@@ -559,10 +558,10 @@ POL_HOT void pol_mx_absorb(pol_heap_t *h, char *b, size_t size, int indexed, cha
             pol_mx_insert(h, b, size);
         return;
     }
-    uint64_t w = h->fbits[g] & ~(1ull << (sn & 63));
+    uint64_t w = h->fbits[POL_GW * (g)] & ~(1ull << (sn & 63));
     if (!indexed)
         w |= 1ull << (sb & 63);
-    h->fbits[g] = w;
+    h->fbits[POL_GW * (g)] = w;
     h->fsz[sb] = pol_fsz_code(size);
     mx_gain(h, g, size);
 }
@@ -638,7 +637,7 @@ POL_HOT char *pol_mx_first_fit(pol_heap_t *h, size_t a, size_t *size) {
             return NULL;
         g = mx_descend(h, h->mx_top, 0, v);
     }
-    return walk_fit(h, g, h->fbits[g], a, size);
+    return walk_fit(h, g, h->fbits[POL_GW * (g)], a, size);
 }
 
 /* Next fit (README): the free block straddling the rover if it fits, else
@@ -651,14 +650,14 @@ static char *pol_mx_next_fit(pol_heap_t *h, size_t a, size_t rover, size_t *size
     size_t lo = rover <= 8 ? 0 : (rover - 8 + 15) >> 4; /* first slot at or after the rover */
     size_t g = lo >> 6;
     if (g < h->ix_cover) {
-        uint64_t below = (1ull << (lo & 63)) - 1, w = h->fbits[g];
+        uint64_t below = (1ull << (lo & 63)) - 1, w = h->fbits[POL_GW * (g)];
         size_t ps = NONE;
         if (w & below) {
             ps = g * 64 + 63 - (size_t)__builtin_clzll(w & below);
         } else {
             size_t pg = mb_last_before(h, g);
             if (pg != NONE)
-                ps = pg * 64 + 63 - (size_t)__builtin_clzll(h->fbits[pg]);
+                ps = pg * 64 + 63 - (size_t)__builtin_clzll(h->fbits[POL_GW * (pg)]);
         }
         if (ps != NONE) {
             char *p = blk_at(h, ps);
@@ -673,7 +672,7 @@ static char *pol_mx_next_fit(pol_heap_t *h, size_t a, size_t rover, size_t *size
             return b;
         size_t gg = fit_from(h, g + 1, v);
         if (gg != NONE)
-            return walk_fit(h, gg, h->fbits[gg], a, size);
+            return walk_fit(h, gg, h->fbits[POL_GW * (gg)], a, size);
     }
     return pol_mx_first_fit(h, a, size);
 }
@@ -704,7 +703,7 @@ POL_HOT void bf_class_add(pol_heap_t *h, size_t g, unsigned c) {
 
 POL_HOT void pol_bf_insert(pol_heap_t *h, char *b, size_t sz) {
     size_t s = slot_of(h, b), g = s >> 6;
-    h->fbits[g] |= 1ull << (s & 63);
+    h->fbits[POL_GW * (g)] |= 1ull << (s & 63);
     h->fsz[s] = pol_fsz_code(sz);
     if (sz > POL_CLASS_MAX) {
         pol_st_insert(h, b);
@@ -715,7 +714,7 @@ POL_HOT void pol_bf_insert(pol_heap_t *h, char *b, size_t sz) {
 
 POL_HOT void pol_bf_remove(pol_heap_t *h, char *b, size_t sz) {
     size_t s = slot_of(h, b), g = s >> 6;
-    h->fbits[g] &= ~(1ull << (s & 63));
+    h->fbits[POL_GW * (g)] &= ~(1ull << (s & 63));
     if (sz > POL_CLASS_MAX) {
         pol_st_remove(h, b);
         return;
@@ -724,7 +723,7 @@ POL_HOT void pol_bf_remove(pol_heap_t *h, char *b, size_t sz) {
     if (--h->cls_count[c] == 0)
         h->cls_mask &= ~(1ull << c);
     const uint8_t *z = h->fsz + g * 64, code = (uint8_t)(sz >> 4);
-    for (uint64_t bits = h->fbits[g]; bits; bits &= bits - 1)
+    for (uint64_t bits = h->fbits[POL_GW * (g)]; bits; bits &= bits - 1)
         if (z[__builtin_ctzll(bits)] == code)
             return; /* the granule still holds one of this class */
     size_t w = g;
@@ -748,7 +747,7 @@ POL_HOT char *pol_bf_find(pol_heap_t *h, size_t a, size_t *size) {
             size_t sz = 32 + ((size_t)c << 4);
             const uint8_t *z = h->fsz + w * 64, code = (uint8_t)(sz >> 4);
             __builtin_prefetch(z); /* overlaps its miss with fbits[w]'s (walk_fit) */
-            for (uint64_t bits = h->fbits[w]; bits; bits &= bits - 1) {
+            for (uint64_t bits = h->fbits[POL_GW * (w)]; bits; bits &= bits - 1) {
                 unsigned j = (unsigned)__builtin_ctzll(bits);
                 if (z[j] == code) {
                     *size = sz;
@@ -775,7 +774,7 @@ static size_t pol_bf_largest(pol_heap_t *h) {
 
 int pol_ix_contains(pol_heap_t *h, char *b) {
     size_t s = slot_of(h, b), g = s >> 6;
-    if (g >= h->ix_cover || !(h->fbits[g] >> (s & 63) & 1))
+    if (g >= h->ix_cover || !(h->fbits[POL_GW * (g)] >> (s & 63) & 1))
         return 0;
     if (h->kind != POL_BESTFIT)
         return 1;
@@ -794,9 +793,9 @@ int pol_ix_contains(pol_heap_t *h, char *b) {
 /* compare the stored entries of granule g with what its blocks say */
 static int check_gran(pol_heap_t *h, size_t g, uint64_t bits, uint32_t max, uint32_t maxbig,
                       uint64_t classes, char *err, size_t errlen) {
-    if (h->fbits[g] != bits)
+    if (h->fbits[POL_GW * (g)] != bits)
         FAIL("index: free-start bitmap of granule %zu is %#llx, heap says %#llx", g,
-             (unsigned long long)h->fbits[g], (unsigned long long)bits);
+             (unsigned long long)h->fbits[POL_GW * (g)], (unsigned long long)bits);
     if (h->kind == POL_BESTFIT) {
         for (unsigned c = 0; c < 64; c++)
             if ((h->cw[0][(g >> 6) * 64 + c] >> (g & 63) & 1) != (classes >> c & 1))
@@ -840,9 +839,9 @@ int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
          * these slots increase along the walk, so compare word by word */
         size_t es = slot_of(h, b + sz);
         for (; ecur < es >> 6; ecur++, ebits = 0)
-            if (h->ebits[ecur] != ebits)
+            if (h->ebits[POL_GW * (ecur)] != ebits)
                 FAIL("index: prev-free bitmap of granule %zu is %#llx, heap says %#llx", ecur,
-                     (unsigned long long)h->ebits[ecur], (unsigned long long)ebits);
+                     (unsigned long long)h->ebits[POL_GW * (ecur)], (unsigned long long)ebits);
         ebits |= 1ull << (es & 63);
         while (cur < g) {
             if (check_gran(h, cur, bits, max, maxbig, classes, err, errlen))
@@ -868,9 +867,9 @@ int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
         max = maxbig = 0;
     }
     for (; ecur < G; ecur++, ebits = 0)
-        if (h->ebits[ecur] != ebits)
+        if (h->ebits[POL_GW * (ecur)] != ebits)
             FAIL("index: prev-free bitmap of granule %zu is %#llx, heap says %#llx", ecur,
-                 (unsigned long long)h->ebits[ecur], (unsigned long long)ebits);
+                 (unsigned long long)h->ebits[POL_GW * (ecur)], (unsigned long long)ebits);
     if (h->kind == POL_BESTFIT) {
         for (unsigned c = 0; c < 64; c++) {
             if (h->cls_count[c] != recount[c])

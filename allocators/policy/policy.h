@@ -73,6 +73,10 @@ typedef enum { POL_FIRSTFIT, POL_BESTFIT, POL_NEXTFIT, POL_SEGREGATED } pol_kind
  *          64-ary bitmap tree: cw[0][w*64 + c] bit j <=> granule 64w + j
  *          holds a free block of class c; cw[k][w*64 + c] bit j <=>
  *          cw[k-1][(64w + j)*64 + c] != 0.                                */
+/* fbits and ebits are interleaved: granule g's two words are words
+ * POL_GW*g and POL_GW*g + 1 of one array, so that free finds both on one
+ * cache line */
+#define POL_GW 2
 #define POL_GRAN 1024
 #define POL_GRAN_SHIFT 10
 #define POL_IX_MAXLEV 12
@@ -160,9 +164,10 @@ static inline size_t pol_off(const pol_heap_t *h, const char *b) { return (size_
 static inline size_t pol_slot(const pol_heap_t *h, const char *b) {
     return (size_t)(b - h->base - 8) >> 4;
 }
-static inline int pol_bit(const uint64_t *a, size_t s) { return (int)(a[s >> 6] >> (s & 63) & 1); }
-static inline void pol_bit_set(uint64_t *a, size_t s) { a[s >> 6] |= 1ull << (s & 63); }
-static inline void pol_bit_clr(uint64_t *a, size_t s) { a[s >> 6] &= ~(1ull << (s & 63)); }
+/* bit s of fbits or ebits (interleaved: stride POL_GW words) */
+static inline int pol_bit(const uint64_t *a, size_t s) { return (int)(a[POL_GW * (s >> 6)] >> (s & 63) & 1); }
+static inline void pol_bit_set(uint64_t *a, size_t s) { a[POL_GW * (s >> 6)] |= 1ull << (s & 63); }
+static inline void pol_bit_clr(uint64_t *a, size_t s) { a[POL_GW * (s >> 6)] &= ~(1ull << (s & 63)); }
 /* the block just below b is free (b may be the epilogue) */
 static inline int pol_prev_free(const pol_heap_t *h, const char *b) {
     return pol_bit(h->ebits, pol_slot(h, b));
