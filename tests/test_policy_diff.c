@@ -122,7 +122,7 @@ static int stats_match(const alloc_methods_t *m, void *h, const ref_heap_t *r, l
 
 /* One stream; returns 1 when the allocator and the reference agree. */
 static int run_stream(int pi, dist_t dist, uint64_t seed, long ops, int debug, long check_every,
-                      size_t chunk) {
+                      size_t chunk, size_t peak, long phase) {
     const alloc_methods_t *m = policies[pi].m;
     alloc_config_t cfg = {.reserve_bytes = (size_t)1 << 30, .chunk_bytes = chunk, .debug = debug};
     void *heap;
@@ -140,8 +140,8 @@ static int run_stream(int pi, dist_t dist, uint64_t seed, long ops, int debug, l
     char err[256];
     long op;
     for (op = 0; op < ops && ok; op++) {
-        /* phases ramp the live set up to 3000 and down to 30 */
-        size_t target = (op / 20000) % 2 ? 30 : 3000;
+        /* phases ramp the live set up to `peak` and down to 30 */
+        size_t target = (op / phase) % 2 ? 30 : peak;
         unsigned r = (unsigned)(rng_next(&rs) % 100);
         int do_alloc = nlive == 0 || (nlive < target ? r < 60 : r < 35);
         const char *what;
@@ -255,7 +255,7 @@ static void run_policy(int pi) {
         for (uint64_t seed = 1; seed <= (debug_mode ? 1u : 2u); seed++) {
             size_t chunk = seed == 1 ? 64 * 1024 : 16 * 1024;
             /* debug streams keep the live set small so checking every op stays cheap */
-            if (!run_stream(pi, (dist_t)d, seed, ops, debug_mode, every, chunk)) {
+            if (!run_stream(pi, (dist_t)d, seed, ops, debug_mode, every, chunk, 3000, 20000)) {
                 TEST_FAIL_AT("%s %s seed %llu differs from the reference", policies[pi].m->name,
                              dist_names[d], (unsigned long long)seed);
                 return;
@@ -263,7 +263,18 @@ static void run_policy(int pi) {
         }
 }
 
+/* A heap of about 8 MB (8,000 granules): the byte tree of firstfit and
+ * nextfit has two levels below its root, so the bounds above the leaves
+ * go stale at both and searches tighten them (index.c, mb_find_from). */
+static void run_large(int pi) {
+    if (!run_stream(pi, DIST_POW2, 3, debug_mode ? 30000 : 160000, debug_mode, debug_mode ? 1000 : 20000,
+                    64 * 1024, 12000, 80000))
+        TEST_FAIL_AT("%s on a large heap differs from the reference", policies[pi].m->name);
+}
+
 TEST(firstfit_matches_reference) { run_policy(0); }
+TEST(firstfit_matches_reference_on_a_large_heap) { run_large(0); }
+TEST(nextfit_matches_reference_on_a_large_heap) { run_large(2); }
 TEST(bestfit_matches_reference) { run_policy(1); }
 TEST(nextfit_matches_reference) { run_policy(2); }
 TEST(segregated_matches_reference) { run_policy(3); }
@@ -271,6 +282,8 @@ TEST(segregated_matches_reference) { run_policy(3); }
 int main(int argc, char **argv) {
     debug_mode = argc > 1 && strcmp(argv[1], "debug") == 0;
     RUN(firstfit_matches_reference);
+    RUN(firstfit_matches_reference_on_a_large_heap);
+    RUN(nextfit_matches_reference_on_a_large_heap);
     RUN(bestfit_matches_reference);
     RUN(nextfit_matches_reference);
     RUN(segregated_matches_reference);
