@@ -556,47 +556,47 @@ static void *pol_aligned_locked(pol_heap_t *h, size_t align, size_t n) {
  * 0 before changing anything, and pol_free_locked does it (and reports what
  * is wrong).  bestfit and segregated only (see POL_ENTRY_POINTS below). */
 POL_HOT int pol_free_fast(pol_heap_t *h, const pol_kind_t K, void *p) {
-    char *base = h->base, *ep = base + h->footprint - 8;
-    uintptr_t u = (uintptr_t)p;
-    if (u < (uintptr_t)base + 16 || u >= (uintptr_t)ep || (u & 15))
+    /* p's offset from the first block's payload: within the heap, below
+     * the epilogue, and aligned (one unsigned compare and one test) */
+    size_t off = (size_t)((uintptr_t)p - (uintptr_t)h->base - 16);
+    if (off >= h->footprint - 24 || (off & 15))
         return 0;
-    char *b = (char *)p - 8;
     if (__builtin_expect(h->debug, 0))
         pol_prove_block(h, p, "free");
-    uint64_t *fb = h->fbits, *eb = h->ebits;
-    uint8_t *fz = h->fsz;
-    size_t sl = (size_t)(b - base - 8) >> 4, g = sl >> 6;
-    uint64_t bit = 1ull << (sl & 63), fw = fb[POL_GW * (g)];
-    if ((fw | eb[POL_GW * (g)]) & bit)
+    /* few values kept at once, so that no register is saved: the bitmap
+     * words of a granule are w[0] (fbits) and w[1] (ebits, interleaved) */
+    size_t sl = off >> 4;
+    uint64_t *w = h->fbits + POL_GW * (sl >> 6), bit = 1ull << (sl & 63);
+    if ((w[0] | w[1]) & bit)
         return 0; /* a double free, or a free block below */
-    size_t code = fz[sl], pad = fz[sl + 1];
-    if (code < POL_MIN_BLOCK / 16 || code > POL_CLASS_MAX / 16 || pad == POL_PAD_ESCAPE)
+    size_t code = h->fsz[sl], pad = h->fsz[sl + 1];
+    if (code - POL_MIN_BLOCK / 16 > (POL_CLASS_MAX - POL_MIN_BLOCK) / 16 || pad == POL_PAD_ESCAPE)
         return 0;
-    size_t s = code << 4, nsl = sl + code;
-    char *nb = b + s;
-    if (nb >= ep)
-        return 0; /* the last block (trim), or no block of ours */
-    uint64_t nbit = 1ull << (nsl & 63);
-    if (fb[POL_GW * (nsl >> 6)] & nbit)
+    size_t nsl = sl + code;
+    if ((nsl << 4) >= h->footprint - 16)
+        return 0; /* the last block (trim) */
+    uint64_t *nw = h->fbits + POL_GW * (nsl >> 6), nbit = 1ull << (nsl & 63);
+    if (nw[0] & nbit)
         return 0; /* a free block above */
-    eb[POL_GW * (nsl >> 6)] |= nbit;
-    fb[POL_GW * (g)] = fw | bit;
+    nw[1] |= nbit;
+    w[0] |= bit;
     /* the block's size byte already holds its size: it enters its
      * structure (pol_mx_insert, pol_bf_insert, pol_seg_insert) */
     unsigned c = (unsigned)code - 2;
     if (K == POL_BESTFIT) {
-        bf_class_add(h, g, c);
+        bf_class_add(h, sl >> 6, c);
     } else { /* segregated (firstfit and nextfit do not take this path) */
-        uint32_t x = (uint32_t)((size_t)(b - base) >> 4) + 1, head = h->seg_heads[c];
-        pol_cl_links(b)[1] = head;
+        uint32_t x = (uint32_t)sl + 1, head = h->seg_heads[c];
+        pol_cl_links((char *)p - 8)[1] = head;
         h->seg_heads[c] = x;
         if (head)
-            pol_cl_links(base + ((size_t)(head - 1) << 4) + 8)[0] = x;
+            pol_cl_links(h->base + ((size_t)(head - 1) << 4) + 8)[0] = x;
         else
             h->seg_bitmap |= 1ull << c;
     }
-    h->used_bytes -= s;
-    h->payload -= s - 8 - pad;
+    size_t sz = code << 4;
+    h->used_bytes -= sz;
+    h->payload -= sz - 8 - pad;
     h->used_blocks--;
     h->nfree++;
     return 1;
@@ -668,6 +668,41 @@ POL_ENTRY_POINTS(nextfit, POL_NEXTFIT)
  * that already holds its value (a block's size byte is the same used or
  * free).  Anything else returns 0 / NULL before changing anything, and the
  * general path does it (and reports what is wrong). */
+/* the end of pol_seg_malloc_fast: block b (slot sl) is used with size s */
+POL_HOT void *pol_seg_malloc_done(pol_heap_t *h, char *b, size_t sl, size_t s, size_t n) {
+    size_t pad = s - 8 - n;
+    *pol_hdr(b) = s | POL_USED | ((uint64_t)pad << 48);
+    h->fsz[sl + 1] = (uint8_t)pad; /* at most 55: no escape */
+    h->used_bytes += s;
+    h->payload += n;
+    pol_note_payload(h);
+    h->used_blocks++;
+    return b + POL_HDR;
+}
+
+/* pol_seg_malloc_fast's split of the block at slot sl (size s, out of its
+ * class and fbits already) for a block of size a: the tail (at most 992
+ * bytes: no header, no footer) goes to the head of its class; the block
+ * above still has a free block below it.  Out of line and called last, so
+ * that the common case keeps few values and saves no register. */
+__attribute__((noinline, returns_nonnull)) static void *pol_seg_malloc_split(pol_heap_t *h, size_t sl, size_t s,
+                                                                            size_t a, size_t n) {
+    char *base = h->base, *b = base + (sl << 4) + 8;
+    size_t rs = s - a, rl = sl + (a >> 4);
+    unsigned rc = pol_seg_class(rs);
+    uint32_t xr = (uint32_t)rl + 1, rh = h->seg_heads[rc];
+    h->fbits[POL_GW * (rl >> 6)] |= 1ull << (rl & 63);
+    pol_cl_links(b + a)[1] = rh;
+    h->seg_heads[rc] = xr;
+    if (rh)
+        pol_cl_links(base + ((size_t)(rh - 1) << 4) + 8)[0] = xr;
+    else
+        h->seg_bitmap |= 1ull << rc;
+    h->fsz[rl] = (uint8_t)(rs >> 4);
+    h->fsz[sl] = (uint8_t)(a >> 4);
+    return pol_seg_malloc_done(h, b, sl, a, n);
+}
+
 POL_HOT void *pol_seg_malloc_fast(pol_heap_t *h, size_t n) {
     if (n > POL_CLASS_MAX - POL_HDR)
         return NULL;
@@ -677,50 +712,20 @@ POL_HOT void *pol_seg_malloc_fast(pol_heap_t *h, size_t n) {
     if (!m)
         return NULL;
     unsigned c = c0 + (unsigned)__builtin_ctzll(m);
-    size_t s = 32 + ((size_t)c << 4);
-    char *base = h->base;
-    uint64_t *fb = h->fbits, *eb = h->ebits;
-    uint8_t *fz = h->fsz;
-    uint32_t x = h->seg_heads[c];
-    char *b = base + ((size_t)(x - 1) << 4) + 8;
+    size_t s = 32 + ((size_t)c << 4), sl = (size_t)h->seg_heads[c] - 1; /* index x = slot + 1 */
+    char *b = h->base + (sl << 4) + 8;
     uint32_t next = pol_cl_links(b)[1];
     h->seg_heads[c] = next;
     /* without a branch: the list empties as often as not, and a
      * mispredicted branch here waits for the link's load and then flushes */
     h->seg_bitmap &= ~((uint64_t)(next == 0) << c);
-    size_t sl = (size_t)(b - base - 8) >> 4;
-    fb[POL_GW * (sl >> 6)] &= ~(1ull << (sl & 63));
-    if (s - a >= POL_MIN_BLOCK) {
-        /* split: the tail (at most 992 bytes: no header, no footer) goes
-         * to the head of its class; the block above still has a free
-         * block below it */
-        size_t rs = s - a, rl = sl + (a >> 4);
-        unsigned rc = pol_seg_class(rs);
-        uint32_t xr = x + (uint32_t)(a >> 4), rh = h->seg_heads[rc];
-        char *r = b + a;
-        fb[POL_GW * (rl >> 6)] |= 1ull << (rl & 63);
-        fz[rl] = (uint8_t)(rs >> 4);
-        pol_cl_links(r)[1] = rh;
-        h->seg_heads[rc] = xr;
-        if (rh)
-            pol_cl_links(base + ((size_t)(rh - 1) << 4) + 8)[0] = xr;
-        else
-            h->seg_bitmap |= 1ull << rc;
-        s = a;
-        fz[sl] = (uint8_t)(a >> 4);
-    } else {
-        size_t nsl = sl + (s >> 4);
-        eb[POL_GW * (nsl >> 6)] &= ~(1ull << (nsl & 63));
-        h->nfree--;
-    }
-    size_t pad = s - 8 - n;
-    *pol_hdr(b) = s | POL_USED | ((uint64_t)pad << 48);
-    fz[sl + 1] = (uint8_t)pad; /* at most 55: no escape */
-    h->used_bytes += s;
-    h->payload += n;
-    pol_note_payload(h);
-    h->used_blocks++;
-    return b + POL_HDR;
+    h->fbits[POL_GW * (sl >> 6)] &= ~(1ull << (sl & 63));
+    if (s - a >= POL_MIN_BLOCK)
+        return pol_seg_malloc_split(h, sl, s, a, n);
+    size_t nsl = sl + (s >> 4); /* the block above: no free block below it now (ebits) */
+    h->fbits[POL_GW * (nsl >> 6) + 1] &= ~(1ull << (nsl & 63));
+    h->nfree--;
+    return pol_seg_malloc_done(h, b, sl, s, n);
 }
 
 
