@@ -15,6 +15,12 @@ MMB=$BUILD/mmbench
 DB=${BENCH_DB:-results/bench.db}
 [[ -x $MMB ]] || { echo "bench.sh: build first (cmake -S . -B $BUILD && cmake --build $BUILD)"; exit 2; }
 avail=$($MMB list | awk '/^allocators:/{a=1;next} /^$/{a=0} a && $2=="available" {print $1}')
+machine() { # what the ratios depend on (BENCHMARKS.md): the CPU, its caches, the code
+  local m c
+  m=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
+  c=$(lscpu 2>/dev/null | awk -F: '/^L[123][di]? cache/ {gsub(/^ +/, "", $2); printf "%s%s %s", sep, $1, $2; sep = ", "}')
+  echo "machine: ${m:-unknown CPU}, $(nproc) CPUs; ${c:-caches unknown}; code $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (modified)')"
+}
 pick() { # the available ones of the names given (buffer:NAME when buffer and NAME are)
   local out=() x
   for x in "$@"; do
@@ -67,6 +73,8 @@ for a in allocs:
         cells.append(f"{med(a,l):.1f} ({m:.2f}×, {lo:.2f}–{hi:.2f})" if a != 'glibc' else f"{med(a,l):.1f}")
     print(f"| {a} | " + " | ".join(cells) + f" | {med(a,lives[-1])/med(a,lives[0]):.2f}× | {g_growth:.2f}× |")
 PY
+  echo
+  machine
 fi
 
 if [[ $what == buffer || $what == all ]]; then
