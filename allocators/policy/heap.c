@@ -607,7 +607,7 @@ POL_HOT int pol_free_fast(pol_heap_t *h, const pol_kind_t K, void *p) {
  * single-threaded, non-debug heap tries the straight path without the lock
  * and the check; the rest goes through a called function (which tries it
  * too when it has not been tried: a debug heap checks it). */
-#define POL_ENTRY_POINTS(name, KIND)                                               \
+#define POL_MALLOC_ENTRY(name, KIND)                                               \
     void *pol_malloc_##name(void *heap, size_t n) {                                \
         pol_heap_t *h = heap;                                                      \
         POL_LOCK(h);                                                               \
@@ -615,7 +615,9 @@ POL_HOT int pol_free_fast(pol_heap_t *h, const pol_kind_t K, void *p) {
         pol_after(h, "malloc");                                                    \
         POL_UNLOCK(h);                                                             \
         return p;                                                                  \
-    }                                                                              \
+    }
+#define POL_ENTRY_POINTS(name, KIND)                                               \
+    POL_MALLOC_ENTRY(name, KIND)                                                   \
     void pol_free_##name(void *heap, void *p) {                                    \
         pol_heap_t *h = heap;                                                      \
         if (!p)                                                                    \
@@ -625,15 +627,8 @@ POL_HOT int pol_free_fast(pol_heap_t *h, const pol_kind_t K, void *p) {
         pol_after(h, "free");                                                      \
         POL_UNLOCK(h);                                                             \
     }
-#define POL_ENTRY_POINTS_FAST_FREE(name, KIND)                                             \
-    void *pol_malloc_##name(void *heap, size_t n) {                                \
-        pol_heap_t *h = heap;                                                      \
-        POL_LOCK(h);                                                               \
-        void *p = pol_malloc_locked(h, KIND, n);                                   \
-        pol_after(h, "malloc");                                                    \
-        POL_UNLOCK(h);                                                             \
-        return p;                                                                  \
-    }                                                                              \
+#define POL_ENTRY_POINTS_FAST_FREE(name, KIND)                                     \
+    POL_MALLOC_ENTRY(name, KIND)                                                   \
     __attribute__((noinline)) static void pol_free_full_##name(pol_heap_t *h, void *p, int tried) { \
         POL_LOCK(h);                                                               \
         if (tried || !pol_free_fast(h, KIND, p))                                   \
