@@ -662,7 +662,10 @@ POL_ENTRY_POINTS(nextfit, POL_NEXTFIT)
  * and pol_free_locked, with the heap's fields loaded once and nothing stored
  * that already holds its value (a block's size byte is the same used or
  * free).  Anything else returns 0 / NULL before changing anything, and the
- * general path does it (and reports what is wrong). */
+ * general path does it (and reports what is wrong).  The straight paths
+ * address a granule's ebits word as fbits[POL_GW * g + 1] (interleaved,
+ * index.c sets ebits = fbits + 1), one pointer fewer to keep live. */
+
 /* the end of pol_seg_malloc_fast: block b (slot sl) is used with size s */
 POL_HOT void *pol_seg_malloc_done(pol_heap_t *h, char *b, size_t sl, size_t s, size_t n) {
     size_t pad = s - 8 - n;

@@ -113,7 +113,7 @@ typedef struct pol_heap {
     size_t ix_gran;        /* granules of the reservation */
     size_t ix_cover;       /* granules whose index pages are committed */
     uint64_t *fbits;
-    uint64_t *ebits;
+    uint64_t *ebits; /* always fbits + 1 (interleaved); the straight paths rely on it */
     uint8_t *fsz;
     int mx_top;            /* ff/nf: index of the root level (big blocks) */
     uint32_t *mx[POL_IX_MAXLEV];
