@@ -19,6 +19,10 @@ machine() { # what the ratios depend on (BENCHMARKS.md): the CPU, its caches, th
   local m c
   m=$(lscpu 2>/dev/null | sed -n 's/^Model name: *//p' | head -1)
   c=$(lscpu 2>/dev/null | awk -F: '/^L[123][di]? cache/ {gsub(/^ +/, "", $2); printf "%s%s %s", sep, $1, $2; sep = ", "}')
+  # some VMs hide the cache sizes from lscpu (no sysfs cache directory): ask glibc, which reads CPUID
+  [[ -n $c ]] || c=$(getconf -a 2>/dev/null | awk '$1 ~ /^LEVEL[123]_(D)?CACHE_SIZE$/ && $2 > 0 {
+      n = $1; sub(/^LEVEL/, "L", n); sub(/_DCACHE_SIZE/, "d", n); sub(/_CACHE_SIZE/, "", n)
+      printf "%s%s %s", sep, n, ($2 >= 1048576 ? $2 / 1048576 " MiB" : $2 / 1024 " KiB"); sep = ", "} END { if (sep) printf " (getconf)" }')
   echo "machine: ${m:-unknown CPU}, $(nproc) CPUs; ${c:-caches unknown}; code $(git rev-parse --short HEAD 2>/dev/null || echo unknown)$(git diff --quiet HEAD -- 2>/dev/null || echo ' (modified)')"
 }
 pick() { # the available ones of the names given (buffer:NAME when buffer and NAME are)

@@ -37,7 +37,9 @@
 #define POL_MIN_BLOCK 32
 #define POL_USED 1u
 #define POL_SIZE_MASK 0x0000FFFFFFFFFFF0ull
+#ifndef POL_MAX_RESERVE /* overridable for tools that cannot reserve 64 GiB (valgrind) */
 #define POL_MAX_RESERVE ((size_t)64 << 30)
+#endif
 #define POL_DEFAULT_CHUNK ((size_t)1 << 20)
 #define POL_PAGE ((size_t)4096)
 #define POL_HOT static inline __attribute__((always_inline))
