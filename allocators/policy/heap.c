@@ -606,7 +606,8 @@ POL_HOT int pol_free_fast(pol_heap_t *h, const pol_kind_t K, void *p) {
  * away and the structure operations inline.  With _FAST_FREE, a free on a
  * single-threaded, non-debug heap tries the straight path without the lock
  * and the check; the rest goes through a called function (which tries it
- * too when it has not been tried: a debug heap checks it). */
+ * too when it has not been tried: a debug heap checks it).  _FAST_MALLOC
+ * (firstfit and nextfit, below) does the same for malloc. */
 #define POL_MALLOC_ENTRY(name, KIND)                                               \
     void *pol_malloc_##name(void *heap, size_t n) {                                \
         pol_heap_t *h = heap;                                                      \
@@ -615,17 +616,6 @@ POL_HOT int pol_free_fast(pol_heap_t *h, const pol_kind_t K, void *p) {
         pol_after(h, "malloc");                                                    \
         POL_UNLOCK(h);                                                             \
         return p;                                                                  \
-    }
-#define POL_ENTRY_POINTS(name, KIND)                                               \
-    POL_MALLOC_ENTRY(name, KIND)                                                   \
-    void pol_free_##name(void *heap, void *p) {                                    \
-        pol_heap_t *h = heap;                                                      \
-        if (!p)                                                                    \
-            return;                                                                \
-        POL_LOCK(h);                                                               \
-        pol_free_locked(h, KIND, p);                                               \
-        pol_after(h, "free");                                                      \
-        POL_UNLOCK(h);                                                             \
     }
 #define POL_ENTRY_POINTS_FAST_FREE(name, KIND)                                     \
     POL_MALLOC_ENTRY(name, KIND)                                                   \
@@ -648,12 +638,92 @@ POL_HOT int pol_free_fast(pol_heap_t *h, const pol_kind_t K, void *p) {
         }                                                                          \
         pol_free_full_##name(h, p, 0);                                             \
     }
+
+/* ---- firstfit and nextfit: the common malloc, straight through ----------------
+ * A request of at most 4080 bytes that a free block of at most 4080 bytes
+ * serves (in a workload of small blocks: all but those that the top
+ * serves): the same steps as pol_malloc_locked, with no lock, no grow path
+ * and so fewer values live at once.  Anything else returns NULL before
+ * changing anything (the search changes nothing), and the general path does
+ * it. */
+POL_HOT void *pol_mx_malloc_fast(pol_heap_t *h, const pol_kind_t K, size_t n) {
+    if (n > 4080 - POL_HDR)
+        return NULL;
+    size_t a = pol_asize(n), s;
+    char *b = K == POL_FIRSTFIT ? pol_mx_first_fit(h, a, &s) : pol_mx_next_fit(h, a, h->rover, &s);
+    if (!b || s > 4080)
+        return NULL;
+    size_t sl = pol_slot(h, b), g = sl >> 6;
+    uint64_t *w = h->fbits + POL_GW * g;
+    if (s - a >= POL_MIN_BLOCK) {
+        size_t rs = s - a, rl = sl + (a >> 4);
+        h->fsz[rl] = (uint8_t)(rs >> 4);
+        if ((rl >> 6) == g) {
+            w[0] ^= (1ull << (sl & 63)) | (1ull << (rl & 63));
+        } else {
+            w[0] &= ~(1ull << (sl & 63));
+            h->fbits[POL_GW * (rl >> 6)] |= 1ull << (rl & 63);
+            mb_raise(h, rl >> 6, (uint8_t)(rs >> 4));
+        }
+        if (pol_needs_footer(h, b + a, rs))
+            *pol_footer(b + a, rs) = rs;
+        mx_drop(h, g, s);
+        h->fsz[sl] = (uint8_t)(a >> 4);
+        s = a;
+    } else {
+        w[0] &= ~(1ull << (sl & 63));
+        size_t nsl = sl + (s >> 4); /* the block above: no free block below it now */
+        h->fbits[POL_GW * (nsl >> 6) + 1] &= ~(1ull << (nsl & 63));
+        h->nfree--;
+        mx_drop(h, g, s);
+    }
+    size_t pad = s - 8 - n;
+    *pol_hdr(b) = s | POL_USED | ((uint64_t)pad << 48);
+    h->fsz[sl + 1] = (uint8_t)pad; /* at most 47: no escape */
+    h->used_bytes += s;
+    h->payload += n;
+    pol_note_payload(h);
+    h->used_blocks++;
+    h->rover = (size_t)(b - h->base) + s;
+    return b + POL_HDR;
+}
+
+/* Entry points with the straight malloc: as the segregated ones below. */
+#define POL_ENTRY_POINTS_FAST_MALLOC(name, KIND)                                   \
+    __attribute__((noinline)) static void *pol_malloc_full_##name(pol_heap_t *h, size_t n, int tried) { \
+        POL_LOCK(h);                                                               \
+        void *p = tried ? NULL : pol_mx_malloc_fast(h, KIND, n);                   \
+        if (!p)                                                                    \
+            p = pol_malloc_locked(h, KIND, n);                                     \
+        pol_after(h, "malloc");                                                    \
+        POL_UNLOCK(h);                                                             \
+        return p;                                                                  \
+    }                                                                              \
+    void *pol_malloc_##name(void *heap, size_t n) {                                \
+        pol_heap_t *h = heap;                                                      \
+        if (__builtin_expect(__libc_single_threaded && !h->debug, 1)) {            \
+            void *p = pol_mx_malloc_fast(h, KIND, n);                              \
+            if (__builtin_expect(p != NULL, 1))                                    \
+                return p;                                                          \
+            return pol_malloc_full_##name(h, n, 1);                                \
+        }                                                                          \
+        return pol_malloc_full_##name(h, n, 0);                                    \
+    }                                                                              \
+    void pol_free_##name(void *heap, void *p) {                                    \
+        pol_heap_t *h = heap;                                                      \
+        if (!p)                                                                    \
+            return;                                                                \
+        POL_LOCK(h);                                                               \
+        pol_free_locked(h, KIND, p);                                               \
+        pol_after(h, "free");                                                      \
+        POL_UNLOCK(h);                                                             \
+    }
 /* firstfit and nextfit merge a freed block with a neighbour about one time in
- * three (bestfit and segregated: a few percent), so the straight path
- * would fail too often to pay for itself there (policy_ab: no gain). */
-POL_ENTRY_POINTS(firstfit, POL_FIRSTFIT)
+ * three (bestfit and segregated: a few percent), so a straight free would
+ * fail too often to pay for itself there (policy_ab: no gain, twice). */
+POL_ENTRY_POINTS_FAST_MALLOC(firstfit, POL_FIRSTFIT)
 POL_ENTRY_POINTS_FAST_FREE(bestfit, POL_BESTFIT)
-POL_ENTRY_POINTS(nextfit, POL_NEXTFIT)
+POL_ENTRY_POINTS_FAST_MALLOC(nextfit, POL_NEXTFIT)
 
 /* ---- segregated: the common cases, straight through ----------------------
  * A request that a class list serves (a block of at most POL_CLASS_MAX
