@@ -639,6 +639,20 @@ POL_HOT int pol_free_fast(pol_heap_t *h, const pol_kind_t K, void *p) {
         pol_free_full_##name(h, p, 0);                                             \
     }
 
+/* The end of the straight mallocs (pol_mx_malloc_fast, pol_seg_malloc_fast):
+ * block b (slot sl) is used with size s, for n bytes; the padding is below
+ * POL_PAD_ESCAPE (at most 55 bytes), so it goes in fsz. */
+POL_HOT void *pol_malloc_done(pol_heap_t *h, char *b, size_t sl, size_t s, size_t n) {
+    size_t pad = s - 8 - n;
+    *pol_hdr(b) = s | POL_USED | ((uint64_t)pad << 48);
+    h->fsz[sl + 1] = (uint8_t)pad;
+    h->used_bytes += s;
+    h->payload += n;
+    pol_note_payload(h);
+    h->used_blocks++;
+    return b + POL_HDR;
+}
+
 /* ---- firstfit and nextfit: the common malloc, straight through ----------------
  * A request of at most 4080 bytes that a free block of at most 4080 bytes
  * serves (in a workload of small blocks: all but those that the top
@@ -677,15 +691,8 @@ POL_HOT void *pol_mx_malloc_fast(pol_heap_t *h, const pol_kind_t K, size_t n) {
         h->nfree--;
         mx_drop(h, g, s);
     }
-    size_t pad = s - 8 - n;
-    *pol_hdr(b) = s | POL_USED | ((uint64_t)pad << 48);
-    h->fsz[sl + 1] = (uint8_t)pad; /* at most 47: no escape */
-    h->used_bytes += s;
-    h->payload += n;
-    pol_note_payload(h);
-    h->used_blocks++;
     h->rover = (size_t)(b - h->base) + s;
-    return b + POL_HDR;
+    return pol_malloc_done(h, b, sl, s, n);
 }
 
 /* Entry points with the straight malloc: as the segregated ones below. */
@@ -736,18 +743,6 @@ POL_ENTRY_POINTS_FAST_MALLOC(nextfit, POL_NEXTFIT)
  * address a granule's ebits word as fbits[POL_GW * g + 1] (interleaved,
  * index.c sets ebits = fbits + 1), one pointer fewer to keep live. */
 
-/* the end of pol_seg_malloc_fast: block b (slot sl) is used with size s */
-POL_HOT void *pol_seg_malloc_done(pol_heap_t *h, char *b, size_t sl, size_t s, size_t n) {
-    size_t pad = s - 8 - n;
-    *pol_hdr(b) = s | POL_USED | ((uint64_t)pad << 48);
-    h->fsz[sl + 1] = (uint8_t)pad; /* at most 55: no escape */
-    h->used_bytes += s;
-    h->payload += n;
-    pol_note_payload(h);
-    h->used_blocks++;
-    return b + POL_HDR;
-}
-
 /* pol_seg_malloc_fast's split of the block at slot sl (size s, out of its
  * class and fbits already) for a block of size a: the tail (at most 992
  * bytes: no header, no footer) goes to the head of its class; the block
@@ -768,7 +763,7 @@ __attribute__((noinline, returns_nonnull)) static void *pol_seg_malloc_split(pol
         h->seg_bitmap |= 1ull << rc;
     h->fsz[rl] = (uint8_t)(rs >> 4);
     h->fsz[sl] = (uint8_t)(a >> 4);
-    return pol_seg_malloc_done(h, b, sl, a, n);
+    return pol_malloc_done(h, b, sl, a, n);
 }
 
 POL_HOT void *pol_seg_malloc_fast(pol_heap_t *h, size_t n) {
@@ -793,7 +788,7 @@ POL_HOT void *pol_seg_malloc_fast(pol_heap_t *h, size_t n) {
     size_t nsl = sl + (s >> 4); /* the block above: no free block below it now (ebits) */
     h->fbits[POL_GW * (nsl >> 6) + 1] &= ~(1ull << (nsl & 63));
     h->nfree--;
-    return pol_seg_malloc_done(h, b, sl, s, n);
+    return pol_malloc_done(h, b, sl, s, n);
 }
 
 
