@@ -12,8 +12,10 @@
  *             (0 above 4080 bytes: read its header), so a granule walk reads
  *             one 64-byte line instead of block headers; at the slot after
  *             a used block's start, its padding (so free loads no header);
- *   ff/nf     a 16-ary max tree over the granules (largest free block that
- *             starts in each granule, size / 16), 64-byte nodes;
+ *   ff/nf     two max trees over the granules: a 64-ary tree of bytes (the
+ *             largest free block starting in each granule, size / 16
+ *             saturated at 255), 64-byte nodes, and a 16-ary tree of 32-bit
+ *             entries over the blocks above 4080 bytes only;
  *   bf        per exact size class (32 .. POL_CLASS_MAX) a 64-ary bitmap tree
  *             of the granules holding a free block of that class; blocks
  *             above POL_CLASS_MAX stay in the (size, address) treap.
