@@ -322,14 +322,14 @@ static const uint8_t pol_iota[64] __attribute__((aligned(64))) = {
 #if defined(__SSE2__)
 /* bit j set <=> p[j] >= v, for the 64 entries of one node */
 static inline uint64_t ge_mask64(const uint8_t *p, uint8_t v) {
+    /* x >= v <=> min(x, v) == v: each entry is used once, so its load
+     * folds into the pminub, and v stays in its register */
     const __m128i vv = _mm_set1_epi8((char)v);
     const __m128i *q = (const __m128i *)(const void *)p;
-    __m128i x0 = _mm_load_si128(q), x1 = _mm_load_si128(q + 1);
-    __m128i x2 = _mm_load_si128(q + 2), x3 = _mm_load_si128(q + 3);
-    uint64_t m0 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x0, vv), x0));
-    uint64_t m1 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x1, vv), x1));
-    uint64_t m2 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x2, vv), x2));
-    uint64_t m3 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_max_epu8(x3, vv), x3));
+    uint64_t m0 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(vv, _mm_load_si128(q)), vv));
+    uint64_t m1 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(vv, _mm_load_si128(q + 1)), vv));
+    uint64_t m2 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(vv, _mm_load_si128(q + 2)), vv));
+    uint64_t m3 = (unsigned)_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(vv, _mm_load_si128(q + 3)), vv));
     return m0 | m1 << 16 | m2 << 32 | m3 << 48;
 }
 /* bit j set <=> p[j] != 0 */
