@@ -667,29 +667,16 @@ POL_HOT void *pol_mx_malloc_fast(pol_heap_t *h, const pol_kind_t K, size_t n) {
     char *b = K == POL_FIRSTFIT ? pol_mx_first_fit(h, a, &s) : pol_mx_next_fit(h, a, h->rover, &s);
     if (!b || s > 4080)
         return NULL;
-    size_t sl = pol_slot(h, b), g = sl >> 6;
-    uint64_t *w = h->fbits + POL_GW * g;
+    size_t sl = pol_slot(h, b);
     if (s - a >= POL_MIN_BLOCK) {
-        size_t rs = s - a, rl = sl + (a >> 4);
-        h->fsz[rl] = (uint8_t)(rs >> 4);
-        if ((rl >> 6) == g) {
-            w[0] ^= (1ull << (sl & 63)) | (1ull << (rl & 63));
-        } else {
-            w[0] &= ~(1ull << (sl & 63));
-            h->fbits[POL_GW * (rl >> 6)] |= 1ull << (rl & 63);
-            mb_raise(h, rl >> 6, (uint8_t)(rs >> 4));
-        }
-        if (pol_needs_footer(h, b + a, rs))
-            *pol_footer(b + a, rs) = rs;
-        mx_drop(h, g, s);
+        pol_set_free(h, K, b + a, s - a);
+        pol_mx_split(h, b, s, b + a, s - a);
         h->fsz[sl] = (uint8_t)(a >> 4);
         s = a;
     } else {
-        w[0] &= ~(1ull << (sl & 63));
-        size_t nsl = sl + (s >> 4); /* the block above: no free block below it now */
-        h->fbits[POL_GW * (nsl >> 6) + 1] &= ~(1ull << (nsl & 63));
+        pol_mx_remove(h, b, s);
         h->nfree--;
-        mx_drop(h, g, s);
+        pol_clr_prev_free(h, b + s);
     }
     h->rover = (size_t)(b - h->base) + s;
     return pol_malloc_done(h, b, sl, s, n);
