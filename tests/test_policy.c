@@ -221,6 +221,33 @@ TEST(nextfit_block_straddling_rover_counts_as_at_rover) {
     alloc_fini(m, t.h);
 }
 
+/* The top (out of the big-block tree, README): next fit takes it as the
+ * block straddling the rover when the rover lies six granules above the
+ * top's start, for a small request and for a big one, although a lower big
+ * hole fits both; first fit takes that hole. */
+static long top_straddles_rover(const alloc_methods_t *m, size_t n) {
+    void *h = heap_new(m, CHUNK, 1);
+    void *low = m->malloc(h, 5000);  /* 5008 @8 (the heap grows to 8192) */
+    m->malloc(h, 8);                 /* 32 @5016 */
+    void *big = m->malloc(h, 6000);  /* 6016 @5048, granule 4 (grows to 12288) */
+    void *last = m->malloc(h, 100);  /* 112 @11064; rover 11176, granule 10 */
+    EXPECT_EQ(boff(h, last), 11064);
+    m->free(h, low);  /* a big hole @8 */
+    m->free(h, last); /* into the top: it starts @11064, below the rover */
+    m->free(h, big);  /* into the top: 7232 @5048 */
+    long off = boff(h, m->malloc(h, n));
+    EXPECT_TRUE(heap_ok(m, h));
+    alloc_fini(m, h);
+    return off;
+}
+
+TEST(top_straddling_rover_six_granules_up) {
+    EXPECT_EQ(top_straddles_rover(&alloc_nextfit_methods, 100), 5048);
+    EXPECT_EQ(top_straddles_rover(&alloc_nextfit_methods, 5000), 5048);
+    EXPECT_EQ(top_straddles_rover(&alloc_firstfit_methods, 100), 8);
+    EXPECT_EQ(top_straddles_rover(&alloc_firstfit_methods, 5000), 8);
+}
+
 TEST(segregated_exact_class_then_larger_class_lifo) {
     const alloc_methods_t *m = &alloc_segregated_methods;
     holes_t t = holes_new(m);
@@ -819,6 +846,7 @@ int main(void) {
     RUN(bestfit_takes_smallest_then_lowest);
     RUN(nextfit_starts_at_rover_and_wraps);
     RUN(nextfit_block_straddling_rover_counts_as_at_rover);
+    RUN(top_straddling_rover_six_granules_up);
     RUN(segregated_exact_class_then_larger_class_lifo);
     RUN(coalescing_all_four_neighbour_cases);
     RUN(coalescing_with_top_merges_into_top);

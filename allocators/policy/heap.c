@@ -92,9 +92,6 @@ static inline size_t pol_asize(size_t n) {
     return a < POL_MIN_BLOCK ? POL_MIN_BLOCK : a;
 }
 
-static inline char *pol_epilogue(pol_heap_t *h) { return h->base + h->footprint - 8; }
-
-static inline size_t pol_prev_free_size(pol_heap_t *h, char *b);
 
 /* A free block's header, only above pol_hdrless_max (below, its size is
  * its fsz byte), and its footer where the block above it would not find its
@@ -222,21 +219,6 @@ POL_HOT void pol_place(pol_heap_t *h, const pol_kind_t K, char *b, size_t s, siz
     pol_note_payload(h);
     h->used_blocks++;
     h->rover = pol_off(h, b) + s;
-}
-
-/* Size of the free block just below b (b may be the epilogue).  Its start
- * is the highest free-block start below b's slot (free blocks are never
- * adjacent, so no other free block starts in between); looking in fbits, in
- * b's granule or the one before, spares waiting for b's line, where a footer
- * lies.  A block starting further down has a footer (pol_set_free). */
-static inline size_t pol_prev_free_size(pol_heap_t *h, char *b) {
-    size_t sl = pol_slot(h, b), g = sl >> 6;
-    uint64_t w = h->fbits[POL_GW * (g)] & ((1ull << (sl & 63)) - 1);
-    if (w)
-        return (sl - ((g << 6) + 63 - (size_t)__builtin_clzll(w))) << 4;
-    if (g && (w = h->fbits[POL_GW * (g - 1)]) != 0)
-        return (sl - (((g - 1) << 6) + 63 - (size_t)__builtin_clzll(w))) << 4;
-    return (size_t) * (uint64_t *)(void *)(b - 8);
 }
 
 /* The block of pointer p, after checking that p can be one of ours.  Cheap
@@ -654,9 +636,9 @@ POL_HOT void *pol_malloc_done(pol_heap_t *h, char *b, size_t sl, size_t s, size_
 }
 
 /* ---- firstfit and nextfit: the common malloc, straight through ----------------
- * A request of at most 4080 bytes that a free block of at most 4080 bytes
- * serves (in a workload of small blocks: all but those that the top
- * serves): the same steps as pol_malloc_locked, with no lock, no grow path
+ * A request of at most 4080 bytes that the top or a free block of at most
+ * 4080 bytes serves (in a workload of small blocks: all that need no
+ * growth): the same steps as pol_malloc_locked, with no lock, no grow path
  * and so fewer values live at once.  Anything else returns NULL before
  * changing anything (the search changes nothing), and the general path does
  * it. */
@@ -665,7 +647,7 @@ POL_HOT void *pol_mx_malloc_fast(pol_heap_t *h, const pol_kind_t K, size_t n) {
         return NULL;
     size_t a = pol_asize(n), s;
     char *b = K == POL_FIRSTFIT ? pol_mx_first_fit(h, a, &s) : pol_mx_next_fit(h, a, h->rover, &s);
-    if (!b || s > 4080)
+    if (!b || (s > 4080 && !is_top(h, b, s)))
         return NULL;
     size_t sl = pol_slot(h, b);
     if (s - a >= POL_MIN_BLOCK) {

@@ -474,26 +474,57 @@ static uint8_t gran_max8(pol_heap_t *h, size_t g) {
     return m;
 }
 
+/* ---- the top and the big tree ---------------------------------------------------
+ * The free block just below the epilogue (README: "the top") is in the byte
+ * tree like any free block, but not in the big-block tree.  It is the
+ * highest free block, so a first-fit search needs it only when no other
+ * block fits; and while a heap grows, every malloc is carved from it, which
+ * would otherwise lower the big tree over all its levels each time.  A big
+ * block (above 4080 bytes) is the top exactly when it ends at the epilogue,
+ * so nothing records which block is the top; and as a free block that starts
+ * in a granule ends before the next free block there starts, a granule holds
+ * at most one block above 1 KiB. */
+static inline int is_top(const pol_heap_t *h, const char *b, size_t size) { return b + size == pol_epilogue(h); }
+
+/* the top, if there is one and it has at least a bytes (its size in *size) */
+static char *top_fit(pol_heap_t *h, size_t a, size_t *size) {
+    char *ep = pol_epilogue(h);
+    if (!pol_prev_free(h, ep))
+        return NULL;
+    size_t t = pol_prev_free_size(h, ep);
+    if (t < a)
+        return NULL;
+    *size = t;
+    return ep - t;
+}
+
 /* the big tree's leaf of granule g: its largest block above 4080 bytes
- * (size / 16, from the header), 0 if none */
+ * (size / 16, from the header) other than the top, 0 if none */
 static uint32_t gran_maxbig(pol_heap_t *h, size_t g) {
     const uint8_t *z = h->fsz + g * 64;
     uint32_t m = 0;
     for (uint64_t bits = h->fbits[POL_GW * (g)]; bits; bits &= bits - 1) {
         size_t s = g * 64 + (size_t)__builtin_ctzll(bits);
         if (z[s & 63] == 0) {
-            uint32_t x = size16(blk_at(h, s));
-            m = x > m ? x : m;
+            char *b = blk_at(h, s);
+            size_t size = pol_size(b);
+            if (!is_top(h, b, size))
+                m = (uint32_t)(size >> 4) > m ? (uint32_t)(size >> 4) : m;
         }
     }
     return m;
 }
 
-/* granule g gained a free block of `size` (or one grew to it) */
-static inline void mx_gain(pol_heap_t *h, size_t g, size_t size) {
+/* granule g gained free block b of `size` (or b grew to it).  A big block
+ * that is (now) the top leaves the big tree, or stays out of it. */
+static inline void mx_gain(pol_heap_t *h, char *b, size_t g, size_t size) {
     mb_raise(h, g, code8(size));
-    if (size > 4080)
-        mx_raise(h, g, (uint32_t)(size >> 4));
+    if (size > 4080) {
+        if (!is_top(h, b, size))
+            mx_raise(h, g, (uint32_t)(size >> 4));
+        else if (h->mx[0][g] != 0)
+            mx_lower(h, g, gran_maxbig(h, g));
+    }
 }
 
 /* granule g lost a free block of `size` (its fbits and fsz already say so,
@@ -517,7 +548,7 @@ POL_HOT void pol_mx_insert(pol_heap_t *h, char *b, size_t size) {
     size_t s = slot_of(h, b), g = s >> 6;
     h->fbits[POL_GW * (g)] |= 1ull << (s & 63);
     h->fsz[s] = pol_fsz_code(size);
-    mx_gain(h, g, size);
+    mx_gain(h, b, g, size);
 }
 
 POL_HOT void pol_mx_remove(pol_heap_t *h, char *b, size_t size) {
@@ -529,7 +560,7 @@ POL_HOT void pol_mx_remove(pol_heap_t *h, char *b, size_t size) {
 POL_HOT void pol_mx_enlarge(pol_heap_t *h, char *b, size_t size) {
     size_t s = slot_of(h, b);
     h->fsz[s] = pol_fsz_code(size);
-    mx_gain(h, s >> 6, size);
+    mx_gain(h, b, s >> 6, size);
 }
 
 /* malloc's split: free block b (size) leaves the index and its tail r
@@ -565,7 +596,7 @@ POL_HOT void pol_mx_absorb(pol_heap_t *h, char *b, size_t size, int indexed, cha
         w |= 1ull << (sb & 63);
     h->fbits[POL_GW * (g)] = w;
     h->fsz[sb] = pol_fsz_code(size);
-    mx_gain(h, g, size);
+    mx_gain(h, b, g, size);
 }
 
 /* first block of size >= a among the free blocks of `bits` (granule g) */
@@ -636,7 +667,7 @@ POL_HOT char *pol_mx_first_fit(pol_heap_t *h, size_t a, size_t *size) {
         g = mb_descend(h, h->mb_top, 0, (uint8_t)v);
     } else {
         if (h->mx[h->mx_top][0] < v)
-            return NULL;
+            return top_fit(h, a, size); /* the big tree leaves the top out */
         g = mx_descend(h, h->mx_top, 0, v);
     }
     return walk_fit(h, g, h->fbits[POL_GW * (g)], a, size);
@@ -648,7 +679,7 @@ POL_HOT char *pol_mx_first_fit(pol_heap_t *h, size_t a, size_t *size) {
 static char *pol_mx_next_fit(pol_heap_t *h, size_t a, size_t rover, size_t *size) {
     uint32_t v = (uint32_t)(a >> 4);
     if (!mx_any_fits(h, v))
-        return NULL;
+        return v > 255 ? top_fit(h, a, size) : NULL; /* the big tree leaves the top out */
     size_t lo = rover <= 8 ? 0 : (rover - 8 + 15) >> 4; /* first slot at or after the rover */
     size_t g = lo >> 6;
     if (g < h->ix_cover) {
@@ -675,15 +706,21 @@ static char *pol_mx_next_fit(pol_heap_t *h, size_t a, size_t rover, size_t *size
         size_t gg = fit_from(h, g + 1, v);
         if (gg != NONE)
             return walk_fit(h, gg, h->fbits[POL_GW * (gg)], a, size);
+        /* a big request: the top, if it starts above the rover's granule
+         * (else the two steps above have seen it) */
+        if (v > 255 && (b = top_fit(h, a, size)) != NULL && slot_of(h, b) >> 6 > g)
+            return b;
     }
     return pol_mx_first_fit(h, a, size);
 }
 
-/* the largest free block: the big tree's root, else the byte tree's
- * (whose 255 then means exactly 4080 bytes) */
+/* the largest free block: the top or the big tree's root, whichever is
+ * larger, else the byte tree's (whose 255 then means exactly 4080 bytes) */
 static size_t pol_mx_largest(pol_heap_t *h) {
     uint32_t big = h->mx[h->mx_top][0];
-    return big ? (size_t)big << 4 : (size_t)h->mb[h->mb_top][0] << 4;
+    size_t t = 0, m = big ? (size_t)big << 4 : (size_t)h->mb[h->mb_top][0] << 4;
+    top_fit(h, 0, &t);
+    return t > m ? t : m;
 }
 
 /* ---- exact classes (bestfit) ------------------------------------------------- */
@@ -854,7 +891,7 @@ int pol_ix_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
         }
         bits |= 1ull << (s & 63);
         max = (uint32_t)(sz >> 4) > max ? (uint32_t)(sz >> 4) : max;
-        if (sz > 4080 && (uint32_t)(sz >> 4) > maxbig)
+        if (sz > 4080 && (uint32_t)(sz >> 4) > maxbig && b + sz != ep) /* not the top */
             maxbig = (uint32_t)(sz >> 4);
         if (sz <= POL_CLASS_MAX) {
             classes |= 1ull << cls(sz);

@@ -180,6 +180,22 @@ static inline void pol_clr_prev_free(pol_heap_t *h, const char *b) { pol_bit_clr
 static inline int pol_is_free(const pol_heap_t *h, const char *b) {
     return pol_bit(h->fbits, pol_slot(h, b));
 }
+/* the epilogue: the 8-byte used header that ends the committed heap */
+static inline char *pol_epilogue(const pol_heap_t *h) { return h->base + h->footprint - 8; }
+/* Size of the free block just below b (b may be the epilogue).  Its start
+ * is the highest free-block start below b's slot (free blocks are never
+ * adjacent, so no other free block starts in between); looking in fbits, in
+ * b's granule or the one before, spares waiting for b's line, where a footer
+ * lies.  A block starting further down has a footer (pol_set_free). */
+static inline size_t pol_prev_free_size(pol_heap_t *h, char *b) {
+    size_t sl = pol_slot(h, b), g = sl >> 6;
+    uint64_t w = h->fbits[POL_GW * (g)] & ((1ull << (sl & 63)) - 1);
+    if (w)
+        return (sl - ((g << 6) + 63 - (size_t)__builtin_clzll(w))) << 4;
+    if (g && (w = h->fbits[POL_GW * (g - 1)]) != 0)
+        return (sl - (((g - 1) << 6) + 63 - (size_t)__builtin_clzll(w))) << 4;
+    return (size_t) * (uint64_t *)(void *)(b - 8);
+}
 static inline uint8_t pol_fsz_code(size_t size) { return size <= 4080 ? (uint8_t)(size >> 4) : 0; }
 /* fsz byte of a slot where a block started until it was merged into its
  * lower neighbour (no block has 16 bytes): free and realloc refuse it */
