@@ -174,9 +174,13 @@ typedef struct child {
     uint64_t t_start_ns;
     uint64_t pause_ns; /* time spent taking samples (not in wall_ns) */
     /* regular[k]: sample k is one of the evenly spaced ones (the extra
-     * sample at the peak of L is not, and is left out of the averages) */
+     * samples at the peak of L and at the end of the ramp-up are not, and
+     * are left out of the averages) */
     unsigned char *regular;
-    int peak_regular;
+    int peak_regular, ramp_regular;
+    /* single thread: the measured time and the requests served when the
+     * live block count first reached its maximum (steady_ns_per_op) */
+    uint64_t ramp_elapsed, ramp_ops;
 } child_t;
 
 /* Fill byte for verify mode: depends on the slot and its size. */
@@ -777,7 +781,7 @@ static int child_live_at(child_t *c, const uint64_t *sample_at, size_t nsample_a
 }
 
 static void child_run_single(child_t *c, uint64_t *sample_at, size_t nsample_at,
-                             uint64_t peak_at, double *wall_ns) {
+                             uint64_t peak_at, uint64_t ramp_at, double *wall_ns) {
     child_thread_t *t = &c->th[0];
     const serve_t sv = serve_of(c);
     const wl_op_t *ops = c->s.thread[0].ops;
@@ -802,9 +806,13 @@ static void child_run_single(child_t *c, uint64_t *sample_at, size_t nsample_at,
         i = end;
         uint64_t t1 = hx_now_ns();
         elapsed += t1 - t0;
-        int at_peak = sample_at[k] == peak_at;
+        int at_peak = sample_at[k] == peak_at, at_ramp = sample_at[k] == ramp_at;
+        if (at_ramp) {
+            c->ramp_elapsed = elapsed;
+            c->ramp_ops = end;
+        }
         child_sample(c, end, elapsed, (double)c->live_at[k], c->blocks_at[k], at_peak,
-                     !at_peak || c->peak_regular);
+                     (!at_peak || c->peak_regular) && (!at_ramp || c->ramp_regular));
         c->pause_ns += hx_now_ns() - t1;
     }
     *wall_ns = (double)elapsed;
@@ -1054,10 +1062,12 @@ int hx_cmd_child(int argc, char **argv) {
         latcap_total += th->latcap;
     }
 
-    /* Sample points (single thread): evenly spaced, plus the peak of L. */
+    /* Sample points (single thread): evenly spaced, plus the peak of L and
+     * the end of the ramp-up (where the live block count first reaches its
+     * maximum). */
     size_t nat = 0;
-    uint64_t *sample_at = hx_mem_alloc((nsamples + 1) * sizeof *sample_at);
-    uint64_t n0 = c->s.thread[0].nops, peak_at = UINT64_MAX;
+    uint64_t *sample_at = hx_mem_alloc((nsamples + 2) * sizeof *sample_at);
+    uint64_t n0 = c->s.thread[0].nops, peak_at = UINT64_MAX, ramp_at = UINT64_MAX;
     if (c->s.nthreads == 1 && n0 > 0) {
         for (uint64_t k = 0; k < nsamples; k++) {
             uint64_t at = (k + 1) * n0 / nsamples;
@@ -1065,10 +1075,15 @@ int hx_cmd_child(int argc, char **argv) {
                 sample_at[nat++] = at - 1;
         }
         peak_at = c->s.peak_index < n0 ? c->s.peak_index : n0 - 1;
-        for (size_t k = 0; k < nat; k++)
+        ramp_at = c->s.ramp_index < n0 ? c->s.ramp_index : n0 - 1;
+        for (size_t k = 0; k < nat; k++) {
             if (sample_at[k] == peak_at)
                 c->peak_regular = 1;
+            if (sample_at[k] == ramp_at)
+                c->ramp_regular = 1;
+        }
         sample_at[nat++] = peak_at;
+        sample_at[nat++] = ramp_at;
         qsort(sample_at, nat, sizeof *sample_at, cmp_u64);
         size_t w = 0;
         for (size_t k = 0; k < nat; k++)
@@ -1093,7 +1108,7 @@ int hx_cmd_child(int argc, char **argv) {
     uint64_t tsc0 = CHILD_TICKS(), ns0 = hx_now_ns();
     double wall_ns = 0;
     if (c->s.nthreads == 1)
-        child_run_single(c, sample_at, nat, peak_at, &wall_ns);
+        child_run_single(c, sample_at, nat, peak_at, ramp_at, &wall_ns);
     else
         child_run_threads(c, (uint32_t)nsamples, &wall_ns);
     uint64_t tsc1 = CHILD_TICKS(), ns1 = hx_now_ns();
@@ -1116,6 +1131,10 @@ int hx_cmd_child(int argc, char **argv) {
     m[HX_M_wall_ns] = round(wall_ns);
     m[HX_M_ns_per_op] = total > 0 ? wall_ns / total : NAN;
     m[HX_M_ops_per_sec] = wall_ns > 0 ? total * 1e9 / wall_ns : NAN;
+    /* after the ramp-up: one thread, and requests left after it (a stream
+     * that only grows has none) */
+    if (c->s.nthreads == 1 && total > (double)c->ramp_ops && c->ramp_ops > 0)
+        m[HX_M_steady_ns_per_op] = (wall_ns - (double)c->ramp_elapsed) / (total - (double)c->ramp_ops);
 
     double ns_per_tick = (tsc1 > tsc0) ? (double)(ns1 - ns0) / (double)(tsc1 - tsc0) : 1.0;
     uint64_t *lat = hx_mem_alloc(latcap_total * sizeof *lat);

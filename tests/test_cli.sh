@@ -102,7 +102,7 @@ DB="$T/good.db"
 check "sweep_exit_0" test $? -eq 0
 check "sweep_4_json_lines" test "$(wc -l <"$T/runs.jsonl")" -eq 4
 check "sweep_all_ok" test "$(grep -c '"status":"ok"' "$T/runs.jsonl")" -eq 4
-for k in run_id allocator allocator_version workload status wall_ns ns_per_op ops_per_sec lat_p50_ns \
+for k in run_id allocator allocator_version workload status wall_ns ns_per_op ops_per_sec steady_ns_per_op lat_p50_ns \
          lat_p99_ns lat_p999_ns lat_max_ns peak_live_bytes peak_heap_bytes rss_baseline_bytes \
          peak_rss_bytes final_rss_bytes frag_jw1 frag_jw2 frag_jw3 frag_jw4 rss_overhead \
          frag_internal frag_external free_largest_ratio holes live_blocks holes_per_live; do
@@ -112,6 +112,10 @@ check "interleaved_order" test "$(q "$DB" "select group_concat(allocator) from (
 check "same_stream_for_all" test "$(q "$DB" "select count(distinct stream_hash) from runs")" -eq 1
 check "same_peak_live_for_all" test "$(q "$DB" "select count(distinct peak_live_bytes) from runs")" -eq 1
 check "samples_stored" test "$(q "$DB" "select min(c) >= 50 and max(c) <= 52 from (select count(*) c from samples group by run_id)")" -eq 1
+# the ramp-up of --live=1000 ends after request 1000: a sample there, and the
+# time per request after it, which excludes the ramp-up's time
+check "sample_at_ramp_end" test "$(q "$DB" "select count(*) from samples where op_index = 1000")" -eq 4
+check "steady_ns_per_op_after_ramp" test "$(q "$DB" "select count(*) from runs r where steady_ns_per_op > 0 and abs(steady_ns_per_op * (20000 - 1000) - (wall_ns - (select elapsed_ns from samples where run_id = r.id and op_index = 1000))) < 2")" -eq 4
 check "sample_series_monotonic" test "$(q "$DB" "select count(*) from samples a join samples b on a.run_id=b.run_id and b.idx=a.idx+1 where b.op_index <= a.op_index")" -eq 0
 # (under ASan, ASan serves malloc and glibc's statistics are unknown)
 [[ $asan -eq 0 ]] && check "glibc_heap_known" test "$(q "$DB" "select count(*) from runs where allocator='glibc' and peak_heap_bytes > 0")" -eq 2
@@ -158,6 +162,10 @@ fi
 check "multithreaded_ok" test $? -eq 0
 "$MMB" run --alloc=glibc --threads=2 --ops=20000 --db="$DB" --quiet
 check "threads_flag_ok" test $? -eq 0
+check "multithreaded_runs_stored" test "$(q "$DB" "select count(*) from runs where threads > 1")" -ge 5
+check "steady_ns_per_op_null_with_threads" test "$(q "$DB" "select count(*) from runs where threads > 1 and steady_ns_per_op is not null")" -eq 0
+"$MMB" run --alloc=glibc --ops=1000 --live=1000 --db="$DB" --quiet
+check "steady_ns_per_op_null_without_requests_after_the_ramp" test "$(q "$DB" "select steady_ns_per_op is null from runs order by id desc limit 1")" -eq 1
 "$MMB" run --alloc=bestfit --verify --ops=20000 --live=500 --touch=all --db="$DB" --quiet
 check "verify_ok" test $? -eq 0
 

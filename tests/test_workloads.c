@@ -313,6 +313,21 @@ TEST(peak_is_where_the_recount_says_for_one_thread) {
     wl_stream_free(&s);
 }
 
+TEST(ramp_up_ends_where_the_block_count_first_peaks) {
+    wl_stream_t s;
+    /* random: 500 mallocs fill to --live, then free and malloc in turn, so
+     * the count is 500 after op 499 and never more */
+    ASSERT_TRUE(generate(&s, (const char *[]){"ops=20000", "live=500", NULL}) == 0);
+    EXPECT_EQ(s.max_live_blocks, 500);
+    EXPECT_EQ(s.ramp_index, 499);
+    wl_stream_free(&s);
+    /* ramp: the first of its peaks (100 blocks after op 99; later peaks tie) */
+    ASSERT_TRUE(generate(&s, (const char *[]){"workload=ramp", "ops=1000", "live=100", NULL}) == 0);
+    EXPECT_EQ(s.max_live_blocks, 100);
+    EXPECT_EQ(s.ramp_index, 99);
+    wl_stream_free(&s);
+}
+
 static void sizes_of(const char *dist, uint64_t *lo, uint64_t *hi, uint64_t *seen, uint64_t nseen) {
     char d[160];
     snprintf(d, sizeof d, "sizes=%s", dist);
@@ -709,6 +724,7 @@ int main(void) {
     RUN(every_named_workload_gives_a_valid_stream_of_ops_requests);
     RUN(buffers_slices_outlive_their_parents_and_consume_external_memory);
     RUN(peak_is_where_the_recount_says_for_one_thread);
+    RUN(ramp_up_ends_where_the_block_count_first_peaks);
     RUN(sizes_stay_within_each_distributions_bounds);
     RUN(fifo_frees_the_oldest_and_lifo_the_newest);
     RUN(uniform_lifetime_is_valid_and_differs_from_exp);

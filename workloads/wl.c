@@ -379,6 +379,9 @@ int wl_stream_facts(wl_stream_t *s, const uint8_t *tids) {
     s->peak_live_bytes = s->peak_live_blocks = 0;
     s->peak_thread = 0;
     s->peak_index = 0;
+    s->max_live_blocks = 0;
+    s->ramp_thread = 0;
+    s->ramp_index = 0;
     uint32_t t = 0;
     for (uint64_t g = 0; g < total; g++) {
         if (tids) {
@@ -415,6 +418,11 @@ int wl_stream_facts(wl_stream_t *s, const uint8_t *tids) {
             s->peak_live_blocks = blocks;
             s->peak_thread = t;
             s->peak_index = i;
+        }
+        if (blocks > s->max_live_blocks) {
+            s->max_live_blocks = blocks;
+            s->ramp_thread = t;
+            s->ramp_index = i;
         }
         if (!tids)
             t = (t + 1) % s->nthreads;

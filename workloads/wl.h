@@ -179,6 +179,12 @@ typedef struct wl_stream {
      * order the stream was dealt from). */
     uint32_t peak_thread;
     uint64_t peak_index;
+    /* The end of the ramp-up: the number of live blocks first reaches its
+     * maximum (max_live_blocks) just after op ramp_index of thread
+     * ramp_thread (same conventions as peak_index). */
+    uint64_t max_live_blocks;
+    uint32_t ramp_thread;
+    uint64_t ramp_index;
     uint64_t final_live_bytes; /* live at the end (the runner frees the rest after measuring) */
     uint64_t hash;             /* FNV-1a over every op of every thread, in order */
     /* private: */
