@@ -51,31 +51,39 @@ import sqlite3, statistics, sys
 db, reps = sys.argv[1], int(sys.argv[2])
 c = sqlite3.connect(db)
 sweeps = [r[0] for r in c.execute("select sweep from runs where workload='random' and sizes='uniform:16:512' group by sweep order by max(id) desc limit 3")]
-rows = c.execute(f"select allocator, live, rep, ns_per_op from runs where status='ok' and sweep in ({','.join('?'*len(sweeps))})", sweeps).fetchall()
-by, rep = {}, {}
-for a, live, r, v in rows:
-    by.setdefault((a, live), []).append(v)
-    rep[(a, live, r)] = v
-lives = sorted({l for _, l in by})
-allocs = sorted({a for a, _ in by}, key=lambda a: (a != 'glibc', a))
-med = lambda a, l: statistics.median(by[(a, l)]) if (a, l) in by else float('nan')
-def ratio(a, l):
-    """median over the reps of (a's ns/op / glibc's ns/op in the same rep):
-    the runs of one rep are adjacent in time, so the machine's drift between
-    reps cancels; also the spread of those ratios (lowest .. highest)"""
-    r = sorted(rep[(a, l, k)] / rep[('glibc', l, k)] for (x, y, k) in rep if x == a and y == l and ('glibc', l, k) in rep)
-    return (statistics.median(r), r[0], r[-1]) if r else (float('nan'),) * 3
-print(f"\nns per request, random steady state, sizes uniform:16:512: median of {reps} reps; in brackets the median over")
-print("the reps of the ratio to glibc's run in the same rep, and its lowest .. highest\n")
-print("| allocator | " + " | ".join(f"{l:,} live" for l in lives) + " | growth 1e4→1e6 | glibc's growth |")
-print("|---|" + "---|" * (len(lives) + 2))
-g_growth = med('glibc', lives[-1]) / med('glibc', lives[0])
-for a in allocs:
-    cells = []
-    for l in lives:
-        m, lo, hi = ratio(a, l)
-        cells.append(f"{med(a,l):.1f} ({m:.2f}×, {lo:.2f}–{hi:.2f})" if a != 'glibc' else f"{med(a,l):.1f}")
-    print(f"| {a} | " + " | ".join(cells) + f" | {med(a,lives[-1])/med(a,lives[0]):.2f}× | {g_growth:.2f}× |")
+cols = {r[1] for r in c.execute("pragma table_info(runs)")}
+def table(col, title):
+    if col not in cols:  # a database from before the metric existed
+        return
+    rows = c.execute(f"select allocator, live, rep, {col} from runs where status='ok' and {col} is not null and sweep in ({','.join('?'*len(sweeps))})", sweeps).fetchall()
+    by, rep = {}, {}
+    for a, live, r, v in rows:
+        by.setdefault((a, live), []).append(v)
+        rep[(a, live, r)] = v
+    if not by:
+        return
+    lives = sorted({l for _, l in by})
+    allocs = sorted({a for a, _ in by}, key=lambda a: (a != 'glibc', a))
+    med = lambda a, l: statistics.median(by[(a, l)]) if (a, l) in by else float('nan')
+    def ratio(a, l):
+        """median over the reps of (a's ns/op / glibc's ns/op in the same rep):
+        the runs of one rep are adjacent in time, so the machine's drift between
+        reps cancels; also the spread of those ratios (lowest .. highest)"""
+        r = sorted(rep[(a, l, k)] / rep[('glibc', l, k)] for (x, y, k) in rep if x == a and y == l and ('glibc', l, k) in rep)
+        return (statistics.median(r), r[0], r[-1]) if r else (float('nan'),) * 3
+    print(f"\n{title} ({col}), random, sizes uniform:16:512: median of {reps} reps; in brackets the")
+    print("median over the reps of the ratio to glibc's run in the same rep, and its lowest .. highest\n")
+    print("| allocator | " + " | ".join(f"{l:,} live" for l in lives) + " | growth 1e4→1e6 | glibc's growth |")
+    print("|---|" + "---|" * (len(lives) + 2))
+    g_growth = med('glibc', lives[-1]) / med('glibc', lives[0])
+    for a in allocs:
+        cells = []
+        for l in lives:
+            m, lo, hi = ratio(a, l)
+            cells.append(f"{med(a,l):.1f} ({m:.2f}×, {lo:.2f}–{hi:.2f})" if a != 'glibc' else f"{med(a,l):.1f}")
+        print(f"| {a} | " + " | ".join(cells) + f" | {med(a,lives[-1])/med(a,lives[0]):.2f}× | {g_growth:.2f}× |")
+table('steady_ns_per_op', 'ns per request in the steady state, after the ramp-up')
+table('ns_per_op', 'ns per request over the whole stream, the ramp-up included')
 PY
   echo
   machine
