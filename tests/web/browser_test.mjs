@@ -93,7 +93,7 @@ try {
   const series = await canvasInk(page, '#series canvas');
   check(series.length === 4 && series.every((c) => c.ink > 500), `4 time-series charts drew (${series.map((c) => c.ink).join(', ')} pixels)`);
   const bars = await canvasInk(page, '#bars canvas');
-  check(bars.length === 5 && bars.every((c) => c.ink > 500), `5 summary bar charts drew (${bars.map((c) => c.ink).join(', ')} pixels)`);
+  check(bars.length === 6 && bars.every((c) => c.ink > 500), `6 summary bar charts drew (${bars.map((c) => c.ink).join(', ')} pixels)`);
   const tms = await canvasInk(page, '#treemaps canvas');
   check(tms.length > 0 && tms.every((c) => c.ink > 1000), `treemaps drew (${tms.map((c) => `${c.w}x${c.h}:${c.ink}`).join(', ')})`);
   if (tms.length > 1) {

@@ -44,7 +44,7 @@ for w, wl in enumerate(['random', 'ramp']):
                 L = [int(2e6 * i / n) + 1000 for i in range(n)]
             H = [int(l * (1 + waste * (1 + 0.3 * rnd.random())) / 4096 + 1) * 4096 for l in L]
             R = [h + 65536 for h in H]
-            m.update(wall_ns=ops * speed, ns_per_op=speed * (1 + 0.05 * rnd.random()), lat_p99_ns=speed * 4 * (1 + rnd.random() * 0.2),
+            m.update(wall_ns=ops * speed, ns_per_op=speed * (1 + 0.05 * rnd.random()), steady_ns_per_op=speed * 0.8, lat_p99_ns=speed * 4 * (1 + rnd.random() * 0.2),
                      lat_p50_ns=speed * .8, peak_live_bytes=max(L), peak_heap_bytes=max(H), peak_rss_bytes=max(R) + 2000000,
                      rss_baseline_bytes=2000000, frag_jw4=max(H) / max(L) - 1, rss_overhead=max(R) / max(L) - 1)
             m['ops_per_sec'] = 1e9 / m['ns_per_op']

@@ -8,7 +8,7 @@ import { applyTheme, zoomOptions, drawHeapMap } from './charts.js';
 
 const Chart = window.Chart;
 const SERIES = ['live_bytes', 'heap_bytes', 'rss_bytes', 'frag'];
-const BARS = ['ns_per_op', 'lat_p99_ns', 'peak_rss_bytes', 'frag_jw4', 'rss_overhead'];
+const BARS = ['ns_per_op', 'steady_ns_per_op', 'lat_p99_ns', 'peak_rss_bytes', 'frag_jw4', 'rss_overhead'];
 // Ratios "x - 1" compare as (1 + x) / (1 + base) against a baseline.
 const MINUS_ONE = new Set(['frag_jw1', 'frag_jw2', 'frag_jw3', 'frag_jw4', 'rss_overhead', 'frag']);
 const CATEGORY_COLORS = {

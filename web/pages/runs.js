@@ -4,7 +4,7 @@
 import { api, metricInfo, fmtUnit, fmtCount, el, pill, readState, writeState, csvLink, showError } from './common.js';
 
 const PAGE = 50;
-const KEY_METRICS = ['ns_per_op', 'lat_p99_ns', 'peak_rss_bytes', 'frag_jw4', 'rss_overhead'];
+const KEY_METRICS = ['ns_per_op', 'steady_ns_per_op', 'lat_p99_ns', 'peak_rss_bytes', 'frag_jw4', 'rss_overhead'];
 const FILTERS = ['allocator', 'workload', 'status', 'since', 'until', 'sweep'];
 
 const state = readState();
