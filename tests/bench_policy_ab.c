@@ -12,16 +12,20 @@
  * B, in a rotating order within each rep (so that the machine's drift hits
  * all three alike), each time on a fresh policy heap.  The loop is the bare
  * loop of bench_harness.c: a pointer per slot prefetched 16 requests ahead,
- * and the touches of --touch.  Output: the medians of the ns per request,
- * of each version's ratio to glibc in the same rep, and of B/A in the same
- * rep, with its quartiles.  Two versions in one process see the same
+ * and the touches of --touch.  Output: the medians of the ns per request
+ * after the ramp-up (the requests before the live block count first reaches
+ * its maximum are served but not timed, as in `mmbench run`'s
+ * steady_ns_per_op), of each version's ratio to glibc in the same rep, and
+ * of B/A in the same rep, with its quartiles.  Two versions in one process see the same
  * machine at the same moments, which a pair of separate runs does not:
  * on this project's shared machine, run-to-run noise of 10-20% hides the
  * 3-10% that one change is usually worth.
  *
  * Caveat: glibc serves every rep from the same arena, already faulted in,
- * while each policy heap is new; the ratios to glibc are a little higher
- * than those of `mmbench run` (one fresh process per run).  B/A is fair.
+ * while each policy heap is new (the ramp-up, which faults a heap in, is
+ * not timed, but the pages a policy heap touches first later are); the
+ * ratios to glibc may differ from those of `mmbench run` (one fresh process
+ * per run).  B/A is fair.
  */
 #include "allocators/alloc.h"
 #include "workloads/wl.h"
@@ -84,11 +88,10 @@ static void glibc_free(void *h, void *p) {
     free(p);
 }
 
-/* ns per request of one pass over the stream */
-static __attribute__((noinline)) double serve(const wl_op_t *ops, uint64_t n, void **slot, mal_t M, fre_t F,
-                                              void *h, wl_touch_t t) {
-    uint64_t t0 = now_ns();
-    for (uint64_t i = 0; i < n; i++) {
+/* requests [i, end) of the stream */
+static inline __attribute__((always_inline)) void serve_range(const wl_op_t *ops, uint64_t i, uint64_t end, uint64_t n,
+                                                              void **slot, mal_t M, fre_t F, void *h, wl_touch_t t) {
+    for (; i < end; i++) {
         const wl_op_t *op = &ops[i];
         if (i + 16 < n)
             __builtin_prefetch(&slot[ops[i + 16].slot], 1, 3);
@@ -105,7 +108,20 @@ static __attribute__((noinline)) double serve(const wl_op_t *ops, uint64_t n, vo
             slot[op->slot] = NULL;
         }
     }
-    return (double)(now_ns() - t0) / (double)n;
+}
+
+/* ns per request of one pass over the stream, after the ramp-up: requests
+ * [0, ramp) are served but not timed (they fault in the heap's pages, which
+ * costs every allocator alike and can outweigh the rest; `mmbench run`'s
+ * steady_ns_per_op likewise) */
+static __attribute__((noinline)) double serve(const wl_op_t *ops, uint64_t n, uint64_t ramp, void **slot, mal_t M,
+                                              fre_t F, void *h, wl_touch_t t) {
+    if (ramp >= n)
+        ramp = 0;
+    serve_range(ops, 0, ramp, n, slot, M, F, h, t);
+    uint64_t t0 = now_ns();
+    serve_range(ops, ramp, n, n, slot, M, F, h, t);
+    return (double)(now_ns() - t0) / (double)(n - ramp);
 }
 
 static int cmp_double(const void *a, const void *b) {
@@ -154,7 +170,7 @@ int main(int argc, char **argv) {
     if (s.nthreads != 1)
         usage("the A/B loop is single-threaded");
     const wl_op_t *ops = s.thread[0].ops;
-    uint64_t n = s.thread[0].nops;
+    uint64_t n = s.thread[0].nops, ramp = s.ramp_index + 1; /* timed from here */
     for (uint64_t i = 0; i < n; i++)
         if (ops[i].kind != WL_MALLOC && ops[i].kind != WL_FREE)
             usage("the A/B loop serves streams of malloc and free only");
@@ -175,7 +191,7 @@ int main(int argc, char **argv) {
         for (int w = 0; w < 3; w++) {
             int which = (w + r) % 3;
             if (which == 0) {
-                g[r] = serve(ops, n, slot, glibc_malloc, glibc_free, NULL, wp.touch);
+                g[r] = serve(ops, n, ramp, slot, glibc_malloc, glibc_free, NULL, wp.touch);
                 for (size_t k = 0; k < ns; k++)
                     free(slot[k]);
             } else {
@@ -183,7 +199,7 @@ int main(int argc, char **argv) {
                 void *h = NULL;
                 if (v->init(&h, &cfg, kind) != 0)
                     usage("a policy heap could not be made");
-                double t = serve(ops, n, slot, v->m[kind], v->f[kind], h, wp.touch);
+                double t = serve(ops, n, ramp, slot, v->m[kind], v->f[kind], h, wp.touch);
                 if (r == 0 && v->check(h, err, sizeof err) != 0) {
                     fprintf(stderr, "bench_policy_ab: version %c: heap check failed: %s\n",
                             which == 1 ? 'A' : 'B', err);
