@@ -1133,7 +1133,7 @@ int hx_cmd_child(int argc, char **argv) {
     m[HX_M_ops_per_sec] = wall_ns > 0 ? total * 1e9 / wall_ns : NAN;
     /* after the ramp-up: one thread, and requests left after it (a stream
      * that only grows has none) */
-    if (c->s.nthreads == 1 && total > (double)c->ramp_ops && c->ramp_ops > 0)
+    if (c->s.nthreads == 1 && c->s.max_live_blocks > 0 && total > (double)c->ramp_ops && c->ramp_ops > 0)
         m[HX_M_steady_ns_per_op] = (wall_ns - (double)c->ramp_elapsed) / (total - (double)c->ramp_ops);
 
     double ns_per_tick = (tsc1 > tsc0) ? (double)(ns1 - ns0) / (double)(tsc1 - tsc0) : 1.0;
