@@ -155,9 +155,14 @@ static void print_summary(const hx_run_t *r, int total, int index) {
         snprintf(rss, sizeof rss, "n/a");
     else
         snprintf(rss, sizeof rss, "%.1f MiB", m[HX_M_peak_rss_bytes] / 1048576.0);
-    printf("run %lld  %-16s %-14s rep %d  %8.1f ns/op  p99 %7.0f ns  peak heap %8.2f MiB  "
-           "peak RSS %s  jw4 %s\n",
-           (long long)r->id, r->allocator, r->workload, r->rep + 1, m[HX_M_ns_per_op],
+    char steady[32];
+    if (isnan(m[HX_M_steady_ns_per_op]))
+        snprintf(steady, sizeof steady, "n/a");
+    else
+        snprintf(steady, sizeof steady, "%.1f", m[HX_M_steady_ns_per_op]);
+    printf("run %lld  %-16s %-14s rep %d  %8.1f ns/op (after the ramp-up %s)  p99 %7.0f ns  "
+           "peak heap %8.2f MiB  peak RSS %s  jw4 %s\n",
+           (long long)r->id, r->allocator, r->workload, r->rep + 1, m[HX_M_ns_per_op], steady,
            m[HX_M_lat_p99_ns], m[HX_M_peak_heap_bytes] / 1048576.0, rss, jw4);
 }
 
