@@ -92,7 +92,6 @@ static inline size_t pol_asize(size_t n) {
     return a < POL_MIN_BLOCK ? POL_MIN_BLOCK : a;
 }
 
-
 /* A free block's header, only above pol_hdrless_max (below, its size is
  * its fsz byte), and its footer where the block above it would not find its
  * start in fbits (pol_prev_free_size looks in its own granule and the one

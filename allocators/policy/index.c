@@ -482,8 +482,8 @@ static uint8_t gran_max8(pol_heap_t *h, size_t g) {
  * would otherwise lower the big tree over all its levels each time.  A big
  * block (above 4080 bytes) is the top exactly when it ends at the epilogue,
  * so nothing records which block is the top; and as a free block that starts
- * in a granule ends before the next free block there starts, a granule holds
- * at most one block above 1 KiB. */
+ * in a granule ends before the next free block there starts, at most one
+ * free block above 1 KiB starts in any granule. */
 static inline int is_top(const pol_heap_t *h, const char *b, size_t size) { return b + size == pol_epilogue(h); }
 
 /* the top, if there is one and it has at least a bytes (its size in *size) */
