@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # test.sh - the test command: set up the machine, build the release
 # configuration and the sanitizer configuration (ASan + UBSan), and run every
-# test of both with ctest.
+# test of both with ctest; also compile the -O3 (Release) configuration, whose
+# optimiser warns about things -O2's does not.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh --with-browser
@@ -12,6 +13,10 @@ echo "== release build (build/)"
 cmake -S . -B build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DMMBENCH_WERROR=ON >/dev/null
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j"$jobs" --timeout 600)
+
+echo "== -O3 build (build-o3/: compiled only, for the warnings that only -O3 finds)"
+cmake -S . -B build-o3 -DCMAKE_BUILD_TYPE=Release -DMMBENCH_WERROR=ON >/dev/null
+cmake --build build-o3 -j"$jobs"
 
 echo "== sanitizer build (build-asan/: ASan + UBSan)"
 cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DMMBENCH_SANITIZE=ON -DMMBENCH_WERROR=ON >/dev/null

@@ -116,8 +116,8 @@ int wl_params_set(wl_params_t *p, const char *key, const char *value, char *err,
         return wl_fail(err, errlen, EINVAL, "missing parameter name");
     if (!value)
         value = "";
-    uint64_t x;
-    int i;
+    uint64_t x = 0;
+    int i = 0;
     if (!strcmp(key, "workload")) {
         if (!strncmp(value, "trace:", 6)) {
             const char *path = value + 6;
