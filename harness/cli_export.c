@@ -4,7 +4,8 @@
  * pgfplots.  NULL is an empty CSV field / JSON null; numbers are written in
  * full precision without separators; fields are quoted as RFC 4180 says.
  * With -o the file appears whole or not at all (written to FILE.tmp, then
- * renamed).
+ * renamed); a FILE that exists and is not a regular file (/dev/stdout, a
+ * FIFO, a symbolic link) is written through, never replaced.
  */
 #include "harness/hx.h"
 #include "harness/json.h"
@@ -15,6 +16,7 @@
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static const char export_usage[] =
@@ -29,7 +31,8 @@ static const char export_usage[] =
     "  --samples     CSV: one row per time-series sample instead of per run;\n"
     "                JSON: each run with its samples, heap map, composition and statistics\n"
     "  --db=PATH     database to read (default $MMBENCH_DB, else results/mmbench.db)\n"
-    "  -o FILE       write to FILE (atomically) instead of standard output\n"
+    "  -o FILE       write to FILE (atomically) instead of standard output; a FIFO,\n"
+    "                device or symbolic link is written through, not replaced\n"
     "  --help        print this help\n";
 
 typedef struct ids {
@@ -289,7 +292,16 @@ int hx_cmd_export(int argc, char **argv) {
         goto out;
     }
 
-    if (outpath && strcmp(outpath, "-") != 0) {
+    /* Not a regular file (see the top): written through, not renamed onto. */
+    struct stat osb;
+    int in_place = outpath && strcmp(outpath, "-") != 0 && lstat(outpath, &osb) == 0 && !S_ISREG(osb.st_mode) &&
+                   !S_ISDIR(osb.st_mode);
+    if (in_place) {
+        if (!(f = fopen(outpath, "w"))) {
+            fprintf(stderr, "mmbench export: cannot write %s: %s\n", outpath, strerror(errno));
+            goto out;
+        }
+    } else if (outpath && strcmp(outpath, "-") != 0) {
         size_t n = strlen(outpath) + 5;
         if (!(tmp = malloc(n))) {
             fprintf(stderr, "mmbench export: out of memory\n");
@@ -339,7 +351,8 @@ int hx_cmd_export(int argc, char **argv) {
         }
         f = NULL;
     } else {
-        int bad = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0;
+        errno = 0;
+        int bad = fflush(f) != 0 || ferror(f) || (!in_place && fsync(fileno(f)) != 0);
         int e = errno;
         bad |= fclose(f) != 0;
         f = NULL;
@@ -347,7 +360,7 @@ int hx_cmd_export(int argc, char **argv) {
             fprintf(stderr, "mmbench export: cannot write %s: %s\n", outpath, strerror(e ? e : EIO));
             goto out;
         }
-        if (rename(tmp, outpath) != 0) {
+        if (!in_place && rename(tmp, outpath) != 0) {
             fprintf(stderr, "mmbench export: cannot write %s: %s\n", outpath, strerror(errno));
             goto out;
         }

@@ -99,11 +99,14 @@ static void run_usage(FILE *f) {
           "  --seed=S             seed of the request stream (default 42)\n"
           "  --threads=T          threads (default 1; larson and prodcons default 4)\n"
           "  --sizes=DIST         uniform:MIN:MAX | exp:MEAN | lognormal:MU:SIGMA |\n"
-          "                       set:A,B,C | pow2:MIN:MAX (default uniform:16:512)\n"
-          "  --live=N             target live objects in steady state (default 10000)\n"
-          "  --lifetime=L         exp | uniform | fifo | lifo (default exp)\n"
+          "                       set:A,B,C | pow2:MIN:MAX | pareto:MIN:MAX:ALPHA\n"
+          "                       (default per workload; random: uniform:16:512)\n"
+          "  --live=N             target live objects in steady state (default per\n"
+          "                       workload; random: 10000)\n"
+          "  --lifetime=L         exp | uniform | fifo | lifo (default exp; prodcons fifo)\n"
           "  --touch=T            none | first | page | all (default page)\n"
-          "Numbers accept suffixes and exponents: 10k, 4M, 1e6.\n"
+          "Numbers accept suffixes and exponents: 10k, 4M, 1e6 (k, M, G are powers of\n"
+          "1000; inside --sizes k, M, G, T are powers of 1024: 4k = 4096).\n"
           "\n"
           "exit status: 0 every run succeeded; 1 some run failed (recorded, the sweep\n"
           "went on); 2 bad usage or input (nothing written).\n",
@@ -230,9 +233,16 @@ int hx_cmd_run(int argc, char **argv) {
                 }
             }
             if (!matched) {
-                if (!strncmp(a, "--", 2) && !strchr(a, '=') && i + 1 == argc &&
-                    (!strcmp(a, "--alloc") || !strcmp(a, "--workload") || !strcmp(a, "--db")))
-                    return usage_error("%s needs a value", a);
+                static const char *const valued[] = {"alloc", "workload", "db", "reps", "samples", "timeout"};
+                for (size_t k = 0; !strncmp(a, "--", 2) && k < sizeof valued / sizeof valued[0]; k++)
+                    if (!strcmp(a + 2, valued[k]))
+                        return usage_error("%s needs a value; see mmbench run --help", a);
+                for (size_t k = 0; !strncmp(a, "--", 2) && k < sizeof wl_keys / sizeof wl_keys[0]; k++)
+                    if (!strcmp(a + 2, wl_keys[k]))
+                        return usage_error("%s needs a value; see mmbench run --help", a);
+                if (a[0] != '-')
+                    return usage_error("unexpected argument '%s'; run takes only options, like --alloc=glibc "
+                                       "(see mmbench run --help)", a);
                 return usage_error("unknown option '%s'; see mmbench run --help", a);
             }
         }

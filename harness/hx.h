@@ -149,7 +149,7 @@ int hx_cmd_child(int argc, char **argv); /* internal: a run's child process */
  * exponent (1e6).  0 on success, EINVAL if malformed, ERANGE if too big. */
 int hx_parse_u64(const char *s, uint64_t *out);
 /* Match "--name=value" or "--name value" (advancing *i); returns the value
- * or NULL. */
+ * or NULL.  A next word that starts with "--" is never taken as the value. */
 const char *hx_opt(int argc, char **argv, int *i, const char *name);
 /* Memory for the harness's own bookkeeping inside a run's child: straight
  * from mmap, never from the allocator under test. */

@@ -18,7 +18,8 @@ static void usage(FILE *f) {
           "  export    write stored runs as CSV or JSON\n"
           "  serve     browse and compare runs in a web dashboard\n"
           "\n"
-          "`mmbench COMMAND --help` describes each command's options.\n",
+          "`mmbench COMMAND --help` or `mmbench help COMMAND` describes each command's\n"
+          "options; `mmbench --version` prints the version.\n",
           f);
 }
 
@@ -28,6 +29,17 @@ int main(int argc, char **argv) {
         return HX_EXIT_USAGE;
     }
     const char *cmd = argv[1];
+    /* `mmbench help COMMAND` is `mmbench COMMAND --help`. */
+    static char help_opt[] = "--help";
+    char *help_argv[4] = {NULL};
+    if (!strcmp(cmd, "help") && argc == 3 && strcmp(argv[2], "__child") != 0) {
+        help_argv[0] = argv[0];
+        help_argv[1] = argv[2];
+        help_argv[2] = help_opt;
+        cmd = argv[2];
+        argc = 3;
+        argv = help_argv;
+    }
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
         return 0;

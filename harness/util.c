@@ -54,7 +54,8 @@ const char *hx_opt(int argc, char **argv, int *i, const char *name) {
         return NULL;
     if (a[n] == '=')
         return a + n + 1;
-    if (a[n] == '\0' && *i + 1 < argc) {
+    /* "--db --json": the next word is an option, not --db's value. */
+    if (a[n] == '\0' && *i + 1 < argc && strncmp(argv[*i + 1], "--", 2) != 0) {
         (*i)++;
         return argv[*i];
     }

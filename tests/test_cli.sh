@@ -17,6 +17,11 @@ for c in list run show export serve; do
   check "help_$c" bash -c "'$MMB' $c --help | grep -qi usage"
 done
 check "top_help" bash -c "'$MMB' --help | grep -q serve"
+for c in list run show export serve; do
+  check "help_command_$c" bash -c "'$MMB' help $c | grep -q 'usage: mmbench $c'"
+done
+check "run_help_sizes_default_per_workload" bash -c "'$MMB' run --help | grep -q 'default per workload; random: uniform:16:512'"
+check "run_help_lists_pareto" bash -c "'$MMB' run --help | grep -q 'pareto:MIN:MAX:ALPHA'"
 "$MMB" frobnicate 2>"$T/err"; check "unknown_command_exit_2" test $? -eq 2
 out=$("$MMB" list)
 for a in firstfit bestfit nextfit segregated glibc jemalloc mimalloc tcmalloc bump cuda cuda-async buffer; do
@@ -52,6 +57,18 @@ expect2 reps_zero --alloc=glibc --reps=0
 expect2 samples_zero --alloc=glibc --samples=0
 expect2 unknown_option --alloc=glibc --frobnicate=1
 expect2 trace_missing --alloc=glibc --workload=trace:$T/nosuch.trace
+# an option without its value says so (it is not an unknown option)
+for o in reps samples timeout ops live sizes workload; do
+  expect2 "${o}_no_value" --alloc=glibc --$o
+  check "${o}_no_value_says_so" grep -q -- "--$o needs a value" "$T/err"
+done
+expect2 positional_argument --alloc=glibc extra
+check "positional_argument_says_unexpected" grep -q "unexpected argument 'extra'" "$T/err"
+# a value-taking option never swallows the next option as its value
+(cd "$T" && "$MMB" run --alloc=glibc --ops=1000 --db --quiet >"$T/out" 2>"$T/err"); rc=$?
+check "db_then_option_exit_2" test $rc -eq 2
+check "db_then_option_says_needs_value" grep -q -- "--db needs a value" "$T/err"
+check "db_then_option_no_file" test ! -e "$T/--quiet"
 printf 'a 1 100\nf 2\n' >"$T/bad.trace"
 expect2 trace_malformed --alloc=glibc --workload=trace:$T/bad.trace
 check "trace_error_names_line" grep -q ':2' "$T/err"
@@ -138,6 +155,30 @@ sys.exit(0 if len({len(r) for r in rows})==1 and 'frag_jw4' in rows[0] else 1)"
 check "export_samples_rows" test "$(wc -l <"$T/samples.csv")" -gt 200
 "$MMB" export --db="$DB" --format=json >"$T/runs.json"; check "export_json_valid" python3 -c "import json; d=json.load(open('$T/runs.json')); assert len(d)==4"
 "$MMB" export --db="$DB" --runs=1,99999 >/dev/null 2>"$T/err"; check "export_unknown_run_exit_2" test $? -eq 2
+# -o onto something that is not a regular file writes through it, never replaces it
+ln -s "$T/target.csv" "$T/link.csv"
+"$MMB" export --db="$DB" -o "$T/link.csv"; check "export_symlink_exit_0" test $? -eq 0
+check "export_symlink_kept" test -L "$T/link.csv"
+check "export_symlink_target_written" test "$(wc -l <"$T/target.csv")" -eq 5
+ln -s /dev/null "$T/null.csv"
+"$MMB" export --db="$DB" -o "$T/null.csv"; check "export_devnull_exit_0" test $? -eq 0
+check "export_devnull_link_kept" test -L "$T/null.csv"
+mkfifo "$T/fifo"
+timeout 20 cat "$T/fifo" >"$T/fifo.out" & reader=$!
+timeout 10 "$MMB" export --db="$DB" -o "$T/fifo"; check "export_fifo_exit_0" test $? -eq 0
+wait "$reader"
+check "export_fifo_kept" test -p "$T/fifo"
+check "export_fifo_rows" test "$(wc -l <"$T/fifo.out")" -eq 5
+(cd "$T" && "$MMB" export --db="$DB" -o --samples >/dev/null 2>"$T/err"); check "export_o_then_option_exit_2" test $? -eq 2
+check "export_o_then_option_no_file" test ! -e "$T/--samples"
+# serve: a port is plain digits; an option without its value says so
+timeout 5 "$MMB" serve --port=8k --db="$DB" >/dev/null 2>"$T/err"; check "serve_port_suffix_exit_2" test $? -eq 2
+timeout 5 "$MMB" serve --port=1e3 --db="$DB" >/dev/null 2>"$T/err"; check "serve_port_exponent_exit_2" test $? -eq 2
+timeout 5 "$MMB" serve --port=99999 --db="$DB" >/dev/null 2>"$T/err"; check "serve_port_range_exit_2" test $? -eq 2
+timeout 5 "$MMB" serve --db >/dev/null 2>"$T/err"; check "serve_db_no_value_exit_2" test $? -eq 2
+check "serve_db_no_value_says_so" grep -q -- "--db needs a value" "$T/err"
+timeout 5 "$MMB" serve extra --db="$DB" >/dev/null 2>"$T/err"; check "serve_positional_exit_2" test $? -eq 2
+check "serve_positional_says_unexpected" grep -q "unexpected argument 'extra'" "$T/err"
 
 # --- policy allocators: heap map and composition ---------------------------------
 "$MMB" run --alloc=bestfit,firstfit,nextfit,segregated --workload=random --ops=30000 --live=2000 --db="$DB" --quiet

@@ -266,13 +266,22 @@ int web_cmd_serve(int argc, char **argv) {
             bind_s = v;
         } else if ((v = hx_opt(argc, argv, &i, "--db"))) {
             db = v;
+        } else if (strcmp(argv[i], "--port") == 0 || strcmp(argv[i], "--bind") == 0 || strcmp(argv[i], "--db") == 0) {
+            fprintf(stderr, "mmbench serve: %s needs a value; see 'mmbench serve --help'.\n", argv[i]);
+            return HX_EXIT_USAGE;
+        } else if (argv[i][0] != '-') {
+            fprintf(stderr, "mmbench serve: unexpected argument '%s'; serve takes only options "
+                            "(see 'mmbench serve --help').\n", argv[i]);
+            return HX_EXIT_USAGE;
         } else {
             fprintf(stderr, "mmbench serve: unknown option '%s'; see 'mmbench serve --help'.\n", argv[i]);
             return HX_EXIT_USAGE;
         }
     }
     uint64_t port = WEB_PORT_DEFAULT;
-    if (port_s && (hx_parse_u64(port_s, &port) || port > 65535)) {
+    /* Digits only: hx_parse_u64 would also take 8k or 1e3. */
+    if (port_s && (!*port_s || strspn(port_s, "0123456789") != strlen(port_s) || hx_parse_u64(port_s, &port) ||
+                   port > 65535)) {
         fprintf(stderr, "mmbench serve: --port must be a number from 0 to 65535, not '%s'.\n", port_s);
         return HX_EXIT_USAGE;
     }
