@@ -660,6 +660,14 @@ POL_HOT void *pol_mx_malloc_fast(pol_heap_t *h, const pol_kind_t K, size_t n) {
         pol_clr_prev_free(h, b + s);
     }
     h->rover = (size_t)(b - h->base) + s;
+    /* next fit's rover climbs through the heap: when the next search finds
+     * nothing left in the rover's granule it walks the next granule with a
+     * fit, most often the one just above, whose size bytes (one line) are
+     * cold; fetch them now (policy_ab, B/A at 10^5 live: 0.954-0.962 in
+     * three runs; 0.968 at 10^4, 1.001 at 10^6).  A prefetch past the
+     * committed index does not fault. */
+    if (K == POL_NEXTFIT)
+        __builtin_prefetch(h->fsz + ((sl + (s >> 4)) | 63) + 1, 0, 3);
     return pol_malloc_done(h, b, sl, s, n);
 }
 
