@@ -40,7 +40,11 @@ int hx_cmd_list(int argc, char **argv) {
             list_usage(stdout);
             return 0;
         }
-        fprintf(stderr, "mmbench list: unknown option '%s'; see mmbench list --help\n", argv[i]);
+        if (argv[i][0] != '-')
+            fprintf(stderr, "mmbench list: unexpected argument '%s'; list takes no arguments (see mmbench list --help)\n",
+                    argv[i]);
+        else
+            fprintf(stderr, "mmbench list: unknown option '%s'; see mmbench list --help\n", argv[i]);
         return HX_EXIT_USAGE;
     }
     printf("allocators:\n");
@@ -50,8 +54,11 @@ int hx_cmd_list(int argc, char **argv) {
         int ok = alloc_is_available(m, &reason);
         char name[64];
         snprintf(name, sizeof name, "%s%s", m->name, (m->flags & ALLOC_WRAPPER) ? "[:NAME]" : "");
-        if (ok)
-            printf("  %-16s available    %-22s %s\n", name, alloc_version(m), m->description);
+        const char *ver = alloc_version(m);
+        if (ok && strlen(ver) > 22) /* (jemalloc's has its git hash) the description on a line of its own */
+            printf("  %-16s available    %s\n  %-16s              %-22s %s\n", name, ver, "", "", m->description);
+        else if (ok)
+            printf("  %-16s available    %-22s %s\n", name, ver, m->description);
         else
             printf("  %-16s unavailable  %-22s %s (%s)\n", name, "-", m->description, reason);
         if (m->heap_figure)

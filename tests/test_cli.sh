@@ -30,6 +30,14 @@ done
 for w in random ramp every-other powerlaw small-objects realloc-grow larson prodcons buffers trace; do
   check "list_has_workload_$w" grep -qE "^  $w(:FILE)? " <<<"$out"
 done
+# every description starts in one column, a long version (jemalloc's) or not
+check "list_descriptions_aligned" python3 -c "
+import sys
+bad = [l for l in sys.stdin.read().splitlines()
+       if ' available ' in l and len(l.split()) > 3 and not (l[54] == ' ' and l[55] != ' ')]
+sys.exit(1 if bad else 0)" <<<"$out"
+"$MMB" list extra 2>"$T/err"; check "list_positional_exit_2" test $? -eq 2
+check "list_positional_says_unexpected" grep -q "unexpected argument 'extra'" "$T/err"
 check "cuda_unavailable_no_device" bash -c "grep -E '^  cuda ' <<<\"\$0\" | grep -qE 'unavailable.*(no CUDA device|without the CUDA)'" "$out"
 
 # --- bad input: exit 2, one sentence, nothing written ------------------------
