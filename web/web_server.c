@@ -267,14 +267,14 @@ int web_cmd_serve(int argc, char **argv) {
         } else if ((v = hx_opt(argc, argv, &i, "--db"))) {
             db = v;
         } else if (strcmp(argv[i], "--port") == 0 || strcmp(argv[i], "--bind") == 0 || strcmp(argv[i], "--db") == 0) {
-            fprintf(stderr, "mmbench serve: %s needs a value; see 'mmbench serve --help'.\n", argv[i]);
+            fprintf(stderr, "mmbench serve: %s needs a value; see mmbench serve --help\n", argv[i]);
             return HX_EXIT_USAGE;
         } else if (argv[i][0] != '-') {
             fprintf(stderr, "mmbench serve: unexpected argument '%s'; serve takes only options "
-                            "(see 'mmbench serve --help').\n", argv[i]);
+                            "(see mmbench serve --help)\n", argv[i]);
             return HX_EXIT_USAGE;
         } else {
-            fprintf(stderr, "mmbench serve: unknown option '%s'; see 'mmbench serve --help'.\n", argv[i]);
+            fprintf(stderr, "mmbench serve: unknown option '%s'; see mmbench serve --help\n", argv[i]);
             return HX_EXIT_USAGE;
         }
     }
@@ -282,7 +282,7 @@ int web_cmd_serve(int argc, char **argv) {
     /* Digits only: hx_parse_u64 would also take 8k or 1e3. */
     if (port_s && (!*port_s || strspn(port_s, "0123456789") != strlen(port_s) || hx_parse_u64(port_s, &port) ||
                    port > 65535)) {
-        fprintf(stderr, "mmbench serve: --port must be a number from 0 to 65535, not '%s'.\n", port_s);
+        fprintf(stderr, "mmbench serve: --port must be a number from 0 to 65535, not '%s'\n", port_s);
         return HX_EXIT_USAGE;
     }
     struct sockaddr_in a4;
@@ -303,13 +303,13 @@ int web_cmd_serve(int argc, char **argv) {
         flags |= MHD_USE_IPv6;
         v6 = 1;
     } else {
-        fprintf(stderr, "mmbench serve: --bind must be a numeric IPv4 or IPv6 address, not '%s'.\n", bind_s);
+        fprintf(stderr, "mmbench serve: --bind must be a numeric IPv4 or IPv6 address, not '%s'\n", bind_s);
         return HX_EXIT_USAGE;
     }
     if (!db)
         db = hx_default_db_path();
     if (access(db, F_OK) != 0) {
-        fprintf(stderr, "mmbench serve: there is no database at %s; run 'mmbench run' first or pass --db=PATH.\n",
+        fprintf(stderr, "mmbench serve: there is no database at %s; run 'mmbench run' first or pass --db=PATH\n",
                 db);
         return HX_EXIT_USAGE;
     }
@@ -323,14 +323,14 @@ int web_cmd_serve(int argc, char **argv) {
 
     web_server_t srv = {db, calloc(web_asset_count ? web_asset_count : 1, sizeof(struct MHD_Response *))};
     if (!srv.assets) {
-        fprintf(stderr, "mmbench serve: out of memory.\n");
+        fprintf(stderr, "mmbench serve: out of memory\n");
         return 1;
     }
     for (size_t i = 0; i < web_asset_count; i++) {
         srv.assets[i] = MHD_create_response_from_buffer(web_assets[i].size, (void *)web_assets[i].data,
                                                         MHD_RESPMEM_PERSISTENT);
         if (!srv.assets[i]) {
-            fprintf(stderr, "mmbench serve: out of memory.\n");
+            fprintf(stderr, "mmbench serve: out of memory\n");
             return 1;
         }
         add_headers(srv.assets[i], web_assets[i].type, "no-cache");
@@ -350,7 +350,7 @@ int web_cmd_serve(int argc, char **argv) {
         (size_t)WEB_CONN_MEMORY, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
     int rc = HX_EXIT_OK;
     if (!d) {
-        fprintf(stderr, "mmbench serve: cannot listen on %s port %u: %s.\n", bind_s, (unsigned)port,
+        fprintf(stderr, "mmbench serve: cannot listen on %s port %u: %s\n", bind_s, (unsigned)port,
                 errno ? strerror(errno) : "unknown error");
         rc = HX_EXIT_USAGE;
     } else {
