@@ -202,6 +202,20 @@ TEST(consume_refuses_every_overlap_and_accepts_touching) {
     free(arena);
 }
 
+TEST(consume_refuses_empty_null_and_wrapping_regions) {
+    char mem[64];
+    int released = 0;
+    buf_t *x = (buf_t *)1;
+    size_t before = buf_registry_count();
+    EXPECT_EQ(buf_consume(&x, mem, 0, 8, count_release, &released, NULL), BUF_EINVAL);
+    EXPECT_TRUE(x == NULL);
+    EXPECT_EQ(buf_consume(&x, mem, 8, 0, count_release, &released, NULL), BUF_EINVAL);
+    EXPECT_EQ(buf_consume(&x, NULL, 8, 1, count_release, &released, NULL), BUF_EINVAL);
+    EXPECT_EQ(buf_consume(&x, mem, SIZE_MAX - 8, 1, count_release, &released, NULL), BUF_EINVAL);
+    EXPECT_EQ(released, 0);
+    EXPECT_EQ(buf_registry_count(), before);
+}
+
 TEST(consume_refuses_memory_inside_an_owned_buffer) {
     buf_t *b, *x;
     ASSERT_TRUE(buf_new(&b, 256, 1, NULL) == BUF_OK);
@@ -228,6 +242,24 @@ TEST(consumed_release_callback_called_exactly_once_with_slices) {
     buf_release(s);
     EXPECT_EQ(released, 1);
     free(mem);
+}
+
+TEST(registry_lookup_of_a_range_to_the_end_of_memory) {
+    char *arena = malloc(256);
+    ASSERT_TRUE(arena != NULL);
+    buf_t *b;
+    ASSERT_TRUE(buf_consume(&b, arena + 64, 64, 1, NULL, NULL, NULL) == BUF_OK);
+    const buf_t *owner = NULL;
+    /* [arena, arena + SIZE_MAX) runs past the top of the address space: it
+     * still contains the region (it used to wrap to below arena) */
+    EXPECT_EQ(buf_registry_lookup(arena, SIZE_MAX, &owner), BUF_OK);
+    EXPECT_TRUE(owner == b);
+    EXPECT_EQ(buf_registry_lookup(arena + 128, SIZE_MAX, &owner), BUF_ERANGE);
+    EXPECT_EQ(buf_registry_lookup(arena + 64, 0, &owner), BUF_OK); /* 0 counts as 1 byte */
+    EXPECT_EQ(buf_registry_lookup(arena + 63, 1, &owner), BUF_ERANGE);
+    EXPECT_EQ(buf_registry_lookup(arena + 128, 1, &owner), BUF_ERANGE);
+    buf_release(b);
+    free(arena);
 }
 
 TEST(registry_stays_balanced_with_many_buffers) {
@@ -487,6 +519,93 @@ TEST(slice_bounds_are_checked_in_items) {
     buf_release(p);
 }
 
+/* Each slice of a slice holds its parent, so a parser that keeps narrowing
+ * a view builds a chain; the last release walks it without recursing (this
+ * depth overflowed an 8 MiB stack), and the root dies once, at the end. */
+TEST(a_long_chain_of_slices_of_slices_releases_without_recursion) {
+    enum { DEPTH = 300000 };
+    counter_t c = {0};
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.on_death = count_death;
+    o.death_ctx = &c;
+    size_t regs = buf_registry_count();
+    buf_t *root, *cur;
+    ASSERT_TRUE(buf_new(&root, 64, 1, &o) == BUF_OK);
+    ((char *)buf_mutable_data(root))[63] = 'z';
+    cur = root;
+    for (int i = 0; i < DEPTH; i++) {
+        buf_t *s;
+        ASSERT_TRUE(buf_slice(cur, 0, buf_num_items(cur), &s) == BUF_OK);
+        EXPECT_EQ(buf_release(cur), BUF_OK); /* only the new slice holds cur now */
+        cur = s;
+    }
+    EXPECT_EQ(c.calls, 0);
+    EXPECT_EQ(((const char *)buf_data(cur))[buf_size(cur) - 1], 'z');
+    EXPECT_EQ(buf_release(cur), BUF_OK);
+    EXPECT_EQ(c.calls, 1);
+    EXPECT_EQ(buf_registry_count(), regs);
+    /* a delayed link stops the walk; collecting it finishes the chain */
+    ASSERT_TRUE(buf_new(&root, 8, 1, &o) == BUF_OK);
+    buf_t *mid, *leaf;
+    ASSERT_TRUE(buf_slice(root, 0, 8, &mid) == BUF_OK);
+    ASSERT_TRUE(buf_slice(mid, 0, 4, &leaf) == BUF_OK);
+    buf_set_delayed(mid, 1);
+    buf_release(root);
+    buf_release(mid);
+    size_t waiting = buf_delayed_count();
+    buf_release(leaf);
+    EXPECT_EQ(buf_delayed_count(), waiting + 1);
+    EXPECT_EQ(c.calls, 1);
+    EXPECT_EQ(buf_delayed_collect(SIZE_MAX), waiting + 1);
+    EXPECT_EQ(c.calls, 2);
+    EXPECT_EQ(buf_registry_count(), regs);
+}
+
+/* Death callbacks run with no lock held: they may make and drop buffers,
+ * also while the delayed list is collected. */
+typedef struct reentrant {
+    int calls;
+    buf_t *made;
+    buf_t *to_release;
+} reentrant_t;
+
+static void death_makes_and_releases(const buf_death_info_t *info, void *ctx) {
+    (void)info;
+    reentrant_t *r = ctx;
+    r->calls++;
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.delayed = 1;
+    if (buf_new(&r->made, 4, 4, &o) == BUF_OK)
+        buf_release(r->made); /* joins the delayed list being collected */
+    buf_release(r->to_release);
+    r->to_release = NULL;
+}
+
+TEST(death_callbacks_may_create_and_release_buffers) {
+    buf_delayed_collect(SIZE_MAX);
+    size_t regs = buf_registry_count();
+    reentrant_t r = {0};
+    ASSERT_TRUE(buf_new(&r.to_release, 10, 1, NULL) == BUF_OK);
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.on_death = death_makes_and_releases;
+    o.death_ctx = &r;
+    buf_t *b;
+    ASSERT_TRUE(buf_new(&b, 10, 1, &o) == BUF_OK);
+    EXPECT_EQ(buf_release(b), BUF_OK);
+    EXPECT_EQ(r.calls, 1);
+    EXPECT_EQ(buf_delayed_count(), 1);
+    ASSERT_TRUE(buf_new(&r.to_release, 10, 1, NULL) == BUF_OK);
+    o.delayed = 1;
+    ASSERT_TRUE(buf_new(&b, 10, 1, &o) == BUF_OK);
+    buf_release(b);
+    EXPECT_EQ(buf_delayed_count(), 2);
+    /* the dying buffer's callback adds one more; collect(all) takes it too */
+    EXPECT_EQ(buf_delayed_collect(SIZE_MAX), 3);
+    EXPECT_EQ(r.calls, 2);
+    EXPECT_EQ(buf_delayed_count(), 0);
+    EXPECT_EQ(buf_registry_count(), regs);
+}
+
 TEST(extract_copies_inclusive_item_range) {
     buf_t *p, *e = (buf_t *)1;
     ASSERT_TRUE(buf_new(&p, 10, 2, NULL) == BUF_OK);
@@ -679,6 +798,38 @@ TEST(capping_pool_refuses_beyond_its_cap) {
     buf_pool_destroy(base);
 }
 
+/* A capping pool counts an allocation before its parent serves it; when the
+ * parent refuses, nothing of it may stay in the statistics, the peak
+ * included. */
+TEST(capping_pool_peak_ignores_what_its_parent_refused) {
+    buf_pool_t *base = bump_pool(), *inner, *outer;
+    ASSERT_TRUE(base && buf_pool_capped(&inner, base, 100) == BUF_OK);
+    ASSERT_TRUE(buf_pool_capped(&outer, inner, 1000) == BUF_OK);
+    void *a, *b;
+    EXPECT_EQ(buf_pool_alloc(outer, 500, 0, &b), BUF_ECAP); /* refused by inner */
+    buf_pool_stats_t s;
+    buf_pool_get_stats(outer, &s);
+    EXPECT_EQ(s.bytes_now, 0);
+    EXPECT_EQ(s.peak, 0);
+    EXPECT_EQ(s.total, 0);
+    EXPECT_EQ(s.allocations, 0);
+    ASSERT_TRUE(buf_pool_alloc(outer, 50, 0, &a) == BUF_OK);
+    EXPECT_EQ(buf_pool_realloc(outer, &a, 50, 700, 0), BUF_ECAP);
+    buf_pool_get_stats(outer, &s);
+    EXPECT_EQ(s.bytes_now, 50);
+    EXPECT_EQ(s.peak, 50);
+    EXPECT_EQ(s.allocations, 1);
+    EXPECT_EQ(s.frees, 0);
+    EXPECT_EQ(s.refused, 0); /* the outer cap itself refused nothing */
+    ASSERT_TRUE(buf_pool_realloc(outer, &a, 50, 80, 0) == BUF_OK);
+    buf_pool_get_stats(outer, &s);
+    EXPECT_EQ(s.peak, 80);
+    buf_pool_free(outer, a, 80);
+    buf_pool_destroy(outer);
+    buf_pool_destroy(inner);
+    buf_pool_destroy(base);
+}
+
 TEST(logging_pool_writes_the_trace_format) {
     char *text = NULL;
     size_t len = 0;
@@ -697,6 +848,38 @@ TEST(logging_pool_writes_the_trace_format) {
     fflush(f);
     EXPECT_STREQ(text, "a 0 100\na 1 200\nr 0 300\nf 1\na 2 50\nf 0\nf 2\n");
     buf_pool_destroy(lp);
+    buf_pool_destroy(base);
+    fclose(f);
+    free(text);
+}
+
+/* A pointer the logging pool never handed out is refused (BUF_EFOREIGN)
+ * and left alone: freeing it in the parent would free a block that belongs
+ * to someone else (here, a block of the parent itself, still in use). */
+TEST(logging_pool_refuses_a_foreign_pointer_without_freeing_it) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    buf_pool_t *base = bump_pool(), *dp, *lp;
+    ASSERT_TRUE(f && base && buf_pool_debug(&dp, base) == BUF_OK);
+    ASSERT_TRUE(buf_pool_logging(&lp, dp, f) == BUF_OK);
+    void *theirs;
+    ASSERT_TRUE(buf_pool_alloc(dp, 40, 0, &theirs) == BUF_OK);
+    EXPECT_EQ(buf_pool_free(lp, theirs, 40), BUF_EFOREIGN);
+    buf_pool_stats_t s;
+    buf_pool_get_stats(dp, &s);
+    EXPECT_EQ(s.frees, 0);
+    EXPECT_EQ(s.bytes_now, 40);
+    buf_pool_get_stats(lp, &s);
+    EXPECT_EQ(s.frees, 0);
+    EXPECT_EQ(buf_pool_free(dp, theirs, 40), BUF_OK); /* still its owner's to free */
+    buf_pool_get_stats(dp, &s);
+    EXPECT_EQ(s.frees, 1);
+    EXPECT_EQ(s.bytes_now, 0);
+    fflush(f);
+    EXPECT_STREQ(text, "");
+    buf_pool_destroy(lp);
+    buf_pool_destroy(dp);
     buf_pool_destroy(base);
     fclose(f);
     free(text);
@@ -1196,8 +1379,10 @@ int main(void) {
     RUN(size_overflow_is_an_error_not_a_wrap);
     RUN(death_callback_runs_once_with_the_buffers_facts);
     RUN(consume_refuses_every_overlap_and_accepts_touching);
+    RUN(consume_refuses_empty_null_and_wrapping_regions);
     RUN(consume_refuses_memory_inside_an_owned_buffer);
     RUN(consumed_release_callback_called_exactly_once_with_slices);
+    RUN(registry_lookup_of_a_range_to_the_end_of_memory);
     RUN(registry_stays_balanced_with_many_buffers);
     RUN(registry_matches_a_naive_model);
     RUN(threads_create_and_release_concurrently);
@@ -1206,13 +1391,17 @@ int main(void) {
     RUN(set_delayed_after_creation);
     RUN(slice_outlives_the_parent_handle);
     RUN(slice_bounds_are_checked_in_items);
+    RUN(a_long_chain_of_slices_of_slices_releases_without_recursion);
+    RUN(death_callbacks_may_create_and_release_buffers);
     RUN(extract_copies_inclusive_item_range);
     RUN(resize_keeps_contents_and_zero_fills_growth);
     RUN(builder_appends_typed_values_and_finishes_immutable);
     RUN(builder_freed_unfinished_releases_everything);
     RUN(pool_statistics_after_a_known_sequence);
     RUN(capping_pool_refuses_beyond_its_cap);
+    RUN(capping_pool_peak_ignores_what_its_parent_refused);
     RUN(logging_pool_writes_the_trace_format);
+    RUN(logging_pool_refuses_a_foreign_pointer_without_freeing_it);
     RUN(debug_pool_canary_catches_overruns_only);
     RUN(pool_new_reports_unknown_and_unusable_names);
     RUN(default_pool_follows_the_environment);

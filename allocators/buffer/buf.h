@@ -200,7 +200,9 @@ int buf_new(buf_t **out, size_t num_items, size_t item_size, const buf_opts_t *o
 
 /* Wrap external memory: [ptr, ptr + num_items*item_size).  The region is
  * refused with BUF_EOVERLAP if it intersects any region the manager knows
- * (touching is fine).  On success release(ptr, size, ctx) runs exactly once
+ * (touching is fine); BUF_EINVAL for a NULL ptr, an empty region (0 items or
+ * item size 0: it could not be registered) or one that wraps past the end of
+ * the address space.  On success release(ptr, size, ctx) runs exactly once
  * when the buffer dies (release may be NULL); on failure it never runs and
  * the caller keeps the memory.  init is ignored (the contents are kept).
  *     buf_consume(&b, p, 4096, 1, my_free, NULL, NULL); */
@@ -209,7 +211,9 @@ int buf_consume(buf_t **out, void *ptr, size_t num_items, size_t item_size,
 
 /* Zero-copy slice of items [offset, offset+count) of parent (in items of the
  * parent's item size).  The slice holds a reference on parent, so the
- * parent's memory lives until the slice dies.  BUF_ERANGE when out of bounds.
+ * parent's memory lives until the slice dies (parent may be a slice itself:
+ * a chain of any length is released without recursion).  BUF_ERANGE when out
+ * of bounds.
  *     buf_slice(parent, 10, 5, &s);  buf_release(parent);  read(s);  buf_release(s); */
 int buf_slice(buf_t *parent, size_t offset, size_t count, buf_t **out);
 
@@ -248,7 +252,8 @@ long buf_refcount(const buf_t *b);
 buf_pool_t *buf_pool_of(const buf_t *b);
 
 /* The buffer whose data starts at p (as returned by buf_data of an owned
- * buffer), or NULL.  O(1) (header before the data) with a registry check. */
+ * buffer), or NULL (also for slices and consumed memory).  One registry
+ * lookup: O(log n). */
 buf_t *buf_from_data(const void *p);
 
 /* ---- builders ------------------------------------------------------------- */
@@ -284,7 +289,9 @@ void buf_builder_free(buf_builder_t *bb);
  *     buf_delayed_collect(1);                                    // oldest one dies */
 size_t buf_delayed_count(void);
 size_t buf_delayed_bytes(void);
-/* fn(buffer, ctx) for each waiting buffer, oldest first; stop on non-zero. */
+/* fn(buffer, ctx) for each waiting buffer, oldest first; stop on non-zero.
+ * fn runs under the delayed list's lock: it must not call buf_delayed_* nor
+ * drop the last reference of a delayed buffer (that would deadlock). */
 int buf_delayed_foreach(int (*fn)(const buf_t *b, void *ctx), void *ctx);
 /* Destroy up to max waiting buffers, oldest first (SIZE_MAX: all); returns
  * how many were collected. */
@@ -298,7 +305,9 @@ void buf_manager_shutdown(void);
  *     const buf_t *who;
  *     if (buf_registry_lookup(p, 16, &who) == 0) puts("p is taken"); */
 size_t buf_registry_count(void);
-/* 0 if a region overlapping [p, p+n) is known (*owner set if given). */
+/* 0 if a region overlapping [p, p+n) is known (*owner set if given), else
+ * BUF_ERANGE.  n 0 counts as 1 byte; a range past the top of the address
+ * space stops there. */
 int buf_registry_lookup(const void *p, size_t n, const buf_t **owner);
 /* Check the B+tree's invariants (order, disjointness, fill, one leaf depth): 0 if sound. */
 int buf_registry_check(void);

@@ -329,8 +329,27 @@ int buf_resize(buf_t *b, size_t num_items) {
 
 void buf_retain(buf_t *b) { atomic_fetch_add(&b->refs, 1); }
 
-void buf_destroy(buf_t *b, int *rc) {
+/* Drop one reference: true when it was the last one and b must be destroyed
+ * now (a delayed buffer joins the delayed list instead). */
+static inline bool drop_ref(buf_t *b) {
+    /* The sole reference needs no read-modify-write: nobody else can retain
+     * a buffer they hold no reference to. */
+    if (atomic_load_explicit(&b->refs, memory_order_acquire) != 1 &&
+        atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
+        return false;
+    atomic_store_explicit(&b->refs, 0, memory_order_relaxed);
+    if (b->flags & BUF_F_DELAYED) {
+        buf_delayed_push(b);
+        return false;
+    }
+    return true;
+}
+
+/* Destroy b; for a slice, return its parent, whose reference the slice held
+ * (the caller drops it), else NULL.  The first error goes to *rc. */
+static inline buf_t *destroy_one(buf_t *b, int *rc) {
     int r = BUF_OK;
+    buf_t *parent = NULL;
     if (b->flags & BUF_F_EMBED) {
         /* handle and data are one block, the registry region (no death
          * callback): one free, with the pool reference; the fields read
@@ -349,16 +368,14 @@ void buf_destroy(buf_t *b, int *rc) {
             buf_pool_raw_free(pool, block);
             if (last)
                 buf_pool_teardown(pool);
-            if (rc)
-                *rc = BUF_OK;
-            return;
+            return NULL;
         }
         buf_reg_remove(b);
         buf_prefix_of((char *)b + BUF_EMB_HDR)->magic = 0;
         r = buf_pool_free_unref(pool, block, total);
-        if (rc)
+        if (rc && !*rc)
             *rc = r;
-        return;
+        return NULL;
     }
     if (b->on_death) {
         buf_death_info_t info = {b->data, b->size, b->item_size, b->num_items, b->id};
@@ -376,30 +393,31 @@ void buf_destroy(buf_t *b, int *rc) {
         break;
     case BUF_KIND_SLICE:
         atomic_fetch_sub(&b->parent->nslices, 1);
-        r = buf_release(b->parent);
+        parent = b->parent;
         break;
     case BUF_KIND_DEVICE:
         r = buf_map_dev(dev_free(b->device, b->data));
         break;
     }
-    if (rc)
+    if (rc && !*rc)
         *rc = r;
     handle_free(b, rc);
+    return parent;
+}
+
+/* A slice's death drops its parent's reference here, in a loop rather than
+ * by recursion, so that a long chain of slices of slices (each held only by
+ * the next) cannot overflow the stack when its last slice goes. */
+void buf_destroy(buf_t *b, int *rc) {
+    while (b) {
+        buf_t *parent = destroy_one(b, rc);
+        b = parent && drop_ref(parent) ? parent : NULL;
+    }
 }
 
 int buf_release(buf_t *b) {
-    if (!b)
+    if (!b || !drop_ref(b))
         return BUF_OK;
-    /* The sole reference needs no read-modify-write: nobody else can retain
-     * a buffer they hold no reference to. */
-    if (atomic_load_explicit(&b->refs, memory_order_acquire) != 1 &&
-        atomic_fetch_sub_explicit(&b->refs, 1, memory_order_acq_rel) != 1)
-        return BUF_OK;
-    atomic_store_explicit(&b->refs, 0, memory_order_relaxed);
-    if (b->flags & BUF_F_DELAYED) {
-        buf_delayed_push(b);
-        return BUF_OK;
-    }
     int rc = BUF_OK;
     buf_destroy(b, &rc);
     return rc;

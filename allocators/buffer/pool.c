@@ -294,6 +294,15 @@ static void st_free(buf_pool_t *p, size_t n) {
     p->st.frees++;
 }
 
+/* A capping pool counts an allocation before its parent serves it (so that
+ * two threads cannot both pass the cap); when the parent then fails, the
+ * peak that reservation set (bytes_now was `reserved`, the peak `peak`
+ * before) goes back too, unless later allocations have raised it since. */
+static void st_unreserve(buf_pool_t *p, uint64_t peak, uint64_t reserved) {
+    if (p->st.peak == reserved)
+        p->st.peak = peak;
+}
+
 /* ---- canaries -------------------------------------------------------------------- */
 
 static unsigned char canary_byte(size_t i) { return (unsigned char)(0xA5 ^ (i * 29)); }
@@ -373,19 +382,22 @@ static int pool_alloc(buf_pool_t *p, size_t n, size_t align, void **out, long re
             return buf_map_dev(d);
         break;
     }
-    case BUF_POOL_CAP:
+    case BUF_POOL_CAP: {
         pthread_mutex_lock(p->lk);
         if (n > p->cap || p->st.bytes_now > p->cap - n) {
             p->st.refused++;
             pthread_mutex_unlock(p->lk);
             return BUF_ECAP;
         }
+        uint64_t peak = p->st.peak;
         st_alloc(p, n);
+        uint64_t reserved = p->st.bytes_now;
         p->refs += ref;
         pthread_mutex_unlock(p->lk);
         rc = buf_pool_alloc(p->parent, n, align, out);
         if (rc) {
             pthread_mutex_lock(p->lk);
+            st_unreserve(p, peak, reserved);
             p->st.bytes_now -= n;
             p->st.total -= n;
             p->st.allocations--;
@@ -393,6 +405,7 @@ static int pool_alloc(buf_pool_t *p, size_t n, size_t align, void **out, long re
             pthread_mutex_unlock(p->lk);
         }
         return rc;
+    }
     case BUF_POOL_LOG:
         rc = buf_pool_alloc(p->parent, n, align, &q);
         if (rc)
@@ -486,12 +499,14 @@ static int pool_free(buf_pool_t *p, void *q, size_t n, long unref) {
         else if (fprintf(p->log, "f %" PRIu64 "\n", slot) < 0)
             rc = BUF_EIO;
         pthread_mutex_unlock(p->lk);
-        int prc = buf_pool_free(p->parent, q, n);
         if (rc == BUF_EFOREIGN) {
+            /* not ours: handing it to the parent could free memory another
+             * pool owns (the debug pool refuses the same way) */
             if (unref)
                 buf_pool_destroy(p);
             return rc;
         }
+        int prc = buf_pool_free(p->parent, q, n);
         rc = rc ? rc : prc;
         break;
     }
@@ -608,18 +623,21 @@ int buf_pool_realloc(buf_pool_t *p, void **pp, size_t old_n, size_t new_n, size_
         pthread_mutex_unlock(p->lk);
         return BUF_OK;
     }
-    case BUF_POOL_CAP:
+    case BUF_POOL_CAP: {
         pthread_mutex_lock(p->lk);
         if (new_n > p->cap || p->st.bytes_now - old_n > p->cap - new_n) {
             p->st.refused++;
             pthread_mutex_unlock(p->lk);
             return BUF_ECAP;
         }
+        uint64_t peak = p->st.peak;
         st_realloc(p, old_n, new_n);
+        uint64_t reserved = p->st.bytes_now;
         pthread_mutex_unlock(p->lk);
         rc = buf_pool_realloc(p->parent, pp, old_n, new_n, align);
         if (rc && rc != BUF_ECANARY) {
             pthread_mutex_lock(p->lk);
+            st_unreserve(p, peak, reserved);
             p->st.bytes_now = p->st.bytes_now - new_n + old_n;
             p->st.total -= new_n;
             p->st.allocations--;
@@ -627,6 +645,7 @@ int buf_pool_realloc(buf_pool_t *p, void **pp, size_t old_n, size_t new_n, size_
             pthread_mutex_unlock(p->lk);
         }
         return rc;
+    }
     case BUF_POOL_LOG: {
         void *old = *pp;
         rc = buf_pool_realloc(p->parent, pp, old_n, new_n, align);

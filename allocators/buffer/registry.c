@@ -374,6 +374,8 @@ size_t buf_registry_count(void) {
 
 int buf_registry_lookup(const void *p, size_t n, const buf_t **owner) {
     uintptr_t lo = (uintptr_t)p, hi = lo + (n ? n : 1);
+    if (hi <= lo)
+        hi = UINTPTR_MAX; /* [p, p+n) reaches the end of the address space */
     pthread_mutex_lock(&reg_lock);
     rnode_t *leaf;
     int j;
