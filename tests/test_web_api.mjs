@@ -76,6 +76,8 @@ try {
   check(r.status === 200 && r.json.total === 0, 'since as a full time');
   r = await get('/api/runs?allocator=nosuch');
   check(r.status === 200 && r.json.total === 0, 'an unknown allocator matches nothing');
+  r = await get('/api/runs?since=2024-02-29&until=2400-02-29');
+  check(r.status === 200 && r.json.total === 8, 'a leap day is a date');
 
   // ---- CSV variants of the list
   for (const p of ['/api/runs.csv', '/api/runs?format=csv']) {
@@ -143,13 +145,16 @@ try {
   for (const p of ['/api/runs/abc', '/api/runs/0', '/api/runs/-1', '/api/runs/1e3', '/api/runs/12345678901234567890', '/api/runs/1x/samples',
                    '/api/runs?limit=0', '/api/runs?limit=1001', '/api/runs?limit=abc', '/api/runs?limit=', '/api/runs?offset=-1',
                    '/api/runs?since=yesterday', '/api/runs?since=2026-13-01', '/api/runs?until=2026-01-01T25:00:00Z', '/api/runs?bogus=1',
-                   '/api/runs?format=xml', '/api/runs.csv?format=json', '/api/metrics?x=1', '/api/runs/1?limit=3']) {
+                   '/api/runs?format=xml', '/api/runs.csv?format=json', '/api/metrics?x=1', '/api/runs/1?limit=3',
+                   '/api/runs?since=2026-02-31', '/api/runs?until=2025-02-29', '/api/runs?since=2026-04-31T00:00:00Z', '/api/runs?until=2100-02-29',
+                   '/api/runs?limit=1&limit=abc', '/api/runs?limit=5&limit=5', '/api/compare?runs=1&runs=2', '/api/runs/1?format=csv&format=json']) {
     r = await get(p);
     check(r.status === 400 && isJson(r) && typeof r.json.error === 'string' && r.json.error.endsWith('.'), `GET ${p} is 400 with one sentence`, `${r.status} ${r.body}`);
   }
   // ---- 404s
   for (const p of ['/api/runs/999999', '/api/runs/999999/samples', '/api/runs/999999/heap', '/api/runs/999999/composition.csv',
-                   '/api/runs/1/nope', '/api/nope', '/api/', '/api', '/nope', '/index.htm', '/assets/', '/assets/nope.js', '/api/health.csv']) {
+                   '/api/runs/1/nope', '/api/nope', '/api/', '/api', '/nope', '/index.htm', '/assets/', '/assets/nope.js', '/api/health.csv',
+                   '/api/nope?format=xml', '/api/nope.csv?format=json', '/api/nope?x=1&x=2']) {
     r = await get(p);
     check(r.status === 404 && isJson(r) && typeof r.json.error === 'string', `GET ${p} is 404 JSON`, `${r.status} ${r.body.slice(0, 80)}`);
   }

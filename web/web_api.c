@@ -95,9 +95,12 @@ static int parse_date(const char *s, int upper, char *out, size_t outlen) {
     size_t len = strlen(s);
     if (len != 10 && len != 19 && !(len == 20 && s[19] == 'Z'))
         return EINVAL;
-    if (digits(s, 4, 1970, 9999) < 0 || s[4] != '-' || digits(s + 5, 2, 1, 12) < 0 || s[7] != '-' ||
-        digits(s + 8, 2, 1, 31) < 0)
+    static const int mdays[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    int y = digits(s, 4, 1970, 9999), m = digits(s + 5, 2, 1, 12), d = digits(s + 8, 2, 1, 31);
+    if (y < 0 || s[4] != '-' || m < 0 || s[7] != '-' || d < 0)
         return EINVAL;
+    if (d > mdays[m - 1] + (m == 2 && ((y % 4 == 0 && y % 100 != 0) || y % 400 == 0)))
+        return EINVAL; /* 2026-02-31 is no day */
     if (len == 10) {
         snprintf(out, outlen, "%.10s%s", s, upper ? "T~" : "");
         return 0;
@@ -653,15 +656,6 @@ void web_api_handle(const char *dbpath, const char *url, const web_query_t *q, w
         rep->csv = 1;
         len -= 4;
     }
-    const char *fmt = q->get(q->cls, "format");
-    if (fmt) {
-        if (strcmp(fmt, "csv") == 0) {
-            rep->csv = 1;
-        } else if (strcmp(fmt, "json") != 0 || rep->csv) {
-            web_reply_error(rep, 400, "Parameter 'format' must be json or csv.");
-            return;
-        }
-    }
     char p[256];
     if (len >= sizeof p) {
         web_reply_error(rep, 404, "No such API route.");
@@ -673,6 +667,28 @@ void web_api_handle(const char *dbpath, const char *url, const web_query_t *q, w
     static const char *const only_format[] = {"format", NULL};
     int simple = strcmp(p, "/metrics") == 0 || strcmp(p, "/health") == 0 || strcmp(p, "/allocators") == 0 ||
                  strcmp(p, "/workloads") == 0 || strncmp(p, "/runs/", 6) == 0;
+    /* An unknown route is 404 whatever its parameters. */
+    if (!simple && strcmp(p, "/runs") != 0 && strcmp(p, "/compare") != 0) {
+        web_reply_error(rep, 404, "No such API route.");
+        return;
+    }
+    /* A parameter given twice would otherwise silently take its first value. */
+    const char *twice = q->first_repeated(q->cls);
+    if (twice) {
+        char msg[120];
+        snprintf(msg, sizeof msg, "Parameter '%.40s' is given more than once.", twice);
+        web_reply_error(rep, 400, msg);
+        return;
+    }
+    const char *fmt = q->get(q->cls, "format");
+    if (fmt) {
+        if (strcmp(fmt, "csv") == 0) {
+            rep->csv = 1;
+        } else if (strcmp(fmt, "json") != 0 || rep->csv) {
+            web_reply_error(rep, 400, "Parameter 'format' must be json or csv.");
+            return;
+        }
+    }
     if (simple) {
         const char *bad = q->first_unknown(q->cls, only_format);
         if (bad) {

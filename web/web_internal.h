@@ -81,6 +81,8 @@ typedef struct web_query {
     const char *(*get)(void *cls, const char *key);
     /* Call f(key) for every argument; returns the first key f rejects. */
     const char *(*first_unknown)(void *cls, const char *const *known);
+    /* The first key given more than once, or NULL. */
+    const char *(*first_repeated)(void *cls);
     void *cls;
 } web_query_t;
 

@@ -95,6 +95,38 @@ static const char *q_first_unknown(void *cls, const char *const *known) {
     return u.bad;
 }
 
+/* Repeated keys among the first WEB_KEYS_SEEN distinct ones; a query with
+ * more distinct keys than that holds one no route knows, which the
+ * unknown-parameter check answers. */
+enum { WEB_KEYS_SEEN = 16 };
+
+typedef struct {
+    const char *seen[WEB_KEYS_SEEN];
+    int n;
+    const char *bad;
+} repeat_scan_t;
+
+static enum MHD_Result q_rescan(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
+    (void)kind;
+    (void)value;
+    repeat_scan_t *u = cls;
+    for (int i = 0; i < u->n; i++)
+        if (strcmp(u->seen[i], key) == 0) {
+            u->bad = key;
+            return MHD_NO;
+        }
+    if (u->n == WEB_KEYS_SEEN)
+        return MHD_NO;
+    u->seen[u->n++] = key;
+    return MHD_YES;
+}
+
+static const char *q_first_repeated(void *cls) {
+    repeat_scan_t u = {{NULL}, 0, NULL};
+    MHD_get_connection_values(cls, MHD_GET_ARGUMENT_KIND, q_rescan, &u);
+    return u.bad;
+}
+
 /* ---- streamed answers ----------------------------------------------------- */
 
 typedef struct {
@@ -129,7 +161,7 @@ static void stream_free(void *cls) {
 }
 
 static enum MHD_Result send_api(web_server_t *srv, struct MHD_Connection *c, const char *url, int head) {
-    web_query_t q = {q_get, q_first_unknown, c};
+    web_query_t q = {q_get, q_first_unknown, q_first_repeated, c};
     web_stream_t *s = calloc(1, sizeof *s);
     if (!s)
         return send_json(c, 500, "{\"error\":\"Out of memory.\"}\n");
@@ -362,7 +394,7 @@ int web_cmd_serve(int argc, char **argv) {
         int sig = 0;
         sigwait(&stop, &sig);
         MHD_stop_daemon(d);
-        printf("mmbench serve: stopped (%s).\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
+        printf("mmbench serve: stopped (%s)\n", sig == SIGTERM ? "SIGTERM" : "SIGINT");
         fflush(stdout);
     }
     /* SIGINT/SIGTERM stay blocked: a second Ctrl-C must not kill us mid-cleanup. */

@@ -7,6 +7,7 @@
 //   node browser_test.mjs MMBENCH WORKDIR ARTIFACTS_DIR
 // Exit 0 pass, 1 fail, 77 skipped (no Chromium or no playwright-core).
 // With MMBENCH_WEB_DB set it uses that database instead of making one.
+import { spawnSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -77,6 +78,7 @@ try {
   check(nrows > 0, `runs page lists runs (${nrows} rows)`);
   const head = await page.$$eval('#runs thead th', (t) => t.map((x) => x.textContent));
   check(head.includes('ns per request') && head.includes('Peak RSS'), 'runs table labels come from /api/metrics');
+  check(head.includes('Started (UTC)'), 'the start time says it is UTC');
   await page.screenshot({ path: path.join(artifacts, 'runs.png'), fullPage: true });
 
   // Filter by workload, select every run of it, compare.
@@ -163,6 +165,47 @@ try {
   await page.goto(url + 'compare.html');
   await page.waitForSelector('body[data-ready="1"]');
   check(await page.$eval('#messages', (m) => /No runs chosen/.test(m.textContent)), 'compare page without runs says what to do');
+  check(await page.$eval('#controls', (c) => getComputedStyle(c).display === 'none'), 'compare page without runs hides its controls');
+
+  // A page past the end (a shared URL, runs since deleted) has no "from-to".
+  await page.goto(url + '?offset=1000');
+  await page.waitForSelector('#runs tbody td.empty');
+  const info = await page.$eval('#page-info', (p) => p.textContent);
+  check(!/^1001/.test(info) && /none past \d+/.test(info), `a page past the end says so (${info})`);
+  await page.goto(url + '?allocator=nosuch');
+  await page.waitForSelector('#runs tbody td.empty');
+  check(await page.$eval('#runs tbody td.empty', (t) => t.textContent === 'No runs match the filters.'), 'filters that match nothing say so');
+
+  // NULL metrics are no value, not 0: multi-threaded runs (steady_ns_per_op
+  // is NULL) and a failed run, next to a single run of another workload.
+  if (!process.env.MMBENCH_WEB_DB) {
+    const more = [[{}, ['--alloc=glibc,bestfit', '--workload=larson']], [{ MMBENCH_FAULT: 'segv:100' }, ['--alloc=nextfit', '--workload=larson']]];
+    for (const [env, args] of more)
+      spawnSync(mmbench, ['run', ...args, '--ops=20000', '--live=1000', '--quiet', `--db=${db}`],
+                { env: { ...process.env, ...env }, timeout: 60000 });
+    const list = await (await fetch(url + 'api/runs?limit=1000')).json();
+    const larson = list.runs.filter((r) => r.workload === 'larson');
+    const failed = larson.find((r) => r.status === 'failed'), one = list.runs.find((r) => r.workload === 'ramp');
+    const recorded = larson.length === 3 && !!failed && larson.every((r) => r.steady_ns_per_op == null);
+    check(recorded, 'larson runs recorded, one failed');
+    if (recorded) {
+      await page.goto(`${url}compare.html?runs=${[...larson.map((r) => r.id), one.id].join(',')}&workload=larson`);
+      await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
+      const opts = await page.$$eval('#workload option', (o) => o.map((x) => x.textContent));
+      check(opts.includes('larson (3 runs)') && opts.includes('ramp (1 run)'), `workload choices count their runs (${opts.join(', ')})`);
+      const cards = await page.$$eval('#bars .card', (cs) => cs.map((c) => ({
+        title: c.querySelector('h3').textContent, empty: c.querySelector('.empty') ? c.querySelector('.empty').textContent : null,
+        labels: c.querySelector('canvas') ? window.Chart.getChart(c.querySelector('canvas')).data.labels : null })));
+      const steady = cards.find((c) => /after the ramp-up/.test(c.title));
+      check(!!steady && /NULL/.test(steady.empty || '') && !steady.labels, 'a metric NULL for every run says so instead of drawing an empty axis');
+      const drawn = cards.filter((c) => c.labels);
+      check(drawn.length === 5 && drawn.every((c) => c.labels.includes('nextfit (no data)') && c.labels.includes('glibc')),
+            `a bar without a value is labelled no data (${drawn.map((c) => c.labels.join('/')).join('; ')})`);
+      const legend = await page.$eval('#series canvas', (c) => window.Chart.getChart(c).data.datasets.map((d) => d.label));
+      check(legend.includes(`nextfit #${failed.id} (no data)`), `a series without data says so in its legend (${legend.join(', ')})`);
+      await page.screenshot({ path: path.join(artifacts, 'compare-null.png'), fullPage: true });
+    }
+  }
 
   check(errors.length === 0, `no console errors${errors.length ? ': ' + errors.join(' | ') : ''}`);
 } catch (e) {

@@ -76,15 +76,18 @@ function drawSeries() {
     }));
     const { card: c, canvas } = card(info.label, info.unit === 'B' ? 'bytes' : info.unit, csv);
     grid.append(c);
-    const datasets = runs.map((r) => ({
-      label: runLabel(r),
-      data: r.points.filter((p) => p[key] != null).map((p) => ({ x: p.op_index, y: p[key] })),
-      borderColor: r.rep ? alpha(allocColor(r.allocator), 0.45) : allocColor(r.allocator),
-      backgroundColor: allocColor(r.allocator),
-      borderWidth: r.rep ? 1 : 2,
-      pointRadius: 0,
-      tension: 0,
-    }));
+    const datasets = runs.map((r) => {
+      const data = r.points.filter((p) => p[key] != null).map((p) => ({ x: p.op_index, y: p[key] }));
+      return {
+        label: runLabel(r) + (data.length ? '' : ' (no data)'), // a failed run, or a column it cannot report
+        data,
+        borderColor: r.rep ? alpha(allocColor(r.allocator), 0.45) : allocColor(r.allocator),
+        backgroundColor: allocColor(r.allocator),
+        borderWidth: r.rep ? 1 : 2,
+        pointRadius: 0,
+        tension: 0,
+      };
+    });
     const chart = new Chart(canvas, {
       type: 'line',
       data: { datasets },
@@ -149,10 +152,17 @@ function drawBars() {
     box.classList.add('short');
     c.title = info.description || '';
     grid.append(c);
+    // NULL is no value, not 0: say so instead of an empty axis or a missing bar.
+    if (means.every((m) => m == null)) {
+      box.replaceChildren(el('p', { class: 'empty' }, base && !bs
+        ? `No value for the baseline ${base}, so nothing to compare with.`
+        : 'No value: this metric is NULL for every run here (failed, or not measurable for these runs).'));
+      continue;
+    }
     charts.push(new Chart(canvas, {
       type: 'bar',
       data: {
-        labels: names,
+        labels: names.map((a, i) => (means[i] == null ? `${a} (no data)` : a)),
         datasets: [{
           label: info.label, data: means, errorBars: bars,
           backgroundColor: names.map((a) => alpha(allocColor(a), 0.75)), borderColor: names.map(allocColor),
@@ -300,7 +310,10 @@ async function main() {
     state.workload = wls[counts.indexOf(Math.max(...counts))];
   }
   const ws = $('workload');
-  ws.replaceChildren(...wls.map((w) => el('option', { value: w }, `${w} (${allRuns.filter((r) => r.workload === w).length} runs)`)));
+  ws.replaceChildren(...wls.map((w) => {
+    const n = allRuns.filter((r) => r.workload === w).length;
+    return el('option', { value: w }, `${w} (${n} run${n === 1 ? '' : 's'})`);
+  }));
   ws.value = state.workload;
   ws.disabled = wls.length < 2;
   ws.addEventListener('change', () => { state.workload = ws.value; state.zoom = ''; fillBaseline(); render(); });

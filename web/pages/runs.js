@@ -55,7 +55,7 @@ async function load() {
   lastRuns = d.runs;
   const head = $('runs').tHead, body = $('runs').tBodies[0];
   const cols = [
-    ['', null], ['Run', null], ['Started', null], ['Allocator', null], ['Workload', null], ['Status', null],
+    ['', null], ['Run', null], ['Started (UTC)', null], ['Allocator', null], ['Workload', null], ['Status', null],
     ['Ops', 'num'], ['Live', 'num'], ['Sizes', null], ['Rep', 'num'],
     ...KEY_METRICS.map((k) => [mi.metrics[k] ? mi.metrics[k].label : k, 'num', mi.metrics[k]]),
     ['Heap map', null],
@@ -65,7 +65,8 @@ async function load() {
   body.replaceChildren();
   if (!d.runs.length) {
     body.append(el('tr', {}, el('td', { colspan: cols.length, class: 'empty' },
-      d.total ? 'No runs on this page.' : 'No runs match. Record some with: mmbench run --alloc=glibc,bestfit')));
+      d.total ? 'No runs on this page.' : FILTERS.some((f) => state[f]) ? 'No runs match the filters.'
+        : 'The database has no runs yet. Record some with: mmbench run --alloc=glibc,bestfit')));
   }
   for (const r of d.runs) {
     const box = el('input', { type: 'checkbox', 'aria-label': `select run ${r.id}`, checked: selected.has(r.id), 'data-id': r.id });
@@ -90,12 +91,13 @@ async function load() {
     body.append(tr);
   }
   const end = Math.min(d.total, offset + d.runs.length);
-  $('page-info').textContent = d.total ? `${offset + 1}–${end} of ${d.total}` : '';
+  // An offset past the end (from a shared URL, or runs deleted since) has no "from–to".
+  $('page-info').textContent = d.runs.length ? `${offset + 1}–${end} of ${d.total}` : d.total ? `none past ${d.total}` : '';
   $('prev').disabled = offset === 0;
   $('next').disabled = end >= d.total;
   const ok = d.runs.filter((r) => r.status === 'ok').length;
   $('summary').textContent = `${d.total} run${d.total === 1 ? '' : 's'}` +
-    (FILTERS.some((f) => state[f]) ? ' match the filters' : ' in the database') +
+    (FILTERS.some((f) => state[f]) ? (d.total === 1 ? ' matches' : ' match') + ' the filters' : ' in the database') +
     `. Select runs of one workload and compare them.` + (ok < d.runs.length ? ` ${d.runs.length - ok} on this page failed.` : '');
   $('csv').replaceChildren(csvLink('Download this page as CSV', 'runs.csv', () => {
     const keys = Object.keys(lastRuns[0] || { id: 0 });
