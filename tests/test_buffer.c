@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 /* ---- helpers ------------------------------------------------------------------ */
@@ -770,6 +771,105 @@ TEST(pool_statistics_after_a_known_sequence) {
     buf_pool_destroy(p);
 }
 
+/* A heap whose realloc moves every block to an address that is 16- but not
+ * 64-byte aligned (and poisons the old block, as a real free may reuse it),
+ * and whose aligned allocation can be made to fail: the moment where a
+ * pool that trusted realloc for a 64-byte-aligned block would have lost it. */
+enum { SLY_ARENA = 1 << 20, SLY_MAX = 64 };
+static struct {
+    _Alignas(64) unsigned char arena[SLY_ARENA];
+    size_t used, n, size[SLY_MAX];
+    void *ptr[SLY_MAX];
+    int aligned_fails;
+} sly;
+static void *sly_take(size_t align, size_t skew, size_t n) {
+    size_t at = ((sly.used + align - 1) & ~(align - 1)) + skew;
+    if (at + n > SLY_ARENA || sly.n == SLY_MAX)
+        return NULL;
+    sly.used = at + n;
+    sly.ptr[sly.n] = sly.arena + at;
+    sly.size[sly.n++] = n;
+    return sly.arena + at;
+}
+static size_t sly_find(void *p) {
+    for (size_t i = 0; i < sly.n; i++)
+        if (sly.ptr[i] == p)
+            return i;
+    return SIZE_MAX;
+}
+static void *sly_malloc(void *h, size_t n) { (void)h; return sly_take(64, 16, n); }
+static void *sly_aligned(void *h, size_t align, size_t n) {
+    (void)h;
+    return sly.aligned_fails ? NULL : sly_take(align, 0, n);
+}
+static void sly_free(void *h, void *p) {
+    (void)h;
+    size_t i = sly_find(p);
+    if (i != SIZE_MAX) {
+        memset(p, 0xDD, sly.size[i]);
+        sly.ptr[i] = NULL;
+    }
+}
+static size_t sly_usable(void *h, void *p) {
+    (void)h;
+    size_t i = sly_find(p);
+    return i == SIZE_MAX ? 0 : sly.size[i];
+}
+static void *sly_realloc(void *h, void *p, size_t n) {
+    size_t i = sly_find(p);
+    void *q = sly_take(64, 16, n);
+    if (q && i != SIZE_MAX) {
+        memcpy(q, p, sly.size[i] < n ? sly.size[i] : n);
+        sly_free(h, p);
+    }
+    return q;
+}
+
+TEST(a_failed_resize_keeps_the_block_and_its_contents) {
+    static const alloc_methods_t sly_m = {.name = "sly", .malloc = sly_malloc, .free = sly_free,
+                                          .realloc = sly_realloc, .aligned = sly_aligned,
+                                          .usable_size = sly_usable};
+    memset(&sly, 0, sizeof sly);
+    buf_pool_t *p;
+    ASSERT_TRUE(buf_pool_wrap(&p, &sly_m, NULL) == BUF_OK);
+    /* the raw pool call: no memory for an aligned block, so nothing moves */
+    void *a, *was;
+    ASSERT_TRUE(buf_pool_alloc(p, 100, 64, &a) == BUF_OK);
+    memset(a, 'a', 100);
+    was = a;
+    sly.aligned_fails = 1;
+    EXPECT_EQ(buf_pool_realloc(p, &a, 100, 5000, 64), BUF_ENOMEM);
+    EXPECT_TRUE(a == was);
+    EXPECT_TRUE(((unsigned char *)a)[0] == 'a' && ((unsigned char *)a)[99] == 'a');
+    /* room in the block already (its usable size): in place, no allocation */
+    EXPECT_EQ(buf_pool_realloc(p, &a, 100, 90, 64), BUF_OK);
+    EXPECT_TRUE(a == was);
+    sly.aligned_fails = 0;
+    EXPECT_EQ(buf_pool_realloc(p, &a, 90, 5000, 64), BUF_OK);
+    EXPECT_EQ((uintptr_t)a % 64, 0);
+    EXPECT_TRUE(((unsigned char *)a)[0] == 'a' && ((unsigned char *)a)[89] == 'a');
+    EXPECT_EQ(buf_pool_free(p, a, 5000), BUF_OK);
+    /* a buffer: a resize that fails keeps its data, registered where it is */
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.pool = p;
+    buf_t *b;
+    ASSERT_TRUE(buf_new(&b, 100, 1, &o) == BUF_OK);
+    memset(buf_mutable_data(b), 'b', 100);
+    const void *data = buf_data(b);
+    sly.aligned_fails = 1;
+    EXPECT_EQ(buf_resize(b, 5000), BUF_ENOMEM);
+    EXPECT_TRUE(buf_data(b) == data);
+    EXPECT_EQ(buf_size(b), 100);
+    EXPECT_TRUE(((const unsigned char *)buf_data(b))[0] == 'b' && ((const unsigned char *)buf_data(b))[99] == 'b');
+    EXPECT_TRUE(buf_from_data(data) == b);
+    sly.aligned_fails = 0;
+    EXPECT_EQ(buf_resize(b, 5000), BUF_OK);
+    EXPECT_EQ((uintptr_t)buf_data(b) % 64, 0);
+    EXPECT_TRUE(((const unsigned char *)buf_data(b))[99] == 'b');
+    EXPECT_EQ(buf_release(b), BUF_OK);
+    buf_pool_destroy(p);
+}
+
 TEST(capping_pool_refuses_beyond_its_cap) {
     buf_pool_t *base = bump_pool(), *cp;
     ASSERT_TRUE(base && buf_pool_capped(&cp, base, 1000) == BUF_OK);
@@ -1398,6 +1498,7 @@ int main(void) {
     RUN(builder_appends_typed_values_and_finishes_immutable);
     RUN(builder_freed_unfinished_releases_everything);
     RUN(pool_statistics_after_a_known_sequence);
+    RUN(a_failed_resize_keeps_the_block_and_its_contents);
     RUN(capping_pool_refuses_beyond_its_cap);
     RUN(capping_pool_peak_ignores_what_its_parent_refused);
     RUN(logging_pool_writes_the_trace_format);

@@ -144,7 +144,9 @@ void buf_pool_get_stats(buf_pool_t *pool, buf_pool_stats_t *out);
  * apply).  align: power of two, 0 means 16.  Free with the same size.
  *     void *p; if (buf_pool_alloc(pool, 100, 64, &p) == 0) buf_pool_free(pool, p, 100); */
 int buf_pool_alloc(buf_pool_t *pool, size_t n, size_t align, void **out);
-/* Resize *p from old_n to new_n bytes keeping contents and alignment. */
+/* Resize *p from old_n to new_n bytes keeping contents and alignment.  On
+ * BUF_ENOMEM *p and its contents are as they were.  An alignment above 16 is
+ * kept by allocate + copy + free unless the block already has the room. */
 int buf_pool_realloc(buf_pool_t *pool, void **p, size_t old_n, size_t new_n, size_t align);
 /* Returns BUF_ECANARY from a debug pool whose canary was overwritten. */
 int buf_pool_free(buf_pool_t *pool, void *p, size_t n);

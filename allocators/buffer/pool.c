@@ -597,27 +597,29 @@ int buf_pool_realloc(buf_pool_t *p, void **pp, size_t old_n, size_t new_n, size_
     int rc;
     switch (p->kind) {
     case BUF_POOL_PLAIN: {
+        if (align > 16) {
+            /* An allocator's realloc keeps only its own 16-byte alignment,
+             * and once it has moved the block the old one is gone: were the
+             * new one misaligned and no aligned block to be had, neither the
+             * old contents nor the caller's pointer would survive.  So: in
+             * place when the block already has the room (its usable size)
+             * and is not being cut below half, else allocate, copy, free,
+             * which on failure leaves the old block as it was. */
+            if (!p->emulate && p->m->usable_size && new_n <= p->m->usable_size(p->heap, *pp) &&
+                new_n >= old_n / 2) {
+                pthread_mutex_lock(p->lk);
+                st_realloc(p, old_n, new_n);
+                pthread_mutex_unlock(p->lk);
+                return BUF_OK;
+            }
+            return realloc_by_copy(p, pp, old_n, new_n, align);
+        }
         if (p->emulate || !p->m->realloc)
             return realloc_by_copy(p, pp, old_n, new_n, align);
         void *q = p->m->realloc(p->heap, *pp, new_n ? new_n : 1);
         if (!q)
-            return BUF_ENOMEM;
-        if ((uintptr_t)q & (align - 1)) {
-            void *a = plain_alloc(p, new_n, align);
-            if (!a) {
-                /* the data lives at q now; hand it back unaligned is worse
-                 * than failing, so keep it and report no memory */
-                *pp = q;
-                pthread_mutex_lock(p->lk);
-                st_realloc(p, old_n, new_n);
-                pthread_mutex_unlock(p->lk);
-                return BUF_ENOMEM;
-            }
-            memcpy(a, q, new_n);
-            p->m->free(p->heap, q);
-            q = a;
-        }
-        *pp = q;
+            return BUF_ENOMEM; /* the old block is as it was */
+        *pp = q; /* 16-byte aligned, as every block of the allocator */
         pthread_mutex_lock(p->lk);
         st_realloc(p, old_n, new_n);
         pthread_mutex_unlock(p->lk);
