@@ -515,6 +515,48 @@ TEST(json_records_the_resolved_parameters) {
     EXPECT_EQ(wl_find("larson")->multi_threaded, 1);
 }
 
+/* wl.h: passing the resolved parameters back (all set) generates the
+ * identical stream, and the recorded live is the sum of the threads' own:
+ * ramp and every-other size each thread from its own share of ops. */
+TEST(resolved_parameters_generate_the_same_stream) {
+    static const char *const ops[] = {"1000", "1001", "997", "7", "12345"};
+    for (size_t i = 0; i < NNAMED; i++)
+        for (size_t o = 0; o < sizeof ops / sizeof ops[0]; o++)
+            for (uint32_t t = 1; t <= 5; t++) {
+                if (!strcmp(named[i], "prodcons") && t < 2)
+                    continue;
+                char w[80], n[32], th[32], err[512];
+                snprintf(w, sizeof w, "workload=%s", named[i]);
+                snprintf(n, sizeof n, "ops=%s", ops[o]);
+                snprintf(th, sizeof th, "threads=%u", t);
+                wl_params_t p, r;
+                wl_stream_t a, b;
+                ASSERT_TRUE(params(&p, (const char *[]){w, n, th, NULL}) == 0);
+                ASSERT_TRUE(wl_generate(&p, &a, err, sizeof err) == 0);
+                wl_params_resolve(&p, &r);
+                r.set = WL_SET_OPS | WL_SET_SEED | WL_SET_THREADS | WL_SET_SIZES | WL_SET_LIVE | WL_SET_LIFETIME |
+                        WL_SET_TOUCH;
+                ASSERT_TRUE(wl_generate(&r, &b, err, sizeof err) == 0);
+                if (a.hash != b.hash)
+                    printf("  %s ops=%s threads=%u: resolved live %llu gives another stream\n", named[i], ops[o], t,
+                           (unsigned long long)r.live);
+                EXPECT_EQ(a.hash, b.hash);
+                wl_stream_free(&a);
+                wl_stream_free(&b);
+            }
+    /* ramp, 1000 ops in 3 threads: 334 + 333 + 333 ops, live 167 + 166 + 166 */
+    wl_params_t p, r;
+    ASSERT_TRUE(params(&p, (const char *[]){"workload=ramp", "ops=1000", "threads=3", NULL}) == 0);
+    wl_params_resolve(&p, &r);
+    EXPECT_EQ(r.live, 499);
+    ASSERT_TRUE(params(&p, (const char *[]){"workload=every-other", "ops=1000", "threads=3", NULL}) == 0);
+    wl_params_resolve(&p, &r);
+    EXPECT_EQ(r.live, 399); /* 133 + 133 + 133 */
+    ASSERT_TRUE(params(&p, (const char *[]){"workload=ramp", "ops=1001", NULL}) == 0);
+    wl_params_resolve(&p, &r);
+    EXPECT_EQ(r.live, 500);
+}
+
 TEST(trace_fixture_replays_with_dense_slots) {
     wl_stream_t s;
     ASSERT_TRUE(generate(&s, (const char *[]){"workload=trace:" MMB_TEST_DATA "/sparse.trace", NULL}) == 0);
@@ -643,6 +685,7 @@ TEST(malformed_traces_report_file_and_line) {
         {"a 4294967296 8\n", ":1: slot '4294967296'"},
         {"a 1 1099511627777\n", ":1: size '1099511627777'"},
         {"f 1 2\n", ":1: 'f 1 2' has 3 fields"},
+        {"a 2 20 and three more\n", ":1: 'a 2 20 and three more' has 6 fields; expected 'a SLOT SIZE'"},
         {"# nothing\n\n", "has no operations"},
         {"a 1 10\nf 1\nf 1", ":3: free of slot 1 which is empty"},
         {"s 1 2 8\n", ":1: slice of slot 2 which is empty"},
@@ -731,6 +774,7 @@ int main(void) {
     RUN(bad_parameters_are_einval_with_a_sentence_naming_the_parameter);
     RUN(numbers_accept_suffixes_and_scientific_notation);
     RUN(json_records_the_resolved_parameters);
+    RUN(resolved_parameters_generate_the_same_stream);
     RUN(trace_fixture_replays_with_dense_slots);
     RUN(trace_slices_and_consumes_replay_and_round_trip);
     RUN(malformed_traces_report_file_and_line);

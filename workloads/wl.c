@@ -16,7 +16,7 @@
 
 static const wl_info_t workloads[] = {
     {"random", "steady state: fill to --live objects, then free a victim (--lifetime) and allocate, in turn", 0},
-    {"ramp", "allocate up to a peak of --live objects, free them all (--lifetime order), repeat; ends empty", 0},
+    {"ramp", "allocate up to a peak of --live objects, free them all (--lifetime order), repeat; ends empty (an odd share of ops per thread: one object left)", 0},
     {"every-other", "allocate --live equal objects, free every second one, then allocate 3-4x larger ones that "
                     "cannot reuse the holes", 0},
     {"powerlaw", "steady state with Pareto sizes: many small, few huge (16 B .. 64 MiB, alpha 1.1)", 0},
@@ -215,6 +215,17 @@ static const preset_t presets[] = {
     {"trace", "uniform:16:512", 10000, WL_LIFE_EXP, 1},
 };
 
+uint64_t wl_preset_live(const char *workload, uint64_t ops) {
+    uint64_t live;
+    if (!strcmp(workload, "ramp"))
+        live = ops / 2;
+    else if (!strcmp(workload, "every-other"))
+        live = ops * 2 / 5;
+    else
+        return 0;
+    return live ? live : 1;
+}
+
 void wl_params_resolve(const wl_params_t *p, wl_params_t *out) {
     if (out != p)
         *out = *p;
@@ -232,10 +243,14 @@ void wl_params_resolve(const wl_params_t *p, wl_params_t *out) {
         out->threads = pr->threads;
     if (!(p->set & WL_SET_LIVE)) {
         uint64_t live = pr->live;
-        if (!strcmp(pr->name, "ramp"))
-            live = out->ops / 2;
-        else if (!strcmp(pr->name, "every-other"))
-            live = out->ops * 2 / 5;
+        uint32_t T = out->threads ? out->threads : 1;
+        if (wl_preset_live(pr->name, 1)) {
+            /* Sized from each thread's own budget (wl_gen.c): the sum of
+             * the threads' targets (ops % T threads have one op more), which
+             * --live deals back to them unchanged. */
+            uint64_t q = out->ops / T, r = out->ops % T;
+            live = r * wl_preset_live(pr->name, q + 1) + (T - r) * wl_preset_live(pr->name, q);
+        }
         out->live = live ? live : 1;
     }
     out->set |= WL_SET_SIZES | WL_SET_LIFETIME | WL_SET_THREADS | WL_SET_LIVE;

@@ -553,8 +553,6 @@ static void gen_prodcons(gen_t *g, uint32_t T, uint64_t live) {
 
 /* ---- driver -------------------------------------------------------------------- */
 
-static uint64_t share(uint64_t total, uint32_t T, uint32_t t) { return total / T + (t < total % T); }
-
 static int gen_fail(gen_t *g, const wl_params_t *q, char *err, size_t errlen) {
     if (g->err == EOVERFLOW)
         return wl_fail(err, errlen, EOVERFLOW,
@@ -620,7 +618,7 @@ static int gen_threads(const wl_params_t *q, unsigned user_set, wl_stream_t *s, 
     uint32_t T = q->threads;
     uint64_t nops[WL_MAX_THREADS];
     for (uint32_t t = 0; t < T; t++)
-        nops[t] = share(q->ops, T, t);
+        nops[t] = wl_share(q->ops, T, t);
     if (wl_stream_layout(s, T, nops))
         return wl_fail(err, errlen, ENOMEM, "workload %s: out of memory for %llu ops", q->workload,
                        (unsigned long long)q->ops);
@@ -635,12 +633,10 @@ static int gen_threads(const wl_params_t *q, unsigned user_set, wl_stream_t *s, 
         pol_t p;
         memset(&p, 0, sizeof p);
         p.kind = q->lifetime;
-        uint64_t live = share(q->live, T, t);
+        uint64_t live = wl_share(q->live, T, t);
         /* Presets sized from ops are sized from this thread's own budget. */
-        if (!(user_set & WL_SET_LIVE) && !strcmp(q->workload, "ramp"))
-            live = nops[t] / 2;
-        else if (!(user_set & WL_SET_LIVE) && !strcmp(q->workload, "every-other"))
-            live = nops[t] * 2 / 5;
+        if (!(user_set & WL_SET_LIVE) && wl_preset_live(q->workload, 1))
+            live = wl_preset_live(q->workload, nops[t]);
         if (!live)
             live = 1;
         p.live = live;

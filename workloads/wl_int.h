@@ -54,6 +54,14 @@ int wl_stream_layout(wl_stream_t *s, uint32_t nthreads, const uint64_t *nops);
  * 0 or ENOMEM. */
 int wl_stream_facts(wl_stream_t *s, const uint8_t *tids);
 
+/* The live target of the presets sized from ops (ramp: ops / 2, every-other:
+ * ops * 2 / 5) for a budget of ops requests, at least 1; 0 for the others.
+ * A single-threaded workload applies it to each thread's own budget. */
+uint64_t wl_preset_live(const char *workload, uint64_t ops);
+
+/* Thread t's part of total over T threads: the first total % T get one more. */
+static inline uint64_t wl_share(uint64_t total, uint32_t T, uint32_t t) { return total / T + (t < total % T); }
+
 /* Trace replay (wl_trace.c): fills s from p->trace_path, p->threads copies. */
 int wl_trace_load(const wl_params_t *p, wl_stream_t *s, char *err, size_t errlen);
 

@@ -130,13 +130,16 @@ int wl_trace_load(const wl_params_t *p, wl_stream_t *s, char *err, size_t errlen
         trim(&b, &le);
         if (b == le)
             continue;
-        const char *tok[5][2];
-        int nt = 0;
-        for (const char *c = b; c < le && nt < 5;) {
-            tok[nt][0] = c;
+        const char *tok[4][2]; /* the first 4 fields; nt counts them all */
+        uint64_t nt = 0;
+        for (const char *c = b; c < le; nt++) {
+            const char *f = c;
             while (c < le && !is_blank(*c))
                 c++;
-            tok[nt++][1] = c;
+            if (nt < 4) {
+                tok[nt][0] = f;
+                tok[nt][1] = c;
+            }
             while (c < le && is_blank(*c))
                 c++;
         }
@@ -154,9 +157,9 @@ int wl_trace_load(const wl_params_t *p, wl_stream_t *s, char *err, size_t errlen
                            : cmd == 'r' ? "r SLOT SIZE"
                            : cmd == 's' ? "s SLOT PARENT LEN"
                                         : "c SLOT SIZE";
-        if (nt != want) {
-            rc = wl_fail(err, errlen, EINVAL, "%s:%llu: '%.*s' has %d fields; expected '%s'", path,
-                         (unsigned long long)line, (int)(le - b), b, nt, form);
+        if (nt != (uint64_t)want) {
+            rc = wl_fail(err, errlen, EINVAL, "%s:%llu: '%.*s' has %llu fields; expected '%s'", path,
+                         (unsigned long long)line, (int)(le - b), b, (unsigned long long)nt, form);
             goto out;
         }
         uint64_t slot, sz = 0;
