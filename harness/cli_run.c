@@ -112,8 +112,8 @@ static void run_usage(FILE *f) {
           "                       workload; random: 10000)\n"
           "  --lifetime=L         exp | uniform | fifo | lifo (default exp; prodcons fifo)\n"
           "  --touch=T            none | first | page | all (default page)\n"
-          "Numbers accept suffixes and exponents: 10k, 4M, 1e6 (k, M, G are powers of\n"
-          "1000; inside --sizes k, M, G, T are powers of 1024: 4k = 4096).\n"
+          "Numbers accept suffixes and exponents: 10k, 4M, 1e6 (k, M, G, T are powers\n"
+          "of 1000; inside --sizes they are powers of 1024: 4k = 4096).\n"
           "\n"
           "exit status: 0 every run succeeded; 1 some run failed (recorded, the sweep\n"
           "went on); 2 bad usage or input (nothing written).\n",

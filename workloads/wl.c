@@ -93,7 +93,7 @@ static int count_param(const char *key, const char *v, uint64_t lo, uint64_t hi,
     int rc = wl_parse_count(v, &x);
     if (rc == EINVAL)
         return wl_fail(err, errlen, EINVAL,
-                       "--%s: '%s' is not a number; expected %s (digits, 1e6, or a k/M/G suffix)", key, v, range);
+                       "--%s: '%s' is not a number; expected %s (digits, 1e6, or a k/M/G/T suffix)", key, v, range);
     if (rc || x < lo || x > hi)
         return wl_fail(err, errlen, EINVAL, "--%s: '%s' is out of range; expected %s", key, v, range);
     *out = x;
