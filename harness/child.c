@@ -181,6 +181,10 @@ typedef struct child {
     /* single thread: the measured time and the requests served when the
      * live block count first reached its maximum (steady_ns_per_op) */
     uint64_t ramp_elapsed, ramp_ops;
+    /* single thread with a heap walk: BLOCK_BINS bins for a heap map with
+     * too many blocks to keep, touched before the RSS baseline (the map is
+     * made inside the measured run) */
+    double *bins;
 } child_t;
 
 /* Fill byte for verify mode: depends on the slot and its size. */
@@ -450,8 +454,7 @@ static void child_sample(child_t *c, uint64_t op_index, uint64_t elapsed, double
 /* ---- the heap snapshot and the composition at peak ---------------------- */
 
 typedef struct walk_acc {
-    hx_block_t *b;
-    size_t n, cap;
+    size_t n;
     double free_cls[6];
     uint64_t last_off, last_size;
     int last_free;
@@ -460,10 +463,10 @@ typedef struct walk_acc {
 static const char *const free_cls_label[6] = {"free < 64 B", "free 64-255 B", "free 256 B-1 KiB",
                                               "free 1-4 KiB", "free 4-64 KiB", "free >= 64 KiB"};
 
+/* The first walk: count the blocks, sum the free ones by size class, note
+ * the last one. */
 static int walk_cb(void *ctx, uint64_t off, uint64_t size, int used) {
     walk_acc_t *a = ctx;
-    if (a->n < a->cap)
-        a->b[a->n] = (hx_block_t){off, size, used ? 1.0 : 0.0};
     a->n++;
     if (!used) {
         int k = size < 64 ? 0 : size < 256 ? 1 : size < 1024 ? 2 : size < 4096 ? 3 : size < 65536 ? 4 : 5;
@@ -472,6 +475,34 @@ static int walk_cb(void *ctx, uint64_t off, uint64_t size, int used) {
     a->last_off = off;
     a->last_size = size;
     a->last_free = !used;
+    return 0;
+}
+
+/* The second walk: each block written as it comes (bins NULL), or its used
+ * bytes added to the bins of w bytes each.  Nothing is kept per block: the
+ * snapshot is taken inside the measured run, where memory the harness
+ * touched would count in R(t) and the peak RSS. */
+typedef struct walk_out {
+    double *bins;
+    uint64_t w;
+} walk_out_t;
+
+static int walk_out_cb(void *ctx, uint64_t off, uint64_t size, int used) {
+    walk_out_t *o = ctx;
+    if (!o->bins) {
+        out_line("B %llu %llu %g", (unsigned long long)off, (unsigned long long)size, used ? 1.0 : 0.0);
+        return 0;
+    }
+    if (!used)
+        return 0;
+    uint64_t lo = off, hi = off + size;
+    while (lo < hi) {
+        uint64_t bin = lo / o->w, bend = (bin + 1) * o->w;
+        uint64_t seg = (hi < bend ? hi : bend) - lo;
+        if (bin < BLOCK_BINS)
+            o->bins[bin] += (double)seg;
+        lo += seg;
+    }
     return 0;
 }
 
@@ -529,43 +560,24 @@ static void child_peak_snapshot(child_t *c) {
     if (c->m->stats_extra)
         c->m->stats_extra(c->heap, emit_info, &acc);
     if (c->m->walk && c->s.nthreads == 1) {
-        size_t cap = 1;
-        if (st->used_blocks != ALLOC_UNKNOWN && st->free_blocks != ALLOC_UNKNOWN)
-            cap = (size_t)(st->used_blocks + st->free_blocks + 2);
-        walk_acc_t a = {.cap = cap};
-        a.b = hx_mem_alloc(cap * sizeof *a.b);
-        if (a.b && c->m->walk(c->heap, walk_cb, &a) == 0) {
-            size_t n = a.n < a.cap ? a.n : a.cap;
-            if (n <= MAX_BLOCKS_KEPT) {
-                for (size_t i = 0; i < n; i++)
-                    out_line("B %llu %llu %g", (unsigned long long)a.b[i].offset,
-                             (unsigned long long)a.b[i].size, a.b[i].used);
-            } else {
+        walk_acc_t a = {0};
+        if (c->m->walk(c->heap, walk_cb, &a) == 0) {
+            walk_out_t o = {0};
+            uint64_t end = a.n ? a.last_off + a.last_size : 0;
+            if (a.n > MAX_BLOCKS_KEPT) {
                 /* Too many blocks to keep: bin the heap by address, each bin
                  * with the fraction of its bytes in used blocks. */
-                uint64_t end = a.b[n - 1].offset + a.b[n - 1].size;
-                uint64_t w = (end + BLOCK_BINS - 1) / BLOCK_BINS;
-                if (w == 0)
-                    w = 1;
-                double *usedb = hx_mem_alloc(BLOCK_BINS * sizeof *usedb);
-                for (size_t i = 0; usedb && i < n; i++) {
-                    if (a.b[i].used == 0)
-                        continue;
-                    uint64_t lo = a.b[i].offset, hi = lo + a.b[i].size;
-                    while (lo < hi) {
-                        uint64_t bin = lo / w, bend = (bin + 1) * w;
-                        uint64_t seg = (hi < bend ? hi : bend) - lo;
-                        if (bin < BLOCK_BINS)
-                            usedb[bin] += (double)seg;
-                        lo += seg;
-                    }
-                }
-                for (uint64_t bin = 0; usedb && bin < BLOCK_BINS && bin * w < end; bin++) {
-                    uint64_t bw = (bin + 1) * w > end ? end - bin * w : w;
-                    out_line("B %llu %llu %.6f", (unsigned long long)(bin * w),
-                             (unsigned long long)bw, usedb[bin] / (double)bw);
-                }
-                hx_mem_free(usedb, BLOCK_BINS * sizeof *usedb);
+                o.bins = c->bins;
+                o.w = (end + BLOCK_BINS - 1) / BLOCK_BINS;
+                if (o.w == 0)
+                    o.w = 1;
+                memset(o.bins, 0, BLOCK_BINS * sizeof *o.bins);
+            }
+            c->m->walk(c->heap, walk_out_cb, &o);
+            for (uint64_t bin = 0; o.bins && bin < BLOCK_BINS && bin * o.w < end; bin++) {
+                uint64_t bw = (bin + 1) * o.w > end ? end - bin * o.w : o.w;
+                out_line("B %llu %llu %.6f", (unsigned long long)(bin * o.w), (unsigned long long)bw,
+                         o.bins[bin] / (double)bw);
             }
             /* Composition: payload, headers, padding, free fragments by
              * size class, the free top. */
@@ -586,8 +598,6 @@ static void child_peak_snapshot(child_t *c) {
             if (st->metadata_bytes > 0)
                 out_line("C metadata\tallocator metadata\t%lld", (long long)st->metadata_bytes);
         }
-        if (a.b)
-            hx_mem_free(a.b, cap * sizeof *a.b);
         return;
     }
     /* No heap walk: compose from the allocator's own figures. */
@@ -868,14 +878,20 @@ static void *child_worker(void *arg) {
     return NULL;
 }
 
-static void child_run_threads(child_t *c, uint32_t nsamples, double *wall_ns) {
-    uint32_t T = c->s.nthreads;
-    for (uint32_t i = 0; i < T; i++) {
+/* Start the workers; they wait for c->start.  Called before the RSS
+ * baseline: what creating a thread maps and touches (its stack, its TLS) is
+ * the harness's, not the allocator's, and must not count in R(t). */
+static void child_start_threads(child_t *c) {
+    for (uint32_t i = 0; i < c->s.nthreads; i++) {
         c->th[i].index = i;
         c->th[i].c = c;
         if (pthread_create(&c->th[i].tid, NULL, child_worker, &c->th[i]) != 0)
-            child_fail("cannot start worker thread %u of %u", i + 1, T);
+            child_fail("cannot start worker thread %u of %u", i + 1, c->s.nthreads);
     }
+}
+
+static void child_run_threads(child_t *c, uint32_t nsamples, double *wall_ns) {
+    uint32_t T = c->s.nthreads;
     uint64_t total = c->s.total_ops, next_k = 1;
     double maxL = -1;
     c->t_start_ns = hx_now_ns();
@@ -1045,7 +1061,13 @@ int hx_cmd_child(int argc, char **argv) {
     c->samples = hx_mem_alloc(c->samplecap * sizeof *c->samples);
     c->regular = hx_mem_alloc(c->samplecap);
     c->th = hx_mem_alloc(c->s.nthreads * sizeof *c->th);
-    if (!c->slot || !c->done || !c->samples || !c->regular || !c->th)
+    int heap_map = c->m->walk && c->s.nthreads == 1;
+    if (heap_map) {
+        c->bins = hx_mem_alloc(BLOCK_BINS * sizeof *c->bins);
+        if (c->bins)
+            memset(c->bins, 0, BLOCK_BINS * sizeof *c->bins);
+    }
+    if (!c->slot || !c->done || !c->samples || !c->regular || !c->th || (heap_map && !c->bins))
         child_fail("out of memory for the harness's tables (%llu slots)", (unsigned long long)ns);
     memset(c->slot, 0, ns * sizeof *c->slot);
     memset((void *)c->done, 0, ns * sizeof *c->done);
@@ -1103,6 +1125,8 @@ int hx_cmd_child(int argc, char **argv) {
                        "--verify, on a system allocator (glibc, jemalloc, mimalloc, tcmalloc)");
         bare_loop = 1;
     }
+    if (c->s.nthreads > 1)
+        child_start_threads(c);
     c->rss_base = proc_rss_bytes();
     int hwm_ok = proc_reset_peak_rss() == 0;
     uint64_t tsc0 = CHILD_TICKS(), ns0 = hx_now_ns();
@@ -1210,11 +1234,14 @@ int hx_cmd_child(int argc, char **argv) {
         m[HX_M_live_blocks] = st->used_blocks != ALLOC_UNKNOWN ? (double)st->used_blocks
                                                                 : (double)c->peak_live_count;
     }
+    /* The second half of the run: the evenly spaced samples taken after more
+     * than half of the requests (by request index, not by position in the
+     * array, which also holds the extra samples). */
     sum = 0;
     cnt = 0;
-    for (size_t k = c->nsamples / 2; k < c->nsamples; k++) {
+    for (size_t k = 0; k < c->nsamples; k++) {
         double h = c->samples[k].v[HX_S_holes], lb = c->samples[k].v[HX_S_live_blocks];
-        if (!isnan(h) && lb > 0 && c->regular[k]) {
+        if (2 * c->samples[k].v[HX_S_op_index] > total && !isnan(h) && lb > 0 && c->regular[k]) {
             sum += h / lb;
             cnt++;
         }

@@ -25,9 +25,9 @@
     X(rss_baseline_bytes, INTEGER, "B", "RSS baseline", "process RSS just before the workload started") \
     X(peak_rss_bytes, INTEGER, "B", "Peak RSS", "process RSS at its peak during the workload") \
     X(final_rss_bytes, INTEGER, "B", "Final RSS", "process RSS at the end of the workload, before teardown") \
-    X(frag_jw1, REAL, "", "Fragmentation JW#1", "mean over samples of H/L - 1") \
-    X(frag_jw2, REAL, "", "Fragmentation JW#2", "H/L - 1 at the moment L is largest") \
-    X(frag_jw3, REAL, "", "Fragmentation JW#3", "H/L - 1 at the moment H is largest") \
+    X(frag_jw1, REAL, "", "Fragmentation JW#1", "mean of H/L - 1 over the evenly spaced samples with L > 0") \
+    X(frag_jw2, REAL, "", "Fragmentation JW#2", "H/L - 1 at the moment L is largest (the first, if L reaches its maximum more than once)") \
+    X(frag_jw3, REAL, "", "Fragmentation JW#3", "H/L - 1 at the moment H is largest (while H stays largest, the moment with the most live bytes)") \
     X(frag_jw4, REAL, "", "Fragmentation JW#4", "max H / max L - 1") \
     X(rss_overhead, REAL, "", "RSS overhead", "max R / max L - 1, R = RSS minus the baseline") \
     X(frag_internal, REAL, "", "Internal fragmentation", "at max L: (bytes in used blocks - L) / bytes in used blocks") \
@@ -35,7 +35,7 @@
     X(free_largest_ratio, REAL, "", "Free-space scatter", "at max L: 1 - largest free block / total free bytes") \
     X(holes, INTEGER, "", "Holes", "free blocks (not the free top of the heap) at max L") \
     X(live_blocks, INTEGER, "", "Live blocks", "used blocks at max L") \
-    X(holes_per_live, REAL, "", "Holes per live block", "mean over the second half of the samples of holes / live_blocks")
+    X(holes_per_live, REAL, "", "Holes per live block", "mean of holes / live_blocks over the evenly spaced samples taken after more than half of the requests (those with live blocks)")
 
 /* HX_SAMPLE_COLS(X): X(key, sqltype, unit, label) - one time-series point. */
 #define HX_SAMPLE_COLS(X)                                                   \

@@ -196,6 +196,87 @@ check "policy_composition" test "$(q "$DB" "select count(distinct r.id) from com
 check "policy_holes_known" test "$(q "$DB" "select count(*) from runs where allocator='bestfit' and holes is not null and frag_external is not null")" -eq 1
 check "policy_heap_matches_payload" test "$(q "$DB" "select count(*) from runs r where allocator='bestfit' and (select sum(size) from heap_blocks where run_id=r.id and used=1) > 0")" -eq 1
 
+# --- metrics by hand, on traces small enough to follow block by block ---------------
+# firstfit (allocators/policy/README.md): a block for n bytes is max(32, round_up(n + 8, 16)),
+# blocks start at offset 8, the first 1 MiB chunk gives a top of 1048560 bytes.
+MDB="$T/metrics.db"
+near() { python3 -c "import sys; a, b = float(sys.argv[1]), float(sys.argv[2]); sys.exit(0 if abs(a - b) <= 1e-9 * max(1, abs(b)) else 1)" "$1" "$2"; }
+# blocks 1008 used, 1008 free (a hole), 300016 used, top 746528 at the peak (request 4)
+printf 'a 1 1000\na 2 1000\nf 1\na 3 300000\nf 3\n' >"$T/hole.trace"
+"$MMB" run --alloc=firstfit --workload=trace:$T/hole.trace --samples=4 --db="$MDB" --quiet
+id=$(q "$MDB" "select max(id) from runs")
+check "metrics_hole_peak_live" test "$(q "$MDB" "select peak_live_bytes from runs where id=$id")" -eq 301000
+check "metrics_hole_heap_map" test "$(q "$MDB" "select group_concat(offset||':'||size||':'||used, ' ') from (select * from heap_blocks where run_id=$id order by seq)")" = "8:1008:0.0 1016:1008:1.0 2024:300016:1.0 302040:746528:0.0"
+check "metrics_hole_holes_live_blocks" test "$(q "$MDB" "select holes||' '||live_blocks from runs where id=$id")" = "1 2"
+check "metrics_hole_frag_internal" near "$(q "$MDB" "select frag_internal from runs where id=$id")" "$(python3 -c 'print(24/301024)')"
+check "metrics_hole_free_largest_ratio" near "$(q "$MDB" "select free_largest_ratio from runs where id=$id")" "$(python3 -c 'print(1 - 746528/747536)')"
+check "metrics_hole_frag_external" near "$(q "$MDB" "select frag_external * peak_heap_bytes from runs where id=$id")" 747536
+check "metrics_hole_jw2_jw3_jw4" test "$(q "$MDB" "select count(*) from runs where id=$id and abs(frag_jw2 - (peak_heap_bytes / 301000.0 - 1)) < 1e-9 and frag_jw3 = frag_jw2 and frag_jw4 = frag_jw2")" -eq 1
+# samples=4 of 5 requests: after 1, 2, 3, 5 requests, and at the peak (4), which is not
+# evenly spaced: JW #1 is the mean over the other four
+check "metrics_hole_sample_points" test "$(q "$MDB" "select group_concat(op_index) from (select op_index from samples where run_id=$id order by idx)")" = "1,2,3,4,5"
+check "metrics_hole_jw1_evenly_spaced" near "$(q "$MDB" "select frag_jw1 from runs where id=$id")" "$(q "$MDB" "select avg(frag) from samples where run_id=$id and op_index <> 4")"
+# the heap grows to 2 MiB after L peaked: JW #2 at the peak (1000000 live), JW #3 at the
+# largest heap (800000 live), JW #4 from the two maxima
+printf 'a 1 300000\na 2 300000\na 3 400000\nf 1\nf 3\na 4 500000\n' >"$T/grow.trace"
+"$MMB" run --alloc=firstfit --workload=trace:$T/grow.trace --samples=4 --db="$MDB" --quiet
+id=$(q "$MDB" "select max(id) from runs")
+h1=$(q "$MDB" "select heap_bytes from samples where run_id=$id and op_index=3")
+check "metrics_grow_heap_grew" test "$(q "$MDB" "select peak_heap_bytes - $h1 >= 1048576 from runs where id=$id")" -eq 1
+check "metrics_grow_jw2" near "$(q "$MDB" "select frag_jw2 from runs where id=$id")" "$(python3 -c "print($h1 / 1000000 - 1)")"
+check "metrics_grow_jw3" near "$(q "$MDB" "select frag_jw3 + 1 - peak_heap_bytes / 800000.0 from runs where id=$id")" 0
+check "metrics_grow_jw4" near "$(q "$MDB" "select frag_jw4 + 1 - peak_heap_bytes / 1000000.0 from runs where id=$id")" 0
+check "metrics_grow_frag_internal" near "$(q "$MDB" "select frag_internal from runs where id=$id")" "$(python3 -c 'print(48/1000048)')"
+check "metrics_grow_frag_external" near "$(q "$MDB" "select frag_external from runs where id=$id")" "$(python3 -c "print(48512 / $h1)")"
+check "metrics_grow_no_holes_at_peak" test "$(q "$MDB" "select holes||' '||live_blocks||' '||free_largest_ratio from runs where id=$id")" = "0 3 0.0"
+# holes_per_live: samples=4 of 8 requests, after 2, 4, 6, 8 requests, and the peak after 3
+# (not evenly spaced). Holes/live: 1/2 after 4, 2/2 after 6, 1/2 after 8; the second half
+# of the run is after 6 and 8: (1 + 1/2) / 2 (the same for the three policies here)
+printf 'a 1 100\na 2 100\na 3 100\nf 2\na 4 16\nf 1\na 5 16\nf 3\n' >"$T/holes.trace"
+"$MMB" run --alloc=firstfit,bestfit,segregated --workload=trace:$T/holes.trace --samples=4 --db="$MDB" --quiet
+check "metrics_holes_samples" test "$(q "$MDB" "select group_concat(op_index||':'||holes||'/'||live_blocks) from (select * from samples where run_id=(select max(id) from runs) order by idx)")" = "2:0/2,3:0/3,4:1/2,6:2/2,8:1/2"
+check "metrics_holes_per_live_second_half" test "$(q "$MDB" "select count(*) from runs where workload='trace' and trace like '%holes.trace' and holes_per_live = 0.75")" -eq 3
+# 300 mallocs of 16 bytes, then 300 frees in order: after 300 + i frees there is one hole
+# below 300 - i live blocks; the second half's samples (every 3 requests) average
+# 1/3, 1/6, ..., 1/297 (the last, with no live block, is left out)
+python3 -c "
+for i in range(300): print('a', i, 16)
+for i in range(300): print('f', i)" >"$T/drain.trace"
+"$MMB" run --alloc=firstfit,bump --workload=trace:$T/drain.trace --db="$MDB" --quiet
+check "metrics_drain_holes_per_live" near "$(q "$MDB" "select holes_per_live from runs where allocator='firstfit' and trace like '%drain.trace'")" "$(python3 -c 'print(sum(1 / (3 * m) for m in range(1, 100)) / 99)')"
+check "metrics_drain_bump_holes_null" test "$(q "$MDB" "select count(*) from runs where allocator='bump' and trace like '%drain.trace' and holes is null and holes_per_live is null and frag_internal is null and live_blocks = 300")" -eq 1
+# every 256th request is timed (255 and 511): p50 is the faster, p99 and p99.9 the slower
+check "metrics_drain_latency_samples" test "$(q "$MDB" "select count(*) from run_info i join runs r on r.id=i.run_id where r.trace like '%drain.trace' and key='latency_samples' and value=2")" -eq 2
+check "metrics_drain_percentiles" test "$(q "$MDB" "select count(*) from runs where trace like '%drain.trace' and lat_p50_ns <= lat_p99_ns and lat_p99_ns = lat_p999_ns and lat_p999_ns = lat_max_ns")" -eq 2
+# the run's own JSON, the database, CSV and JSON export agree on every metric
+"$MMB" run --alloc=firstfit,bump --workload=trace:$T/hole.trace --db="$MDB" --json >"$T/hole.jsonl"
+"$MMB" export --db="$MDB" -o "$T/metrics.csv"
+"$MMB" export --db="$MDB" --format=json >"$T/metrics.json"
+check "metrics_outputs_agree" python3 -c "
+import csv, json, sqlite3, sys
+db = sqlite3.connect('$MDB'); db.row_factory = sqlite3.Row
+exp = {r['run_id']: r for r in json.load(open('$T/metrics.json'))}
+rows = {int(r['run_id']): r for r in csv.DictReader(open('$T/metrics.csv'))}
+keys = [r[1] for r in db.execute('pragma table_info(runs)')]
+keys = keys[keys.index('wall_ns'):]
+n = lambda v: None if v in (None, '') else float(v)
+for line in open('$T/hole.jsonl'):
+    j = json.loads(line); i = j['run_id']
+    d = db.execute('select * from runs where id=?', (i,)).fetchone()
+    for k in keys:
+        if len({n(j[k]), n(d[k]), n(exp[i][k]), n(rows[i][k])}) != 1:
+            sys.exit('%s %s differs' % (j['allocator'], k))"
+# the heap map at max L is made inside the run: it must not show in the RSS (12000 blocks
+# of 32 bytes; the peak is at the last request, which is sampled)
+python3 -c "
+for i in range(12000): print('a', i, 16)" >"$T/rss.trace"
+"$MMB" run --alloc=firstfit --workload=trace:$T/rss.trace --db="$MDB" --quiet
+check "metrics_rss_peak_is_the_heap" test "$(q "$MDB" "select peak_rss_bytes - rss_baseline_bytes - (select max(rss_bytes) from samples where run_id=r.id) < 32768 from runs r where id=(select max(id) from runs)")" -eq 1
+# nor do the worker threads' stacks: 64 threads that malloc 16 bytes each
+printf 'a 1 16\n' >"$T/one.trace"
+"$MMB" run --alloc=bestfit --workload=trace:$T/one.trace --threads=64 --db="$MDB" --quiet
+check "metrics_rss_threads_not_counted" test "$(q "$MDB" "select peak_rss_bytes - rss_baseline_bytes < 1048576 from runs where id=(select max(id) from runs)")" -eq 1
+
 # --- system allocators really serve ------------------------------------------------
 if [[ $asan -eq 0 ]]; then
   for a in jemalloc mimalloc tcmalloc; do
