@@ -201,11 +201,12 @@ static void *bump_realloc(void *heap, void *p, size_t n) {
 static int bump_stats(void *heap, alloc_stats_t *s) {
     bump_heap_t *h = heap;
     size_t top = atomic_load(&h->top);
-    s->footprint = (int64_t)top;
-    s->peak_footprint = (int64_t)top;
-    /* The marks that cover the carved bytes (chunks are whole words). */
+    /* The marks that cover the carved bytes (chunks are whole words); H
+     * counts them, as the policy allocators count their index. */
     s->metadata_bytes = (int64_t)(top / BUMP_WORD_SPAN * sizeof(uint64_t));
-    s->mapped_bytes = (int64_t)top + s->metadata_bytes;
+    s->footprint = (int64_t)top + s->metadata_bytes;
+    s->peak_footprint = s->footprint;
+    s->mapped_bytes = s->footprint;
     return 0;
 }
 
@@ -215,8 +216,8 @@ const alloc_methods_t alloc_bump_methods = {
     .name = "bump",
     .description = "baseline: bump a pointer, free does nothing, nothing is reused",
     .flags = ALLOC_THREAD_SAFE | ALLOC_BASELINE,
-    .heap_figure = "bytes carved from the reservation so far, in 1 MiB per-thread chunks (nothing is reused); "
-                   "the side bitmap of block starts (1/128 of that) is its metadata",
+    .heap_figure = "bytes carved from the reservation so far, in 1 MiB per-thread chunks (nothing is reused), "
+                   "plus its metadata, the side bitmap of block starts (1/128 of that)",
     .version = bump_version,
     .init = bump_init,
     .fini = bump_fini,

@@ -216,6 +216,10 @@ check "metrics_hole_jw2_jw3_jw4" test "$(q "$MDB" "select count(*) from runs whe
 # evenly spaced: JW #1 is the mean over the other four
 check "metrics_hole_sample_points" test "$(q "$MDB" "select group_concat(op_index) from (select op_index from samples where run_id=$id order by idx)")" = "1,2,3,4,5"
 check "metrics_hole_jw1_evenly_spaced" near "$(q "$MDB" "select frag_jw1 from runs where id=$id")" "$(q "$MDB" "select avg(frag) from samples where run_id=$id and op_index <> 4")"
+# bump's H, like the policy allocators', counts its metadata: one 1 MiB chunk carved and
+# its side bitmap of block starts (8 bytes per KiB)
+"$MMB" run --alloc=bump --workload=trace:$T/hole.trace --samples=4 --db="$MDB" --quiet
+check "metrics_bump_heap_counts_metadata" test "$(q "$MDB" "select peak_heap_bytes from runs where id=(select max(id) from runs)")" -eq 1056768
 # the heap grows to 2 MiB after L peaked: JW #2 at the peak (1000000 live), JW #3 at the
 # largest heap (800000 live), JW #4 from the two maxima
 printf 'a 1 300000\na 2 300000\na 3 400000\nf 1\nf 3\na 4 500000\n' >"$T/grow.trace"
