@@ -313,6 +313,9 @@ int hx_cmd_run(int argc, char **argv) {
         if (wl_generate(&params[w], &s, err, sizeof err) != 0)
             return usage_error("%s", err);
         uint32_t nthreads = s.nthreads;
+        /* A trace sets its own length and live count: record those, not the
+         * unused defaults of --ops and --live (a stored run says what ran). */
+        uint64_t trace_ops = s.total_ops, trace_live = s.max_live_blocks;
         int only_malloc_free = 1;
         for (uint32_t t = 0; t < s.nthreads && bare; t++)
             for (uint64_t i = 0; i < s.thread[t].nops && only_malloc_free; i++)
@@ -322,6 +325,11 @@ int hx_cmd_run(int argc, char **argv) {
             return usage_error("MMBENCH_BARE_LOOP is set, and its bare loop serves one thread of malloc and free "
                                "only: workload %s has %s", wls[w], nthreads != 1 ? "several threads" : "other requests");
         wl_params_resolve(&params[w], &params[w]);
+        if (!strcmp(params[w].workload, "trace")) {
+            params[w].ops = trace_ops;
+            params[w].live = trace_live ? trace_live : 1;
+            params[w].set |= WL_SET_OPS | WL_SET_LIVE;
+        }
         for (int k = 0; k < nalloc && nthreads > 1; k++) {
             const alloc_methods_t *m = alloc_find(allocs[k]);
             if (!(m->flags & ALLOC_THREAD_SAFE))

@@ -206,6 +206,8 @@ printf 'a 1 1000\na 2 1000\nf 1\na 3 300000\nf 3\n' >"$T/hole.trace"
 "$MMB" run --alloc=firstfit --workload=trace:$T/hole.trace --samples=4 --db="$MDB" --quiet
 id=$(q "$MDB" "select max(id) from runs")
 check "metrics_hole_peak_live" test "$(q "$MDB" "select peak_live_bytes from runs where id=$id")" -eq 301000
+# a trace run records the trace's length and live count, not the defaults of --ops and --live
+check "trace_records_its_ops_and_live" test "$(q "$MDB" "select ops||' '||live from runs where id=$id")" = "5 2"
 check "metrics_hole_heap_map" test "$(q "$MDB" "select group_concat(offset||':'||size||':'||used, ' ') from (select * from heap_blocks where run_id=$id order by seq)")" = "8:1008:0.0 1016:1008:1.0 2024:300016:1.0 302040:746528:0.0"
 check "metrics_hole_holes_live_blocks" test "$(q "$MDB" "select holes||' '||live_blocks from runs where id=$id")" = "1 2"
 check "metrics_hole_frag_internal" near "$(q "$MDB" "select frag_internal from runs where id=$id")" "$(python3 -c 'print(24/301024)')"
