@@ -55,6 +55,33 @@ TEST(version_comes_from_the_library) {
     EXPECT_TRUE(v[0] != 0);
     EXPECT_TRUE(strcmp(v, "unknown") != 0);
     EXPECT_TRUE(v[0] >= '0' && v[0] <= '9');
+    /* the same string the library gives when asked directly (not the
+     * build-time header's) */
+    char live[128] = "";
+    const char *n = g_m->name;
+    if (!strcmp(n, "glibc")) {
+        snprintf(live, sizeof live, "%s", ((const char *(*)(void))dlsym(RTLD_DEFAULT,
+                                                                         "gnu_get_libc_version"))());
+    } else if (!strcmp(n, "jemalloc")) {
+        int (*ctl)(const char *, void *, size_t *, void *, size_t) = dlsym(RTLD_DEFAULT, "mallctl");
+        const char *jv = NULL;
+        size_t sz = sizeof jv;
+        if (ctl && ctl("version", &jv, &sz, NULL, 0) == 0 && jv)
+            snprintf(live, sizeof live, "%s", jv);
+    } else if (!strcmp(n, "mimalloc")) {
+        int mv = ((int (*)(void))dlsym(RTLD_DEFAULT, "mi_version"))();
+        snprintf(live, sizeof live, "%d.%d.%d", mv / 100, (mv / 10) % 10, mv % 10);
+    } else if (!strcmp(n, "tcmalloc")) {
+        int major = 0, minor = 0;
+        const char *patch = "";
+        ((const char *(*)(int *, int *, const char **))dlsym(RTLD_DEFAULT, "tc_version"))(
+            &major, &minor, &patch);
+        snprintf(live, sizeof live, "%d.%d%s", major, minor, patch ? patch : "");
+    }
+    if (MMBENCH_SANITIZED && !strcmp(n, "glibc"))
+        EXPECT_TRUE(strncmp(v, live, strlen(live)) == 0); /* "2.36+asan" */
+    else
+        EXPECT_STREQ(v, live);
 }
 
 /* Ask the library to give free memory back, by its own interface. */
@@ -110,6 +137,62 @@ TEST(statistics_follow_64_mib_of_allocations) {
     } else {
         EXPECT_STREQ(g_m->name, "mimalloc"); /* the only one without the figure */
     }
+}
+
+/* The harness composes H at the peak as allocated + metadata + free (the
+ * rest): the figures must lie inside H, and where all are reported they must
+ * add up to it. */
+TEST(allocated_free_and_metadata_add_up_to_h) {
+    enum { BLOCKS = 16384, SIZE = 1000 };
+    alloc_stats_t s;
+    void **v = g_m->malloc(g_heap, BLOCKS * sizeof *v);
+    ASSERT_TRUE(v != NULL);
+    for (int i = 0; i < BLOCKS; i++) {
+        v[i] = g_m->malloc(g_heap, SIZE);
+        ASSERT_TRUE(v[i] != NULL);
+        memset(v[i], 1, SIZE);
+    }
+    for (int i = 0; i < BLOCKS; i += 2)
+        g_m->free(g_heap, v[i]);
+    ASSERT_TRUE(alloc_stats(g_m, g_heap, &s) == 0);
+    for (int i = 1; i < BLOCKS; i += 2)
+        g_m->free(g_heap, v[i]);
+    g_m->free(g_heap, v);
+    if (s.footprint == ALLOC_UNKNOWN || s.allocated_bytes == ALLOC_UNKNOWN) {
+        test_skip("H or allocated bytes not reported");
+        return;
+    }
+    int64_t meta = s.metadata_bytes != ALLOC_UNKNOWN ? s.metadata_bytes : 0;
+    printf("  H %lld = allocated %lld + free %lld + metadata %lld ?\n", (long long)s.footprint,
+           (long long)s.allocated_bytes, (long long)s.free_bytes, (long long)s.metadata_bytes);
+    EXPECT_LE(s.allocated_bytes + meta, s.footprint);
+    if (s.free_bytes != ALLOC_UNKNOWN)
+        EXPECT_EQ(s.allocated_bytes + s.free_bytes + meta, s.footprint);
+}
+
+/* Blocks the application freed but the library keeps in a thread cache are
+ * free memory, not allocated bytes (frag_internal and the composition's
+ * "overhead" are computed from allocated_bytes). */
+TEST(freed_blocks_in_thread_caches_are_not_allocated) {
+    enum { BLOCKS = 8192, SIZE = 96 };
+    static void *v[BLOCKS];
+    alloc_stats_t before, after;
+    ASSERT_TRUE(alloc_stats(g_m, g_heap, &before) == 0);
+    if (before.allocated_bytes == ALLOC_UNKNOWN) {
+        test_skip("allocated bytes not reported");
+        return;
+    }
+    for (int i = 0; i < BLOCKS; i++) {
+        v[i] = g_m->malloc(g_heap, SIZE);
+        ASSERT_TRUE(v[i] != NULL);
+    }
+    for (int i = BLOCKS - 1; i >= 0; i--)
+        g_m->free(g_heap, v[i]);
+    ASSERT_TRUE(alloc_stats(g_m, g_heap, &after) == 0);
+    printf("  allocated: %lld before, %lld after freeing %d blocks of %d B\n",
+           (long long)before.allocated_bytes, (long long)after.allocated_bytes, BLOCKS, SIZE);
+    /* glibc keeps up to 7 chunks a size in its tcache and counts them used */
+    EXPECT_LE(after.allocated_bytes - before.allocated_bytes, 4096);
 }
 
 static void count_figure(void *ctx, const char *key, double v) {
@@ -171,6 +254,8 @@ int main(int argc, char **argv) {
         return test_report();
     RUN(version_comes_from_the_library);
     RUN(statistics_follow_64_mib_of_allocations);
+    RUN(allocated_free_and_metadata_add_up_to_h);
+    RUN(freed_blocks_in_thread_caches_are_not_allocated);
     RUN(stats_extra_reports_native_figures);
     alloc_fini(g_m, g_heap);
     return test_report();

@@ -5,7 +5,10 @@
  * and friends are jemalloc's; init() proves it (system.h).  Statistics come
  * from mallctl(), looked up with dlsym, after advancing "epoch" (jemalloc
  * caches its statistics until then):
- *   stats.allocated  bytes in live allocations (usable sizes)
+ *   stats.allocated  bytes in live allocations (usable sizes), counting the
+ *                    blocks cached in the thread caches as allocated
+ *   stats.arenas.<i>.tcache_bytes  bytes of those cached blocks: free, so
+ *                    allocated_bytes = stats.allocated - tcache_bytes
  *   stats.active     bytes in active pages (>= allocated)
  *   stats.metadata   bytes of jemalloc metadata
  *   stats.resident   upper bound of resident data pages: metadata, active
@@ -106,7 +109,14 @@ static int je_stats(void *heap, alloc_stats_t *s) {
     je_refresh(ctl);
     s->resident_bytes = je_get(ctl, "stats.resident");
     s->footprint = s->resident_bytes;
-    s->allocated_bytes = je_get(ctl, "stats.allocated");
+    /* stats.allocated counts the blocks parked in the thread caches (freed
+     * by the application, kept for reuse, and the spares a cache fill
+     * brought in) as allocated; they are free, so they are taken out. */
+    int64_t allocated = je_get(ctl, "stats.allocated");
+    int64_t cached = je_get(ctl, "stats.arenas." JE_ARENAS_ALL ".tcache_bytes");
+    int64_t stashed = je_get(ctl, "stats.arenas." JE_ARENAS_ALL ".tcache_stashed_bytes");
+    if (allocated != ALLOC_UNKNOWN)
+        s->allocated_bytes = allocated - (cached > 0 ? cached : 0) - (stashed > 0 ? stashed : 0);
     s->metadata_bytes = je_get(ctl, "stats.metadata");
     s->retained_bytes = je_get(ctl, "stats.retained");
     s->mapped_bytes = je_get(ctl, "stats.mapped");
@@ -122,6 +132,7 @@ static int je_stats_extra(void *heap, void (*emit)(void *, const char *, double)
         "stats.arenas." JE_ARENAS_ALL ".pactive", "stats.arenas." JE_ARENAS_ALL ".pdirty",
         "stats.arenas." JE_ARENAS_ALL ".pmuzzy", "stats.arenas." JE_ARENAS_ALL ".base",
         "stats.arenas." JE_ARENAS_ALL ".internal", "stats.arenas." JE_ARENAS_ALL ".tcache_bytes",
+        "stats.arenas." JE_ARENAS_ALL ".tcache_stashed_bytes",
     };
     je_mallctl_fn ctl = je_mallctl();
     if (!ctl)

@@ -11,9 +11,11 @@
  *   generic.total_physical_bytes     heap_size - unmapped + metadata
  *   tcmalloc.*_free_bytes            free bytes in the page heap, central,
  *                                    transfer and thread caches
- * H = heap_size - pageheap_unmapped_bytes: the heap tcmalloc holds from the
- * kernel now, free cached pages included, released pages excluded.  The
- * metadata is then total_physical_bytes - H.
+ * H = generic.total_physical_bytes: everything tcmalloc holds from the
+ * kernel now - the page heap (free cached pages included, released pages
+ * excluded) plus its metadata, which heap_size leaves out but which is held
+ * from the OS all the same (as in jemalloc's and mimalloc's H).  The metadata
+ * is H - (heap_size - unmapped), so allocated + free + metadata = H.
  */
 #define _GNU_SOURCE
 #include "allocators/system/system.h"
@@ -103,11 +105,9 @@ static int tcm_stats(void *heap, alloc_stats_t *s) {
     int64_t transfer = tcm_get(get, "tcmalloc.transfer_cache_free_bytes");
     int64_t thread = tcm_get(get, "tcmalloc.thread_cache_free_bytes");
     s->allocated_bytes = tcm_get(get, "generic.current_allocated_bytes");
-    if (heap_size >= 0 && unmapped >= 0) {
-        s->footprint = heap_size - unmapped;
-        if (physical >= s->footprint)
-            s->metadata_bytes = physical - s->footprint;
-    }
+    s->footprint = physical;
+    if (heap_size >= 0 && unmapped >= 0 && physical >= heap_size - unmapped)
+        s->metadata_bytes = physical - (heap_size - unmapped);
     s->mapped_bytes = heap_size;
     s->retained_bytes = unmapped;
     s->resident_bytes = physical;
@@ -145,7 +145,7 @@ const alloc_methods_t alloc_tcmalloc_methods = {
     .description = "gperftools tcmalloc, preloaded into the run's process (LD_PRELOAD)",
     .flags = ALLOC_THREAD_SAFE | ALLOC_SYSTEM | ALLOC_PROCESS_MALLOC,
     .preload = (MMBENCH_HAVE_TCMALLOC && !MMBENCH_SANITIZED) ? MMBENCH_TCMALLOC_LIB : NULL,
-    .heap_figure = "generic.heap_size - tcmalloc.pageheap_unmapped_bytes: heap not released to the OS",
+    .heap_figure = "generic.total_physical_bytes: heap_size - pageheap_unmapped_bytes + metadata",
     .version = tcm_version,
     .available = tcm_available,
     .init = tcm_init,
