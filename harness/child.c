@@ -616,6 +616,12 @@ static void child_peak_snapshot(child_t *c) {
         double rest = c->peak_H - (used > live ? used : live) - meta;
         if (rest > 0)
             out_line("C free\theld but not allocated\t%.17g", rest);
+    } else if (!isnan(c->peak_H)) {
+        /* no figure of the bytes in used blocks (mimalloc): the rest of H
+         * is shown whole, not as payload and not as free */
+        double rest = c->peak_H - live - meta;
+        if (rest > 0)
+            out_line("C other\theld, not split (no allocated-bytes figure)\t%.17g", rest);
     }
     if (st->retained_bytes > 0)
         out_line("C retained\tretained (not in H)\t%lld", (long long)st->retained_bytes);
