@@ -154,7 +154,7 @@ try {
   // ---- 404s
   for (const p of ['/api/runs/999999', '/api/runs/999999/samples', '/api/runs/999999/heap', '/api/runs/999999/composition.csv',
                    '/api/runs/1/nope', '/api/nope', '/api/', '/api', '/nope', '/index.htm', '/assets/', '/assets/nope.js', '/api/health.csv',
-                   '/api/nope?format=xml', '/api/nope.csv?format=json', '/api/nope?x=1&x=2']) {
+                   '/api/nope?format=xml', '/api/nope.csv?format=json', '/api/nope?x=1&x=2', '/api/runs/1/nope?format=xml']) {
     r = await get(p);
     check(r.status === 404 && isJson(r) && typeof r.json.error === 'string', `GET ${p} is 404 JSON`, `${r.status} ${r.body.slice(0, 80)}`);
   }

@@ -667,7 +667,13 @@ void web_api_handle(const char *dbpath, const char *url, const web_query_t *q, w
     static const char *const only_format[] = {"format", NULL};
     int simple = strcmp(p, "/metrics") == 0 || strcmp(p, "/health") == 0 || strcmp(p, "/allocators") == 0 ||
                  strcmp(p, "/workloads") == 0 || strncmp(p, "/runs/", 6) == 0;
-    /* An unknown route is 404 whatever its parameters. */
+    /* An unknown route is 404 whatever its parameters (under /runs/ID/ only
+     * the three tables of route_run_table are routes). */
+    const char *sub = strncmp(p, "/runs/", 6) == 0 ? strchr(p + 6, '/') : NULL;
+    if (sub && strcmp(sub, "/samples") != 0 && strcmp(sub, "/heap") != 0 && strcmp(sub, "/composition") != 0) {
+        web_reply_error(rep, 404, "No such API route.");
+        return;
+    }
     if (!simple && strcmp(p, "/runs") != 0 && strcmp(p, "/compare") != 0) {
         web_reply_error(rep, 404, "No such API route.");
         return;
