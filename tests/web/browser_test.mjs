@@ -203,6 +203,9 @@ try {
             `a bar without a value is labelled no data (${drawn.map((c) => c.labels.join('/')).join('; ')})`);
       const legend = await page.$eval('#series canvas', (c) => window.Chart.getChart(c).data.datasets.map((d) => d.label));
       check(legend.includes(`nextfit #${failed.id} (no data)`), `a series without data says so in its legend (${legend.join(', ')})`);
+      const chips = await page.$$eval('#chips > *', (cs) => cs.map((c) => c.textContent.trim()));
+      check(chips.some((c) => /nextfit ×0 \(\+1 failed\)/.test(c)) && chips.some((c) => /glibc ×1$/.test(c)),
+            `the chips count the runs that succeeded and say how many failed (${chips.join(', ')})`);
       await page.screenshot({ path: path.join(artifacts, 'compare-null.png'), fullPage: true });
     }
   }

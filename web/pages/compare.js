@@ -129,7 +129,7 @@ function drawBars() {
   grid.replaceChildren();
   const names = allocators();
   const base = state.baseline && names.includes(state.baseline) ? state.baseline : '';
-  const multi = names.some((a) => runs.filter((r) => r.allocator === a).length > 1);
+  const multi = names.some((a) => runs.filter((r) => r.allocator === a && r.status === 'ok').length > 1);
   $('bars-note').textContent = (base ? `Relative to ${base} (= 1)` : 'Absolute values') +
     (multi ? ' · mean over repetitions, whiskers show min–max' : '');
   for (const key of BARS) {
@@ -282,7 +282,10 @@ function render() {
   if (hashes.size > 1) msgs.append(el('div', { class: 'notice' }, 'These runs served different request streams (their parameters or seeds differ), so they are not strictly comparable.'));
   const failed = runs.filter((r) => r.status !== 'ok');
   if (failed.length) msgs.append(el('div', { class: 'notice error' }, `Failed: ${failed.map((r) => `#${r.id} ${r.allocator} (${r.failure || 'no reason recorded'})`).join('; ')}`));
-  $('chips').replaceChildren(...allocators().map((a) => pill(`${a} ×${runs.filter((r) => r.allocator === a).length}`)));
+  $('chips').replaceChildren(...allocators().map((a) => {
+    const mine = runs.filter((r) => r.allocator === a), bad = mine.filter((r) => r.status !== 'ok').length;
+    return pill(`${a} ×${mine.length - bad}` + (bad ? ` (+${bad} failed)` : ''));
+  }));
   [...$('chips').children].forEach((c, i) => { c.firstChild.style.background = allocColor(allocators()[i]); });
   $('sec-series').hidden = !runs.some((r) => r.points.length);
   $('sec-bars').hidden = false;
