@@ -17,6 +17,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,16 @@ void web_reply_error(web_reply_t *rep, int status, const char *msg) {
     web_buf_puts(&rep->body, "{\"error\":");
     web_json_str(&rep->body, msg);
     web_buf_puts(&rep->body, "}\n");
+}
+
+/* web_reply_error with a printf-style message (web_internal.h). */
+void web_reply_errorf(web_reply_t *rep, int status, const char *fmt, ...) {
+    char msg[300];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    web_reply_error(rep, status, msg);
 }
 
 void web_reply_release(web_reply_t *rep) {
@@ -128,19 +139,15 @@ static sqlite3 *db_open(const char *path, web_reply_t *rep) {
 static sqlite3_stmt *db_prepare(sqlite3 *db, const char *sql, web_reply_t *rep) {
     sqlite3_stmt *st = NULL;
     if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-        char msg[300];
-        snprintf(msg, sizeof msg, "The database cannot be queried: %s.", sqlite3_errmsg(db));
-        web_reply_error(rep, 500, msg);
+        web_reply_errorf(rep, 500, "The database cannot be queried: %s.", sqlite3_errmsg(db));
         return NULL;
     }
     return st;
 }
 
 static int db_fail(sqlite3 *db, sqlite3_stmt *st, web_reply_t *rep) {
-    char msg[300];
-    snprintf(msg, sizeof msg, "The database cannot be read: %s.", sqlite3_errmsg(db));
+    web_reply_errorf(rep, 500, "The database cannot be read: %s.", sqlite3_errmsg(db));
     sqlite3_finalize(st);
-    web_reply_error(rep, 500, msg);
     return -1;
 }
 
@@ -155,9 +162,7 @@ static int run_exists(sqlite3 *db, int64_t id, web_reply_t *rep) {
         return db_fail(db, st, rep);
     sqlite3_finalize(st);
     if (rc == SQLITE_DONE) {
-        char msg[80];
-        snprintf(msg, sizeof msg, "There is no run %lld.", (long long)id);
-        web_reply_error(rep, 404, msg);
+        web_reply_errorf(rep, 404, "There is no run %lld.", (long long)id);
         return 0;
     }
     return 1;
@@ -284,9 +289,7 @@ static void route_runs(const char *dbpath, const web_query_t *q, web_reply_t *re
                                         "sweep",     "limit",    "offset", "format", NULL};
     const char *bad = q->first_unknown(q->cls, known);
     if (bad) {
-        char msg[120];
-        snprintf(msg, sizeof msg, "Unknown parameter '%.40s' for /api/runs.", bad);
-        web_reply_error(rep, 400, msg);
+        web_reply_errorf(rep, 400, "Unknown parameter '%.40s' for /api/runs.", bad);
         return;
     }
     /* The WHERE clause is built from constant fragments; values are bound. */
@@ -309,11 +312,9 @@ static void route_runs(const char *dbpath, const web_query_t *q, web_reply_t *re
             continue;
         if (filt[i].date) {
             if (parse_date(v, filt[i].date == 2, val[nb], sizeof val[nb])) {
-                char msg[160];
-                snprintf(msg, sizeof msg,
-                         "Parameter '%s' must be a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM:SSZ.",
-                         filt[i].param);
-                web_reply_error(rep, 400, msg);
+                web_reply_errorf(rep, 400,
+                                 "Parameter '%s' must be a date YYYY-MM-DD or a time YYYY-MM-DDTHH:MM:SSZ.",
+                                 filt[i].param);
                 return;
             }
             bind[nb] = val[nb];
@@ -432,9 +433,7 @@ static int write_run(sqlite3 *db, int64_t id, int csv, int header, int with_samp
         if (rc != SQLITE_DONE)
             return db_fail(db, st, rep);
         sqlite3_finalize(st);
-        char msg[80];
-        snprintf(msg, sizeof msg, "There is no run %lld.", (long long)id);
-        web_reply_error(rep, 404, msg);
+        web_reply_errorf(rep, 404, "There is no run %lld.", (long long)id);
         return -1;
     }
     if (csv) {
@@ -573,9 +572,7 @@ static void route_compare(const char *dbpath, const web_query_t *q, web_reply_t 
     static const char *const known[] = {"runs", "format", NULL};
     const char *bad = q->first_unknown(q->cls, known);
     if (bad) {
-        char msg[120];
-        snprintf(msg, sizeof msg, "Unknown parameter '%.40s' for /api/compare.", bad);
-        web_reply_error(rep, 400, msg);
+        web_reply_errorf(rep, 400, "Unknown parameter '%.40s' for /api/compare.", bad);
         return;
     }
     const char *s = q->get(q->cls, "runs");
@@ -681,9 +678,7 @@ void web_api_handle(const char *dbpath, const char *url, const web_query_t *q, w
     /* A parameter given twice would otherwise silently take its first value. */
     const char *twice = q->first_repeated(q->cls);
     if (twice) {
-        char msg[120];
-        snprintf(msg, sizeof msg, "Parameter '%.40s' is given more than once.", twice);
-        web_reply_error(rep, 400, msg);
+        web_reply_errorf(rep, 400, "Parameter '%.40s' is given more than once.", twice);
         return;
     }
     const char *fmt = q->get(q->cls, "format");
@@ -698,9 +693,7 @@ void web_api_handle(const char *dbpath, const char *url, const web_query_t *q, w
     if (simple) {
         const char *bad = q->first_unknown(q->cls, only_format);
         if (bad) {
-            char msg[120];
-            snprintf(msg, sizeof msg, "Unknown parameter '%.40s'.", bad);
-            web_reply_error(rep, 400, msg);
+            web_reply_errorf(rep, 400, "Unknown parameter '%.40s'.", bad);
             return;
         }
     }

@@ -100,5 +100,7 @@ void web_reply_release(web_reply_t *rep);
 
 /* Fill rep with status and {"error": msg}. */
 void web_reply_error(web_reply_t *rep, int status, const char *msg);
+/* The same with a printf-style message (at most 300 characters). */
+__attribute__((format(printf, 3, 4))) void web_reply_errorf(web_reply_t *rep, int status, const char *fmt, ...);
 
 #endif
