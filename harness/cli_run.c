@@ -120,11 +120,43 @@ static void run_usage(FILE *f) {
           f);
 }
 
+/* The SIGINT or SIGTERM that stopped the sweep (0: none). */
 static volatile sig_atomic_t run_interrupted;
 
-static void on_sigint(int sig) {
-    (void)sig;
-    run_interrupted = 1;
+static void on_sigint(int sig) { run_interrupted = sig; }
+
+/* Settings of the allocators under test in the environment: glibc's
+ * MALLOC_* and GLIBC_TUNABLES, jemalloc's MALLOC_CONF, mimalloc's
+ * MIMALLOC_*, gperftools' TCMALLOC_* and its heap profiler and checker.  A
+ * run records its allocator, not these, so set in the user's shell they
+ * would change its figures unrecorded: the runs do not get them (as they do
+ * not get the user's LD_PRELOAD).  Removes them from this process's
+ * environment, which the runs inherit, and says which unless quiet. */
+static void drop_allocator_settings(int quiet) {
+    extern char **environ;
+    static const char *const prefixes[] = {"MALLOC_", "JE_MALLOC_", "GLIBC_TUNABLES=", "MIMALLOC_",
+                                           "TCMALLOC_", "HEAPPROFILE=", "HEAPCHECK=", "HEAP_PROFILE_"};
+    char names[512] = "";
+    size_t off = 0;
+    for (size_t i = 0; environ && environ[i];) {
+        const char *e = environ[i], *eq = strchr(e, '=');
+        int match = 0;
+        for (size_t k = 0; k < sizeof prefixes / sizeof prefixes[0] && eq && !match; k++)
+            match = !strncmp(e, prefixes[k], strlen(prefixes[k]));
+        char *name = match ? strndup(e, (size_t)(eq - e)) : NULL;
+        if (!name || unsetenv(name) != 0) { /* unsetenv moves the next entry to i */
+            free(name);
+            i++;
+            continue;
+        }
+        int n = snprintf(names + off, sizeof names - off, "%s%s", off ? ", " : "", name);
+        if (n > 0 && (size_t)n < sizeof names - off)
+            off += (size_t)n;
+        free(name);
+    }
+    if (off && !quiet)
+        fprintf(stderr, "mmbench run: not passing %s to the runs (allocator settings from the environment "
+                        "would change the results without being recorded)\n", names);
 }
 
 static int split_list(char *s, char **items, int max) {
@@ -347,6 +379,8 @@ int hx_cmd_run(int argc, char **argv) {
     if (hx_store_open(db, 0, &store, err, sizeof err) != 0)
         return usage_error("%s", err);
 
+    drop_allocator_settings(quiet);
+
     struct sigaction sa = {0}, old_int, old_term;
     sa.sa_handler = on_sigint;
     sigemptyset(&sa.sa_mask);
@@ -398,8 +432,9 @@ int hx_cmd_run(int argc, char **argv) {
                                       .debug_heap = debug_heap, .timeout_s = (double)timeout};
                 int interrupted = hx_runner_run(&spec, &r);
                 hx_iso_time(r.finished_at, sizeof r.finished_at);
-                if (interrupted || run_interrupted) {
-                    run_interrupted = 1;
+                if (interrupted) {
+                    if (!run_interrupted)
+                        run_interrupted = SIGINT;
                     hx_run_release(&r);
                     break;
                 }
@@ -408,8 +443,8 @@ int hx_cmd_run(int argc, char **argv) {
                 if (hx_store_insert_run(store, &r, err, sizeof err) != 0) {
                     if (progress)
                         fputs("\r\033[K", stderr);
-                    fprintf(stderr, "mmbench run: cannot store the run of %s on %s: %s\n", allocs[a],
-                            wls[w], err);
+                    fprintf(stderr, "mmbench run: %s; the sweep stopped (%d finished run%s kept)\n", err,
+                            stored, stored == 1 ? "" : "s");
                     hx_run_release(&r);
                     hx_store_close(store);
                     return HX_EXIT_RUN_FAILED;
@@ -437,7 +472,7 @@ int hx_cmd_run(int argc, char **argv) {
             fputs("\r\033[K", stderr);
         fprintf(stderr, "mmbench run: interrupted; %d finished run%s kept in %s\n", stored,
                 stored == 1 ? "" : "s", db);
-        return 130;
+        return 128 + run_interrupted; /* as the shell reports a process the signal ended */
     }
     if (!quiet && !json)
         fprintf(stderr, "%d run%s stored in %s%s\n", stored, stored == 1 ? "" : "s", db,

@@ -14,10 +14,22 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CHILD_FD 3
+
+/* SIGINT or SIGTERM received while a run's process lived (0: none). */
+static volatile sig_atomic_t runner_stop_sig;
+
+static void runner_on_signal(int sig) { runner_stop_sig = sig; }
+
+static struct timespec ns_to_timespec(uint64_t ns) {
+    struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
+    return ts;
+}
 
 typedef struct growbuf {
     char *p;
@@ -206,15 +218,43 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
     }
     self[sl] = 0;
 
+    /* While the run's process lives, SIGINT and SIGTERM (Ctrl-C, kill, a
+     * job scheduler), whether sent to the process group or to this process
+     * alone, end it at once; they are raised again afterwards for the
+     * caller's own handlers.  Outside ppoll they are blocked, so none slips
+     * in between a check and a wait.  A signal the caller ignores stays
+     * ignored. */
+    static const int stop_sigs[2] = {SIGINT, SIGTERM};
+    struct sigaction sa, old_sa[2];
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = runner_on_signal;
+    sigemptyset(&sa.sa_mask);
+    runner_stop_sig = 0;
+    sigset_t stop_set, old_mask, wait_mask;
+    sigemptyset(&stop_set);
+    for (int k = 0; k < 2; k++) {
+        sigaction(stop_sigs[k], NULL, &old_sa[k]);
+        if (old_sa[k].sa_handler != SIG_IGN) {
+            sigaction(stop_sigs[k], &sa, NULL);
+            sigaddset(&stop_set, stop_sigs[k]);
+        }
+    }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(out->failure, sizeof out->failure, "cannot fork the run's process: %s", strerror(errno));
+        for (int k = 0; k < 2; k++)
+            sigaction(stop_sigs[k], &old_sa[k], NULL);
         free(argv);
         close(fds[0]);
         close(fds[1]);
         return 0;
     }
     if (pid == 0) {
+        /* Never outlive the sweep (killed, crashed): a run left behind
+         * would go on loading the machine the next sweep measures on. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
+            _exit(127);
         if (dup2(fds[1], CHILD_FD) < 0)
             _exit(127);
         if (preload)
@@ -230,23 +270,34 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
     }
     free(argv);
     close(fds[1]);
+    sigprocmask(SIG_BLOCK, &stop_set, &old_mask);
+    wait_mask = old_mask;
+    sigdelset(&wait_mask, SIGINT);
+    sigdelset(&wait_mask, SIGTERM);
 
     growbuf_t buf = {0};
     uint64_t deadline = spec->timeout_s > 0 ? hx_now_ns() + (uint64_t)(spec->timeout_s * 1e9) : 0;
-    int timed_out = 0;
+    int timed_out = 0, killed = 0;
     for (;;) {
-        int wait_ms = -1;
+        if (runner_stop_sig) {
+            kill(pid, SIGKILL);
+            killed = 1;
+            break;
+        }
+        struct timespec ts, *tsp = NULL;
         if (deadline) {
             uint64_t now = hx_now_ns();
             if (now >= deadline) {
                 timed_out = 1;
                 kill(pid, SIGKILL);
+                killed = 1;
                 break;
             }
-            wait_ms = (int)((deadline - now) / 1000000) + 1;
+            ts = ns_to_timespec(deadline - now);
+            tsp = &ts;
         }
         struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
-        int pr = poll(&pfd, 1, wait_ms);
+        int pr = ppoll(&pfd, 1, tsp, &wait_mask);
         if (pr < 0) {
             if (errno == EINTR)
                 continue;
@@ -256,6 +307,7 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
             continue;
         if (gb_reserve(&buf, 65536) != 0) {
             kill(pid, SIGKILL);
+            killed = 1;
             break;
         }
         ssize_t n = read(fds[0], buf.p + buf.n, buf.cap - buf.n - 1);
@@ -266,9 +318,35 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
         buf.n += (size_t)n;
     }
     close(fds[0]);
+    /* The pipe is closed; the process normally ends with it, but one that
+     * closed it early and lives on is held to the same deadline and
+     * signals. */
     int status = 0;
-    while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    for (;;) {
+        pid_t w = waitpid(pid, &status, killed ? 0 : WNOHANG);
+        if (w == pid || (w < 0 && errno != EINTR))
+            break;
+        if (w < 0)
+            continue;
+        if (runner_stop_sig || (deadline && hx_now_ns() >= deadline)) {
+            timed_out = !runner_stop_sig;
+            kill(pid, SIGKILL);
+            killed = 1;
+            continue;
+        }
+        struct timespec nap = ns_to_timespec(1000000);
+        ppoll(NULL, 0, &nap, &wait_mask);
+    }
+    for (int k = 0; k < 2; k++)
+        sigaction(stop_sigs[k], &old_sa[k], NULL);
+    sigprocmask(SIG_SETMASK, &old_mask, NULL);
+    int stop_sig = runner_stop_sig;
+    if (stop_sig) {
+        raise(stop_sig); /* for the caller's handler, now restored */
+        free(buf.p);
+        drop_results(out);
+        return 1;
+    }
     if (buf.p)
         buf.p[buf.n] = 0;
 

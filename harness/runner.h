@@ -20,8 +20,10 @@ typedef struct hx_run_spec {
  * failure, signal, exit_code, stream_hash, metrics, samples, blocks,
  * composition and info.  Never fails as a whole: a child that crashes,
  * aborts, is killed or times out gives status "failed" and the reason.
- * Returns 1 if the child was interrupted by SIGINT (the sweep should stop
- * and the run not be stored), else 0. */
+ * Returns 1 if SIGINT or SIGTERM arrived while the child lived (the child
+ * is killed, the signal raised again for the caller's handler; the sweep
+ * should stop and the run not be stored), else 0.  The child is killed if
+ * this process dies (PR_SET_PDEATHSIG). */
 int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out);
 
 #endif

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #define HX_BUSY_TIMEOUT_MS 5000
@@ -230,7 +231,7 @@ typedef struct db_state {
     unsigned tables; /* TB_* */
 } db_state_t;
 
-static int read_state(sqlite3 *db, db_state_t *st) {
+static int read_state_now(sqlite3 *db, db_state_t *st) {
     memset(st, 0, sizeof *st);
     int rc = pragma_int(db, "PRAGMA user_version", &st->user_version);
     if (rc != SQLITE_OK)
@@ -257,6 +258,22 @@ static int read_state(sqlite3 *db, db_state_t *st) {
     }
     sqlite3_finalize(q);
     return rc == SQLITE_DONE ? SQLITE_OK : rc;
+}
+
+/* read_state_now in one read transaction (unless the caller holds one): a
+ * process creating the schema at the same moment must not be seen half,
+ * with its tables but not yet its user_version.  On failure the transaction
+ * is left to sqlite3_close (every caller closes the connection then), so
+ * that sqlite3_errmsg still says why. */
+static int read_state(sqlite3 *db, db_state_t *st) {
+    int own = sqlite3_get_autocommit(db);
+    int rc = own ? sqlite3_exec(db, "BEGIN", NULL, NULL, NULL) : SQLITE_OK;
+    if (rc != SQLITE_OK)
+        return rc;
+    rc = read_state_now(db, st);
+    if (own && rc == SQLITE_OK)
+        rc = sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);
+    return rc;
 }
 
 /* 0 when st describes a database we may use (or an empty one, *fresh = 1);
@@ -559,6 +576,20 @@ static void uri_of(const char *path, const char *query, char *buf, size_t len) {
     snprintf(buf + n, len - n, "?%s", query);
 }
 
+/* A file system with no free block at all cannot take a run (nor, often,
+ * SQLite's -shm file to read one): say so before the sweep.  A little free
+ * space is not judged here; a run that does not fit fails to store, saying
+ * why. */
+static int check_space(const char *path, const char *dir, char *err, size_t errlen) {
+    struct statvfs vs;
+    if (statvfs(dir, &vs) != 0)
+        return 0; /* unknown here; SQLite's writes will say */
+    if ((geteuid() == 0 ? vs.f_bfree : vs.f_bavail) > 0)
+        return 0;
+    seterr(err, errlen, "cannot write the database %s: the file system holding %s is full", path, dir);
+    return ENOSPC;
+}
+
 int hx_store_check_writable(const char *path, char *err, size_t errlen) {
     if (!path || !*path) {
         seterr(err, errlen, "the database path is empty");
@@ -588,7 +619,7 @@ int hx_store_check_writable(const char *path, char *err, size_t errlen) {
                            path, dir, strerror(ae));
                     return ae;
                 }
-                return 0;
+                return check_space(path, dir, err, errlen);
             }
             if (errno != ENOENT) {
                 int se = errno;
@@ -622,6 +653,8 @@ int hx_store_check_writable(const char *path, char *err, size_t errlen) {
         return e;
     }
     int e = check_header(path, err, errlen);
+    if (!e)
+        e = check_space(path, dir, err, errlen);
     if (e || sb.st_size == 0)
         return e;
 

@@ -4,7 +4,7 @@
 set -u
 MMB=${1:?usage: test_cli.sh path/to/mmbench}
 T=$(mktemp -d /tmp/mmb-cli.XXXXXX)
-trap 'rm -rf "$T"' EXIT
+trap 'umount "$T/tiny" 2>/dev/null; rm -rf "$T"' EXIT
 pass=0 fail=0
 ok()   { echo "ok   $1"; pass=$((pass+1)); }
 bad()  { echo "FAIL $1"; fail=$((fail+1)); }
@@ -119,6 +119,31 @@ if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null; then
   check "unreadable_db_show_exit_2" test $? -eq 2
   check "unreadable_db_untouched" test "$sum_before" = "$(md5sum <"$RO/r.db")"
   chmod 755 "$T"; chmod 700 "$T"
+fi
+
+# a full file system (a small tmpfs; needs root): refused before any run, in one
+# sentence, the database untouched and nothing created; one that fills up
+# mid-sweep stops the sweep with one sentence, the runs before it kept
+if [[ $(id -u) -eq 0 ]] && mkdir -p "$T/tiny" && mount -t tmpfs -o size=256k tmpfs "$T/tiny" 2>/dev/null; then
+  "$MMB" run --alloc=bump --ops=1000 --samples=10 --db="$T/tiny/f.db" --quiet
+  dd if=/dev/zero of="$T/tiny/fill" bs=4k 2>/dev/null
+  sum_before=$(md5sum <"$T/tiny/f.db")
+  "$MMB" run --alloc=bump --ops=1000 --db="$T/tiny/f.db" >"$T/out" 2>"$T/err"
+  check "full_disk_exit_2" test $? -eq 2
+  check "full_disk_one_sentence" test "$(wc -l <"$T/err")" -eq 1
+  check "full_disk_says_full" grep -q "the file system holding $T/tiny is full" "$T/err"
+  check "full_disk_untouched" test "$sum_before" = "$(md5sum <"$T/tiny/f.db")"
+  check "full_disk_no_side_files" test ! -e "$T/tiny/f.db-wal" -a ! -e "$T/tiny/f.db-shm"
+  "$MMB" run --alloc=bump --ops=1000 --db="$T/tiny/new/n.db" >"$T/out" 2>"$T/err"
+  check "full_disk_new_db_exit_2" test $? -eq 2
+  check "full_disk_new_db_nothing_created" test ! -e "$T/tiny/new"
+  rm -f "$T/tiny/fill" "$T/tiny/f.db"
+  "$MMB" run --alloc=bump,glibc --reps=50 --ops=20000 --samples=2000 --db="$T/tiny/s.db" --quiet 2>"$T/err"
+  check "disk_fills_exit_1" test $? -eq 1
+  check "disk_fills_one_sentence" test "$(wc -l <"$T/err")" -eq 1
+  check "disk_fills_says_so" grep -qE "^mmbench run: cannot store the run \((bump|glibc) on random\) in $T/tiny/s.db: database or disk is full; the sweep stopped \([0-9]+ finished runs? kept\)$" "$T/err"
+  check "disk_fills_db_sound" test "$(q "$T/tiny/s.db" "pragma integrity_check")" = ok
+  umount "$T/tiny"
 fi
 
 # --- a good sweep ----------------------------------------------------------------
@@ -353,6 +378,72 @@ check "failed_metrics_null" test "$(q "$FDB" "select count(*) from runs where st
 MMBENCH_FAULT=hang:0 "$MMB" run --alloc=glibc --ops=5000 --timeout=1 --db="$FDB" --quiet 2>/dev/null
 check "timeout_exit_1" test $? -eq 1
 check "timeout_recorded" test "$(q "$FDB" "select count(*) from runs where failure like '%timed out%'")" -eq 1
+
+# the run's process of sweep $1, once it is started (a hanging run waits there)
+child_of() {
+  local c
+  for _ in $(seq 1 600); do
+    c=$(pgrep -P "$1" | head -1); [[ -n $c ]] && { echo "$c"; return 0; }
+    kill -0 "$1" 2>/dev/null || return 1; sleep 0.1
+  done
+  return 1
+}
+# whether process $1 ends (or is a zombie) within a minute; the limit only
+# bounds a failing test, a passing one ends at once
+ends() {
+  local s
+  for _ in $(seq 1 600); do
+    s=$(ps -o stat= -p "$1" 2>/dev/null); [[ -z $s || $s == Z* ]] && return 0; sleep 0.1
+  done
+  return 1
+}
+# SIGTERM to the sweep alone (kill, a job scheduler) ends its run at once, not
+# when the run ends by itself (this one never does): nothing stored, 128 + 15
+SDB="$T/term.db"
+MMBENCH_FAULT=hang:0 "$MMB" run --alloc=glibc,bump --ops=5000 --timeout=0 --db="$SDB" --quiet 2>"$T/err" &
+pid=$!; c=$(child_of $pid)
+kill -TERM $pid
+check "sigterm_to_sweep_ends_it" ends $pid
+check "sigterm_to_sweep_ends_its_run" ends "$c"
+kill -9 $pid "$c" 2>/dev/null; wait $pid; rc=$?
+check "sigterm_to_sweep_exit_143" test $rc -eq 143
+check "sigterm_to_sweep_stores_nothing" test "$(q "$SDB" "select count(*) from runs")" -eq 0
+check "sigterm_to_sweep_says_interrupted" grep -q "interrupted; 0 finished runs kept" "$T/err"
+# a sweep killed outright takes its run with it
+MMBENCH_FAULT=hang:0 "$MMB" run --alloc=glibc --ops=5000 --timeout=0 --db="$SDB" --quiet 2>/dev/null &
+pid=$!; c=$(child_of $pid)
+kill -9 $pid; wait $pid 2>/dev/null
+check "sigkill_to_sweep_ends_its_run" ends "$c"
+kill -9 "$c" 2>/dev/null
+# a run that closes its report pipe early and lives on is still held to --timeout
+if command -v gdb >/dev/null; then
+  MMBENCH_FAULT=hang:0 "$MMB" run --alloc=glibc --ops=5000 --timeout=2 --db="$SDB" --quiet 2>/dev/null &
+  pid=$!; c=$(child_of $pid)
+  if timeout 60 gdb -p "$c" -batch -ex 'call (int)close(3)' 2>&1 | grep -q '^\$1 = 0'; then
+    check "pipe_closed_early_still_times_out" ends $pid
+    kill -9 $pid "$c" 2>/dev/null; wait $pid; rc=$?
+    check "pipe_closed_early_exit_1" test $rc -eq 1
+    check "pipe_closed_early_recorded" test "$(q "$SDB" "select count(*) from runs where status='failed' and failure like '%timed out%'")" -eq 1
+  else
+    kill -9 $pid "$c" 2>/dev/null; wait $pid 2>/dev/null
+  fi
+fi
+
+# allocator settings in the user's environment would change a run's figures
+# unrecorded: the run's process does not get them, and the sweep says so
+EDB="$T/env.db"
+MALLOC_ARENA_MAX=1 GLIBC_TUNABLES=glibc.malloc.tcache_count=0 MALLOC_CONF=narenas:1 MIMALLOC_VERBOSE=1 \
+  TCMALLOC_RELEASE_RATE=0 MMBENCH_FAULT=hang:0 MMBENCH_KEEP_ME=1 \
+  "$MMB" run --alloc=glibc --ops=5000 --timeout=0 --db="$EDB" 2>"$T/err" >/dev/null &
+pid=$!; c=$(child_of $pid)
+tr '\0' '\n' <"/proc/$c/environ" >"$T/child.env"
+kill -9 "$c"; wait $pid
+check "env_allocator_settings_not_passed" test "$(grep -cE '^(MALLOC_|GLIBC_TUNABLES|MIMALLOC_|TCMALLOC_)' "$T/child.env")" -eq 0
+check "env_other_variables_passed" grep -q '^MMBENCH_KEEP_ME=1$' "$T/child.env"
+for v in MALLOC_ARENA_MAX GLIBC_TUNABLES MALLOC_CONF MIMALLOC_VERBOSE TCMALLOC_RELEASE_RATE; do
+  check "env_not_passed_says_$v" grep -qE "^mmbench run: not passing .*\b$v\b.* to the runs" "$T/err"
+done
+check "env_not_passed_keeps_the_rest" bash -c "! grep -q MMBENCH_ '$T/err'"
 
 # --- Ctrl-C keeps every finished run --------------------------------------------------
 IDB="$T/int.db"

@@ -526,6 +526,65 @@ TEST(a_reader_does_not_block_the_writer) {
     hx_store_close(w);
 }
 
+/* A second process creating the schema between two statements of an open:
+ * every new connection gets a trace hook (sqlite3_auto_extension); on the
+ * first connection, as its first "PRAGMA user_version" finishes, another
+ * store opens the same file and creates the schema. */
+static const char *race_path;
+static int race_armed, race_fired, race_other_rc;
+
+static int race_trace(unsigned type, void *ctx, void *p, void *x) {
+    (void)ctx, (void)x;
+    if (type != SQLITE_TRACE_PROFILE || !race_armed || strcmp(sqlite3_sql(p), "PRAGMA user_version") != 0)
+        return 0;
+    race_armed = 0;
+    race_fired = 1;
+    hx_store_t *other;
+    char err[256];
+    race_other_rc = hx_store_open(race_path, 0, &other, err, sizeof err);
+    if (race_other_rc == 0)
+        hx_store_close(other);
+    else
+        printf("  the other open failed: %s\n", err);
+    return 0;
+}
+
+static int race_hook(sqlite3 *db, char **errmsg, const struct sqlite3_api_routines *api) {
+    (void)errmsg, (void)api;
+    if (race_armed && !race_fired)
+        sqlite3_trace_v2(db, SQLITE_TRACE_PROFILE, race_trace, NULL);
+    return SQLITE_OK;
+}
+
+TEST(open_while_another_process_creates_the_schema) {
+    char p[512], err[256];
+    path_in(p, sizeof p, "race.db");
+    unlink(p);
+    sqlite3 *db; /* an empty WAL database: new to both, and readers do not block a writer */
+    ASSERT_TRUE(sqlite3_open(p, &db) == SQLITE_OK);
+    char t[16];
+    EXPECT_STREQ(sql_text(db, "PRAGMA journal_mode = WAL", t, sizeof t), "wal");
+    sqlite3_close(db);
+    race_path = p;
+    race_armed = 1;
+    race_fired = 0;
+    ASSERT_TRUE(sqlite3_auto_extension((void (*)(void))race_hook) == SQLITE_OK);
+    hx_store_t *s;
+    int rc = hx_store_open(p, 0, &s, err, sizeof err);
+    sqlite3_cancel_auto_extension((void (*)(void))race_hook);
+    race_armed = 0;
+    EXPECT_TRUE(race_fired);
+    EXPECT_EQ(race_other_rc, 0);
+    if (rc != 0)
+        TEST_FAIL_AT("open failed: %s", err);
+    ASSERT_TRUE(rc == 0);
+    hx_run_t r;
+    make_run(&r, 0);
+    EXPECT_EQ(hx_store_insert_run(s, &r, err, sizeof err), 0);
+    hx_run_release(&r);
+    hx_store_close(s);
+}
+
 TEST(newer_schema_is_refused_and_untouched) {
     char p[512], err[256];
     path_in(p, sizeof p, "newer.db");
@@ -581,6 +640,20 @@ TEST(not_a_database_is_refused_and_untouched) {
     EXPECT_NE(hx_store_check_writable(q, err, sizeof err), 0);
     EXPECT_TRUE(strstr(err, "not an mmbench database") != NULL);
     EXPECT_TRUE(same_fp(before, fingerprint(q)));
+
+    /* A damaged mmbench database (cut short inside its first page): refused
+     * with SQLite's reason, untouched. */
+    char d[512], side[600];
+    db_with_runs(d, sizeof d, "damaged.db");
+    ASSERT_TRUE(truncate(d, 3000) == 0);
+    before = fingerprint(d);
+    EXPECT_NE(hx_store_check_writable(d, err, sizeof err), 0);
+    EXPECT_TRUE(strstr(err, "malformed") != NULL);
+    EXPECT_NE(hx_store_open(d, 0, &s, err, sizeof err), 0);
+    EXPECT_TRUE(strstr(err, "malformed") != NULL);
+    EXPECT_TRUE(same_fp(before, fingerprint(d)));
+    snprintf(side, sizeof side, "%s-wal", d);
+    EXPECT_TRUE(!exists(side));
 
     /* A directory. */
     EXPECT_EQ(hx_store_open(tmpdir, 0, &s, err, sizeof err), EISDIR);
@@ -1055,6 +1128,7 @@ int main(void) {
     RUN(round_trip_keeps_every_field_and_nan_is_null);
     RUN(failed_insert_rolls_back_everything);
     RUN(a_reader_does_not_block_the_writer);
+    RUN(open_while_another_process_creates_the_schema);
     RUN(newer_schema_is_refused_and_untouched);
     RUN(not_a_database_is_refused_and_untouched);
     RUN(readonly_open_of_a_missing_file_creates_nothing);
