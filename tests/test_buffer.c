@@ -50,6 +50,18 @@ static buf_pool_t *bump_pool(void) {
     return p;
 }
 
+/* A pool's statistics: bytes now, peak, total, allocations, frees. */
+static void expect_pool_stats(buf_pool_t *p, uint64_t now, uint64_t peak, uint64_t total, uint64_t allocations,
+                              uint64_t frees) {
+    buf_pool_stats_t s;
+    buf_pool_get_stats(p, &s);
+    EXPECT_EQ(s.bytes_now, now);
+    EXPECT_EQ(s.peak, peak);
+    EXPECT_EQ(s.total, total);
+    EXPECT_EQ(s.allocations, allocations);
+    EXPECT_EQ(s.frees, frees);
+}
+
 static int all_zero(const void *p, size_t n) {
     const unsigned char *c = p;
     for (size_t i = 0; i < n; i++)
@@ -745,13 +757,8 @@ TEST(pool_statistics_after_a_known_sequence) {
     EXPECT_EQ(buf_pool_free(p, a, 100), BUF_OK);
     ASSERT_TRUE(buf_pool_realloc(p, &b, 200, 50, 64) == BUF_OK);
     EXPECT_EQ((uintptr_t)b % 64, 0);
+    expect_pool_stats(p, 50, 300, 350, 3, 2);
     buf_pool_stats_t s;
-    buf_pool_get_stats(p, &s);
-    EXPECT_EQ(s.bytes_now, 50);
-    EXPECT_EQ(s.peak, 300);
-    EXPECT_EQ(s.total, 350);
-    EXPECT_EQ(s.allocations, 3);
-    EXPECT_EQ(s.frees, 2);
     EXPECT_EQ(buf_pool_free(p, b, 50), BUF_OK);
     buf_pool_get_stats(p, &s);
     EXPECT_EQ(s.bytes_now, 0);
@@ -907,12 +914,8 @@ TEST(capping_pool_peak_ignores_what_its_parent_refused) {
     ASSERT_TRUE(buf_pool_capped(&outer, inner, 1000) == BUF_OK);
     void *a, *b;
     EXPECT_EQ(buf_pool_alloc(outer, 500, 0, &b), BUF_ECAP); /* refused by inner */
+    expect_pool_stats(outer, 0, 0, 0, 0, 0);
     buf_pool_stats_t s;
-    buf_pool_get_stats(outer, &s);
-    EXPECT_EQ(s.bytes_now, 0);
-    EXPECT_EQ(s.peak, 0);
-    EXPECT_EQ(s.total, 0);
-    EXPECT_EQ(s.allocations, 0);
     ASSERT_TRUE(buf_pool_alloc(outer, 50, 0, &a) == BUF_OK);
     EXPECT_EQ(buf_pool_realloc(outer, &a, 50, 700, 0), BUF_ECAP);
     buf_pool_get_stats(outer, &s);
