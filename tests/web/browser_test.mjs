@@ -94,6 +94,10 @@ try {
   await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
   const series = await canvasInk(page, '#series canvas');
   check(series.length === 4 && series.every((c) => c.ink > 500), `4 time-series charts drew (${series.map((c) => c.ink).join(', ')} pixels)`);
+  const byteTicks = await page.$$eval('#series canvas', (cs) => cs.slice(0, 3).map((c) =>
+    window.Chart.getChart(c).scales.y.ticks.map((t) => t.value)));
+  const binary = (v) => v.length >= 2 && Number.isInteger(Math.log2(v[1] - v[0])) && v.every((x, i) => i === 0 || x - v[i - 1] === v[1] - v[0]);
+  check(byteTicks.length === 3 && byteTicks.every(binary), `byte axes step by a power of two (${byteTicks.map((v) => v.slice(0, 3).join('/')).join('; ')})`);
   const bars = await canvasInk(page, '#bars canvas');
   check(bars.length === 6 && bars.every((c) => c.ink > 500), `6 summary bar charts drew (${bars.map((c) => c.ink).join(', ')} pixels)`);
   const tms = await canvasInk(page, '#treemaps canvas');

@@ -4,7 +4,7 @@
 // (runs, workload, baseline, zoom) lives in the query string.
 import { api, metricInfo, fmtUnit, fmtBytes, fmtNum, allocColor, alpha, el, pill, readState, writeState,
          csvLink, showError } from './common.js';
-import { applyTheme, zoomOptions, drawHeapMap } from './charts.js';
+import { applyTheme, zoomOptions, drawHeapMap, binaryTicks } from './charts.js';
 
 const Chart = window.Chart;
 const SERIES = ['live_bytes', 'heap_bytes', 'rss_bytes', 'frag'];
@@ -98,7 +98,8 @@ function drawSeries() {
         scales: {
           x: { type: 'linear', title: { display: true, text: (mi.samples.op_index || {}).label || 'request' },
                ticks: { callback: (v) => fmtNum(v) } },
-          y: { beginAtZero: true, ticks: { callback: (v) => fmtUnit(v, info.unit) } },
+          y: { beginAtZero: true, ticks: { callback: (v) => fmtUnit(v, info.unit) },
+               afterBuildTicks: info.unit === 'B' ? binaryTicks : undefined },
         },
         plugins: {
           legend: { position: 'bottom', labels: { filter: (item) => !/\(rep [1-9]/.test(item.text) } },
@@ -170,7 +171,8 @@ function drawBars() {
         }],
       },
       options: {
-        scales: { y: { beginAtZero: true, ticks: { callback: (v) => (base ? fmtNum(v) + '×' : fmtUnit(v, info.unit)) } },
+        scales: { y: { beginAtZero: true, ticks: { callback: (v) => (base ? fmtNum(v) + '×' : fmtUnit(v, info.unit)) },
+                       afterBuildTicks: !base && info.unit === 'B' ? binaryTicks : undefined },
                   x: { grid: { display: false } } },
         plugins: {
           legend: { display: false },
