@@ -38,6 +38,15 @@ TEST(tables_unavailable_without_gpu_name_the_reason) {
     }
 }
 
+/* Bad options are refused before anything else, GPU or not (as buf_new). */
+TEST(device_buffer_with_a_bad_init_is_einval) {
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.init = 42;
+    buf_t *d = (buf_t *)1;
+    EXPECT_EQ(buf_new_device(&d, 0, 16, 4, BUF_MEM_DEVICE, &o), BUF_EINVAL);
+    EXPECT_TRUE(d == NULL);
+}
+
 TEST(device_buffer_calls_return_enodev_without_gpu) {
     if (have_gpu()) {
         test_skip("a GPU is present");
@@ -182,6 +191,7 @@ TEST(gpu_mirror_enter_update_exit) {
 
 int main(void) {
     RUN(tables_unavailable_without_gpu_name_the_reason);
+    RUN(device_buffer_with_a_bad_init_is_einval);
     RUN(device_buffer_calls_return_enodev_without_gpu);
     RUN(gpu_cuda_table_allocates_and_frees);
     RUN(gpu_async_pool_reports_stats);

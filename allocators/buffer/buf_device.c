@@ -29,6 +29,8 @@ int buf_new_device(buf_t **out, int device, size_t num_items, size_t item_size, 
     size_t size;
     if (__builtin_mul_overflow(num_items, item_size, &size) || size > SIZE_MAX - 2 * BUF_ALIGN)
         return BUF_EOVERFLOW;
+    if (opts && opts->init != BUF_INIT_NONE && opts->init != BUF_INIT_ZERO && opts->init != BUF_INIT_BYTE)
+        return BUF_EINVAL; /* as buf_new; checked first, on any machine */
     if (!dev_available(NULL))
         return BUF_ENODEV;
     size_t cap = (size + BUF_ALIGN - 1) & ~(size_t)(BUF_ALIGN - 1);
