@@ -45,6 +45,9 @@ int pol_check_locked(pol_heap_t *h, char *err, size_t errlen) {
         FAIL("footprint %zu is not a page multiple between a chunk and the reservation", h->footprint);
     if (h->peak_footprint < h->footprint)
         FAIL("peak footprint %zu is below the footprint %zu", h->peak_footprint, h->footprint);
+    if (h->payload_watch != (h->footprint == h->peak_footprint ? h->payload_at_peak : SIZE_MAX))
+        FAIL("payload watch %zu disagrees with the peak (footprint %zu, peak %zu, payload there %zu)",
+             h->payload_watch, h->footprint, h->peak_footprint, h->payload_at_peak);
     if (pol_size(ep) != 0 || !pol_used(ep))
         FAIL("epilogue header at offset %zu is damaged", h->footprint - 8);
     size_t nused = 0, used_bytes = 0, payload = 0, nfree = 0, free_bytes = 0;
@@ -90,14 +93,12 @@ int pol_check_locked(pol_heap_t *h, char *err, size_t errlen) {
         FAIL("blocks overrun the epilogue");
     if (pol_prev_free(h, ep) != prev_free)
         FAIL("epilogue PREV_FREE bit disagrees with the last block");
-    if (nused != h->used_blocks)
-        FAIL("used block counter %zu, recount %zu", h->used_blocks, nused);
-    if (used_bytes != h->used_bytes)
-        FAIL("used bytes counter %zu, recount %zu", h->used_bytes, used_bytes);
+    if (nused != pol_used_blocks(h))
+        FAIL("used block counter %zu, recount %zu", pol_used_blocks(h), nused);
+    if (used_bytes != pol_used_bytes(h))
+        FAIL("used bytes counter %zu, recount %zu", pol_used_bytes(h), used_bytes);
     if (payload != h->payload)
         FAIL("payload counter %zu, recount %zu", h->payload, payload);
-    if (nfree != h->nfree)
-        FAIL("free block counter %zu, recount %zu", h->nfree, nfree);
     if (used_bytes + free_bytes + 16 != h->footprint)
         FAIL("blocks cover %zu bytes, footprint %zu", used_bytes + free_bytes + 16, h->footprint);
     size_t count = 0;
@@ -129,5 +130,7 @@ int pol_check_locked(pol_heap_t *h, char *err, size_t errlen) {
         return rc;
     if (count != nfree)
         FAIL("free structure holds %zu nodes for %zu free blocks", count, nfree);
+    if (nfree != pol_count_free(h))
+        FAIL("free-start bitmap counts %zu free blocks, recount %zu", pol_count_free(h), nfree);
     return 0;
 }

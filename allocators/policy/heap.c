@@ -114,6 +114,12 @@ static inline void pol_set_used(pol_heap_t *h, char *b, size_t s, size_t n) {
     h->fsz[sl] = pol_fsz_code(s);
     h->fsz[sl + 1] = pad < POL_PAD_ESCAPE ? (uint8_t)pad : POL_PAD_ESCAPE;
 }
+/* Called whenever the footprint or its peak changed: payload_watch is
+ * payload_at_peak while the footprint stands at its peak, else SIZE_MAX
+ * (no payload is above it). */
+static inline void pol_set_watch(pol_heap_t *h) {
+    h->payload_watch = h->footprint == h->peak_footprint ? h->payload_at_peak : SIZE_MAX;
+}
 /* Called after an operation that grew the heap. */
 static inline void pol_note_peak(pol_heap_t *h) {
     if (h->footprint > h->peak_footprint) {
@@ -122,15 +128,17 @@ static inline void pol_note_peak(pol_heap_t *h) {
     } else if (h->footprint == h->peak_footprint && h->payload > h->payload_at_peak) {
         h->payload_at_peak = h->payload;
     }
+    pol_set_watch(h);
 }
 
 /* Called after the payload grew: while the footprint stands at its peak,
  * the payload "at the peak" is the largest seen there (JW #3 takes the
  * moment the heap is largest; when it stays largest for a while, the
- * moment within that stretch with the most live bytes). */
+ * moment within that stretch with the most live bytes).  One compare:
+ * payload_watch is SIZE_MAX while the footprint is below its peak. */
 static inline void pol_note_payload(pol_heap_t *h) {
-    if (h->footprint == h->peak_footprint && h->payload > h->payload_at_peak)
-        h->payload_at_peak = h->payload;
+    if (h->payload > h->payload_watch)
+        h->payload_at_peak = h->payload_watch = h->payload;
 }
 
 /* Commit more of the reservation so that the free block at the top has at
@@ -161,7 +169,6 @@ static char *pol_grow(pol_heap_t *h, size_t need, size_t *size) {
         pol_clr_prev_free(h, ep);
     } else {
         top = ep;
-        h->nfree++;
     }
     h->footprint += inc;
     pol_set_free(h, K, top, t + inc);
@@ -172,6 +179,7 @@ static char *pol_grow(pol_heap_t *h, size_t need, size_t *size) {
         h->peak_footprint = h->footprint;
         h->payload_at_peak = h->payload;
     }
+    pol_set_watch(h);
     *size = t + inc;
     return top;
 }
@@ -190,6 +198,7 @@ static void pol_maybe_trim(pol_heap_t *h, char *top, size_t t) {
     *pol_hdr(pol_epilogue(h)) = POL_USED;
     pol_set_prev_free(h, pol_epilogue(h));
     pol_insert(h, K, top, t - r);
+    pol_set_watch(h);
     void *gone = h->base + h->footprint;
     if (mmap(gone, r, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | MAP_FIXED, -1, 0) ==
         MAP_FAILED) {
@@ -209,14 +218,12 @@ POL_HOT void pol_place(pol_heap_t *h, const pol_kind_t K, char *b, size_t s, siz
         pol_insert(h, K, r, s - a);
         s = a;
     } else {
-        h->nfree--;
         pol_clr_prev_free(h, b + s);
     }
     pol_set_used(h, b, s, n);
-    h->used_bytes += s;
+    h->used += POL_USE(s);
     h->payload += n;
     pol_note_payload(h);
-    h->used_blocks++;
     h->rover = pol_off(h, b) + s;
 }
 
@@ -321,14 +328,12 @@ POL_HOT void *pol_malloc_locked(pol_heap_t *h, const pol_kind_t K, size_t n) {
         s = a;
     } else {
         pol_remove(h, K, b, s);
-        h->nfree--;
         pol_clr_prev_free(h, b + s);
     }
     pol_set_used(h, b, s, n);
-    h->used_bytes += s;
+    h->used += POL_USE(s);
     h->payload += n;
     pol_note_payload(h);
-    h->used_blocks++;
     h->rover = pol_off(h, b) + s;
     if (grew)
         pol_note_peak(h);
@@ -338,10 +343,8 @@ POL_HOT void *pol_malloc_locked(pol_heap_t *h, const pol_kind_t K, size_t n) {
 POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
     size_t s, pad;
     char *b = pol_block_of(h, p, "free", &s, &pad);
-    h->used_bytes -= s;
+    h->used -= POL_USE(s);
     h->payload -= s - 8 - pad;
-    h->used_blocks--;
-    h->nfree++;
     char *nb = b + s;
     /* The neighbours' states come from the side bitmaps: a used neighbour's
      * header is neither loaded nor stored (the next block's PREV_FREE bit is
@@ -360,7 +363,6 @@ POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
         h->fsz[pol_slot(h, b)] = POL_FSZ_GONE;
         b = pb;
         s += ps;
-        h->nfree--;
     }
     if (pol_is_free(h, nb)) {
         if (K == POL_SEGREGATED) {
@@ -386,7 +388,6 @@ POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
             }
             h->fsz[pol_slot(h, ob)] = POL_FSZ_GONE;
         }
-        h->nfree--;
     } else {
         pol_set_prev_free(h, nb);
         pol_set_free(h, K, b, s);
@@ -420,12 +421,11 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
                 h->fsz[pol_slot(h, nb)] = POL_FSZ_GONE;
                 rs += ns;
             } else {
-                h->nfree++;
                 pol_set_prev_free(h, nb);
             }
             pol_set_free(h, K, r, rs);
             pol_insert(h, K, r, rs);
-            h->used_bytes -= s - a;
+            h->used -= (s - a) >> 4;
             s = a;
             pol_set_used(h, b, s, n);
             h->payload += n - oldn;
@@ -460,10 +460,9 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
             pol_insert(h, K, r, t - a);
             t = a;
         } else {
-            h->nfree--;
             pol_clr_prev_free(h, b + t);
         }
-        h->used_bytes += t - s;
+        h->used += (t - s) >> 4;
         h->payload += n - oldn;
         pol_note_payload(h);
         pol_set_used(h, b, t, n);
@@ -502,7 +501,6 @@ static void *pol_aligned_locked(pol_heap_t *h, size_t align, size_t n) {
     if (g) { /* the leading gap stays a free block */
         pol_set_free(h, K, b, g);
         pol_insert(h, K, b, g);
-        h->nfree++;
         b += g;
         s -= g;
         pol_set_prev_free(h, b);
@@ -575,11 +573,8 @@ POL_HOT int pol_free_fast(pol_heap_t *h, const pol_kind_t K, void *p) {
         else
             h->seg_bitmap |= 1ull << c;
     }
-    size_t sz = code << 4;
-    h->used_bytes -= sz;
-    h->payload -= sz - 8 - pad;
-    h->used_blocks--;
-    h->nfree++;
+    h->used -= code | 1ull << 32; /* POL_USE(code << 4) */
+    h->payload -= (code << 4) - 8 - pad;
     return 1;
 }
 
@@ -627,10 +622,9 @@ POL_HOT void *pol_malloc_done(pol_heap_t *h, char *b, size_t sl, size_t s, size_
     size_t pad = s - 8 - n;
     *pol_hdr(b) = s | POL_USED | ((uint64_t)pad << 48);
     h->fsz[sl + 1] = (uint8_t)pad;
-    h->used_bytes += s;
+    h->used += POL_USE(s);
     h->payload += n;
     pol_note_payload(h);
-    h->used_blocks++;
     return b + POL_HDR;
 }
 
@@ -656,7 +650,6 @@ POL_HOT void *pol_mx_malloc_fast(pol_heap_t *h, const pol_kind_t K, size_t n) {
         s = a;
     } else {
         pol_mx_remove(h, b, s);
-        h->nfree--;
         pol_clr_prev_free(h, b + s);
     }
     h->rover = (size_t)(b - h->base) + s;
@@ -763,7 +756,6 @@ POL_HOT void *pol_seg_malloc_fast(pol_heap_t *h, size_t n) {
         return pol_seg_malloc_split(h, sl, s, a, n);
     size_t nsl = sl + (s >> 4); /* the block above: no free block below it now (ebits) */
     h->fbits[POL_GW * (nsl >> 6) + 1] &= ~(1ull << (nsl & 63));
-    h->nfree--;
     return pol_malloc_done(h, b, sl, s, n);
 }
 
@@ -907,15 +899,16 @@ int pol_stats(void *heap, alloc_stats_t *s) {
     s->peak_footprint = (int64_t)(h->peak_footprint + meta);
     s->payload_at_peak_footprint = (int64_t)h->payload_at_peak;
     s->payload_bytes = (int64_t)h->payload;
-    s->used_bytes = (int64_t)h->used_bytes;
-    s->header_bytes = (int64_t)(h->used_blocks * POL_HDR);
-    s->padding_bytes = (int64_t)(h->used_bytes - h->used_blocks * POL_HDR - h->payload);
-    s->used_blocks = (int64_t)h->used_blocks;
-    s->free_blocks = (int64_t)(h->nfree - (top ? 1 : 0));
-    s->free_bytes = (int64_t)(h->footprint - 16 - h->used_bytes);
+    size_t ub = pol_used_bytes(h), un = pol_used_blocks(h);
+    s->used_bytes = (int64_t)ub;
+    s->header_bytes = (int64_t)(un * POL_HDR);
+    s->padding_bytes = (int64_t)(ub - un * POL_HDR - h->payload);
+    s->used_blocks = (int64_t)un;
+    s->free_blocks = (int64_t)(pol_count_free(h) - (top ? 1 : 0));
+    s->free_bytes = (int64_t)(h->footprint - 16 - ub);
     s->top_free_bytes = (int64_t)top;
     s->largest_free = (int64_t)largest;
-    s->allocated_bytes = (int64_t)h->used_bytes;
+    s->allocated_bytes = (int64_t)ub;
     s->metadata_bytes = (int64_t)meta;
     s->mapped_bytes = (int64_t)(h->footprint + meta);
     POL_UNLOCK(h);
@@ -981,8 +974,8 @@ int pol_init(void **heap, const alloc_config_t *cfg, pol_kind_t kind) {
     h->header_map = hmap;
     h->footprint = chunk;
     h->peak_footprint = chunk;
+    pol_set_watch(h);
     h->rover = 8;
-    h->nfree = 1;
     if (pol_ix_init(h) != 0 || pol_ix_commit(h, chunk) != 0) {
         pol_ix_fini(h);
         pthread_mutex_destroy(&h->lock);

@@ -137,6 +137,14 @@ int pol_ix_init(pol_heap_t *h) {
     return 0;
 }
 
+size_t pol_count_free(const pol_heap_t *h) {
+    /* the granules up to the epilogue's (no block starts above it) */
+    size_t ng = ((h->footprint - 16) >> 10) + 1, n = 0;
+    for (size_t g = 0; g < ng; g++)
+        n += (size_t)__builtin_popcountll(h->fbits[POL_GW * g]);
+    return n;
+}
+
 void pol_ix_fini(pol_heap_t *h) {
     if (h->ix_map)
         munmap(h->ix_map, h->ix_len);

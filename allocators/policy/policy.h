@@ -85,8 +85,9 @@ typedef enum { POL_FIRSTFIT, POL_BESTFIT, POL_NEXTFIT, POL_SEGREGATED } pol_kind
 
 /* The heap handle; lives in its own mmap'd page(s), never in malloc memory.
  * Invariants (checked by pol_check):
- *   used_bytes + free bytes (blocks) + 16 == footprint;
- *   nfree == number of free blocks (top included) == nodes in the structures;
+ *   used bytes + free bytes (blocks) + 16 == footprint;
+ *   the free blocks (top included; pol_count_free counts fbits) == nodes
+ *   in the structures;
  *   seg_bitmap bit c set <=> seg_heads[c] != 0. */
 typedef struct pol_heap {
     pthread_mutex_t lock;
@@ -99,10 +100,14 @@ typedef struct pol_heap {
     size_t footprint;  /* committed bytes F */
     size_t peak_footprint;
     size_t payload_at_peak;
-    size_t used_bytes;
+    /* the used blocks: their bytes / 16 in bits 0..31 (the reservation is
+     * at most 64 GiB) and their number in bits 32..63, so that malloc and
+     * free count both with one add (pol_used_bytes, pol_used_blocks) */
+    uint64_t used;
     size_t payload;
-    size_t used_blocks;
-    size_t nfree;
+    /* payload_at_peak while the footprint is at its peak, else SIZE_MAX:
+     * a payload above it is a new payload at the peak (one compare) */
+    size_t payload_watch;
     size_t rover;     /* nextfit: offset where the last placement ended */
     uint64_t stamp;   /* unused (the reference counts its own insertions) */
     uint32_t root;    /* address tree (ff/nf) or (size,addr) tree (bf, seg large) */
@@ -134,6 +139,14 @@ typedef struct pol_heap {
     size_t ix_gper[2 * POL_IX_MAXLEV + 3], ix_esize[2 * POL_IX_MAXLEV + 3];
     size_t ix_done[2 * POL_IX_MAXLEV + 3];
 } pol_heap_t;
+
+/* one used block of s bytes, as a change of h->used */
+#define POL_USE(s) (((uint64_t)(s) >> 4) | (1ull << 32))
+static inline size_t pol_used_bytes(const pol_heap_t *h) { return (size_t)(uint32_t)h->used << 4; }
+static inline size_t pol_used_blocks(const pol_heap_t *h) { return (size_t)(h->used >> 32); }
+/* the number of free blocks, top included: the set bits of fbits (no
+ * counter, so that malloc and free keep one figure fewer) */
+size_t pol_count_free(const pol_heap_t *h);
 
 /* ---- block accessors ---------------------------------------------------- */
 

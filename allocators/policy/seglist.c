@@ -87,7 +87,7 @@ static size_t pol_seg_largest(pol_heap_t *h) {
 }
 
 int pol_seg_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
-    size_t n = 0;
+    size_t n = 0, nfree = pol_count_free(h);
     if (pol_st_check(h, &n, err, errlen))
         return 1;
     size_t nblocks = (h->footprint >> 4) + 1;
@@ -113,7 +113,7 @@ int pol_seg_check(pol_heap_t *h, size_t *count, char *err, size_t errlen) {
                 snprintf(err, errlen, "class %u list back link wrong at offset %zu", c, pol_off(h, b));
                 return 1;
             }
-            if (++n > h->nfree) {
+            if (++n > nfree) {
                 snprintf(err, errlen, "free lists hold more nodes than there are free blocks (cycle?)");
                 return 1;
             }

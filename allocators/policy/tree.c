@@ -211,7 +211,7 @@ static int check_node(tcheck_t *c, uint32_t t, uint64_t lo, uint64_t hi, uint32_
 }
 
 static int check_tree(pol_heap_t *h, int bysize, size_t *count, char *err, size_t errlen) {
-    tcheck_t c = {h, bysize, 0, h->nfree, err, errlen};
+    tcheck_t c = {h, bysize, 0, pol_count_free(h), err, errlen};
     int rc = check_node(&c, h->root, 0, UINT64_MAX, 0);
     *count = c.count;
     return rc;
