@@ -13,6 +13,7 @@
 #include "harness/hx.h"
 #include "harness/runner.h"
 #include "mmb_config.h"
+#include "mmb_gitrev.h"
 
 #include <errno.h>
 #include <math.h>

@@ -6,6 +6,7 @@
 
 #include "harness/hx.h"
 #include "mmb_config.h"
+#include "mmb_gitrev.h"
 #include "web/web.h"
 
 static void usage(FILE *f) {

@@ -171,6 +171,29 @@ check "sample_series_monotonic" test "$(q "$DB" "select count(*) from samples a 
 [[ $asan -eq 0 ]] && check "glibc_heap_known" test "$(q "$DB" "select count(*) from runs where allocator='glibc' and peak_heap_bytes > 0")" -eq 2
 check "glibc_holes_null_not_zero" test "$(q "$DB" "select count(*) from runs where allocator='glibc' and holes is null")" -eq 2
 check "host_and_version_kept" test "$(q "$DB" "select count(*) from runs where host <> '' and mmbench_version <> '' and git_rev <> ''")" -eq 4
+# git_rev is the commit the binary was built from, taken at build time (a
+# configure-time hash went stale with every later commit)
+SRC=$(cd "$(dirname "$0")/.." && pwd)
+if head=$(git -C "$SRC" rev-parse --short=12 HEAD 2>/dev/null); then
+  got=$(q "$DB" "select distinct git_rev from runs")
+  check "git_rev_is_the_built_commit" test "${got%-dirty}" = "$head"
+fi
+# cmake/gitrev.cmake itself: a clean tree, a modified one, no repository
+if command -v git >/dev/null && command -v cmake >/dev/null; then
+  G="$T/gitrev"; mkdir -p "$G/repo"
+  git -C "$G/repo" init -q && echo a >"$G/repo/f" && git -C "$G/repo" add f &&
+    git -C "$G/repo" -c user.name=t -c user.email=t@example.org commit -qm one
+  gitrev() { cmake -DSRC="$1" -DGIT="$(command -v git)" -DOUT="$G/h" -P "$SRC/cmake/gitrev.cmake" && sed -n 's/.*REV "\(.*\)"/\1/p' "$G/h"; }
+  h1=$(git -C "$G/repo" rev-parse --short=12 HEAD)
+  check "gitrev_clean" test "$(gitrev "$G/repo")" = "$h1"
+  echo b >"$G/repo/f"
+  check "gitrev_modified_is_dirty" test "$(gitrev "$G/repo")" = "$h1-dirty"
+  git -C "$G/repo" -c user.name=t -c user.email=t@example.org commit -qam two
+  h2=$(git -C "$G/repo" rev-parse --short=12 HEAD)
+  check "gitrev_follows_new_commit" test "$(gitrev "$G/repo")" = "$h2"
+  mkdir -p "$G/plain"
+  check "gitrev_no_repository_unknown" test "$(gitrev "$G/plain")" = unknown
+fi
 check "wal_mode" test "$(q "$DB" "pragma journal_mode")" = wal
 
 # show and export
