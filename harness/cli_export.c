@@ -110,7 +110,7 @@ static int sample_is_int(int i) { return !strcmp(hx_sample_info[i].sqltype, "INT
 static void csv_run_header(FILE *f) {
     fputs("run_id,sweep,rep,allocator,allocator_version,workload,status,failure,started_at,"
           "finished_at,ops,seed,threads,sizes,live,lifetime,touch,trace,samples_requested,"
-          "stream_hash,host,mmbench_version,git_rev",
+          "stream_hash,host,mmbench_version,git_rev,machine,build",
           f);
     for (int i = 0; i < HX_METRIC_COUNT; i++)
         fprintf(f, ",%s", hx_metric_info[i].key);
@@ -149,6 +149,10 @@ static void csv_run_row(FILE *f, const hx_run_t *r) {
     csv_str(f, r->mmbench_version);
     fputc(',', f);
     csv_str(f, r->git_rev);
+    fputc(',', f);
+    csv_str(f, r->machine);
+    fputc(',', f);
+    csv_str(f, r->build);
     for (int i = 0; i < HX_METRIC_COUNT; i++) {
         fputc(',', f);
         csv_num(f, r->m[i], metric_is_int(i));

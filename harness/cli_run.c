@@ -388,8 +388,10 @@ int hx_cmd_run(int argc, char **argv) {
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    char sweep[40], host[128] = "unknown";
+    char sweep[40], host[128] = "unknown", machine[256], build[128];
     gethostname(host, sizeof host - 1);
+    hx_machine_describe(machine, sizeof machine);
+    hx_build_describe(build, sizeof build);
     {
         char t[32];
         hx_iso_time(t, sizeof t);
@@ -427,6 +429,8 @@ int hx_cmd_run(int argc, char **argv) {
                 snprintf(r.host, sizeof r.host, "%s", host);
                 snprintf(r.mmbench_version, sizeof r.mmbench_version, "%s", MMBENCH_VERSION);
                 snprintf(r.git_rev, sizeof r.git_rev, "%s", MMBENCH_GIT_REV);
+                snprintf(r.machine, sizeof r.machine, "%s", machine);
+                snprintf(r.build, sizeof r.build, "%s", build);
                 hx_iso_time(r.started_at, sizeof r.started_at);
                 hx_run_spec_t spec = {.alloc = allocs[a], .wl_args = args, .nwl_args = nargs,
                                       .samples = (uint32_t)samples, .verify = verify,

@@ -144,8 +144,10 @@ static void print_report(FILE *f, const hx_run_t *r) {
     fprintf(f, "  %-16s %s, repetition %d\n", "sweep", r->sweep, r->rep);
     fprintf(f, "  %-16s %016" PRIx64 "\n", "stream hash", r->stream_hash);
     fprintf(f, "  %-16s %s\n", "host", r->host[0] ? r->host : "n/a");
+    fprintf(f, "  %-16s %s\n", "machine", r->machine[0] ? r->machine : "n/a (not recorded)");
     fprintf(f, "  %-16s %s (git %s)\n", "mmbench", r->mmbench_version[0] ? r->mmbench_version : "n/a",
             r->git_rev[0] ? r->git_rev : "n/a");
+    fprintf(f, "  %-16s %s\n", "build", r->build[0] ? r->build : "n/a (not recorded)");
     fprintf(f, "  %-16s %s\n", "started", r->started_at);
     fprintf(f, "  %-16s %s\n", "finished", r->finished_at[0] ? r->finished_at : "n/a");
 

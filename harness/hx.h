@@ -74,6 +74,11 @@ typedef struct hx_run {
     char host[128];
     char mmbench_version[32];
     char git_rev[32];
+    /* where the figures come from: "AMD EPYC, 2 CPUs, 23.4 GiB; L1d 48 KiB,
+     * L2 1 MiB, L3 508 MiB; Linux 6.1.0" and "RelWithDebInfo, gcc 12.2.0"
+     * (", ASan+UBSan" for a sanitizer build); "" = unknown (older runs) */
+    char machine[256];
+    char build[128];
     double m[HX_METRIC_COUNT]; /* NaN = NULL */
     hx_sample_t *samples;
     size_t nsamples;
@@ -157,6 +162,11 @@ void *hx_mem_alloc(size_t n);
 void hx_mem_free(void *p, size_t n);
 uint64_t hx_now_ns(void); /* CLOCK_MONOTONIC */
 void hx_iso_time(char *buf, size_t len); /* now, ISO 8601 UTC */
+/* The machine a run is measured on: CPU model, CPUs online, memory, cache
+ * sizes, kernel (hx_run_t.machine). */
+void hx_machine_describe(char *buf, size_t len);
+/* The build of this binary: build type, compiler, sanitizers (hx_run_t.build). */
+void hx_build_describe(char *buf, size_t len);
 
 #ifdef __cplusplus
 }

@@ -192,6 +192,16 @@ void hx_run_write_json_ex(FILE *f, const hx_run_t *r, unsigned flags) {
     hx_json_str(f, r->mmbench_version);
     json_key(f, "git_rev");
     hx_json_str(f, r->git_rev);
+    json_key(f, "machine");
+    if (r->machine[0])
+        hx_json_str(f, r->machine);
+    else
+        fputs("null", f);
+    json_key(f, "build");
+    if (r->build[0])
+        hx_json_str(f, r->build);
+    else
+        fputs("null", f);
     for (int i = 0; i < HX_METRIC_COUNT; i++) {
         json_key(f, hx_metric_info[i].key);
         hx_json_num(f, r->m[i], strcmp(hx_metric_info[i].sqltype, "INTEGER") == 0);

@@ -56,7 +56,8 @@ static const char schema_sql[] =
     " started_at TEXT NOT NULL, finished_at TEXT,"
     " ops INTEGER, seed INTEGER, threads INTEGER, sizes TEXT, live INTEGER,"
     " lifetime TEXT, touch TEXT, trace TEXT, samples_requested INTEGER,"
-    " stream_hash TEXT, params TEXT, host TEXT, mmbench_version TEXT, git_rev TEXT"
+    " stream_hash TEXT, params TEXT, host TEXT, mmbench_version TEXT, git_rev TEXT,"
+    " machine TEXT, build TEXT"
     HX_METRICS(COLDEF_M) ");"
     "CREATE INDEX IF NOT EXISTS runs_by_allocator ON runs(allocator);"
     "CREATE INDEX IF NOT EXISTS runs_by_workload ON runs(workload);"
@@ -77,12 +78,12 @@ static const char schema_sql[] =
     " run_id INTEGER NOT NULL REFERENCES runs(id) ON DELETE CASCADE,"
     " key TEXT NOT NULL, value REAL, PRIMARY KEY (run_id, key)) WITHOUT ROWID;";
 
-/* The 25 columns before the metrics, in this order in insert_run_sql. */
+/* The 27 columns before the metrics, in this order in insert_run_sql. */
 enum {
     RC_SWEEP = 1, RC_REP, RC_ALLOCATOR, RC_ALLOCATOR_VERSION, RC_WORKLOAD, RC_STATUS,
     RC_FAILURE, RC_SIGNAL, RC_EXIT_CODE, RC_STARTED_AT, RC_FINISHED_AT, RC_OPS, RC_SEED,
     RC_THREADS, RC_SIZES, RC_LIVE, RC_LIFETIME, RC_TOUCH, RC_TRACE, RC_SAMPLES_REQUESTED,
-    RC_STREAM_HASH, RC_PARAMS, RC_HOST, RC_MMBENCH_VERSION, RC_GIT_REV,
+    RC_STREAM_HASH, RC_PARAMS, RC_HOST, RC_MMBENCH_VERSION, RC_GIT_REV, RC_MACHINE, RC_BUILD,
     RC_FIRST_METRIC
 };
 
@@ -90,8 +91,8 @@ static const char insert_run_sql[] =
     "INSERT INTO runs (sweep, rep, allocator, allocator_version, workload, status,"
     " failure, signal, exit_code, started_at, finished_at, ops, seed, threads, sizes,"
     " live, lifetime, touch, trace, samples_requested, stream_hash, params, host,"
-    " mmbench_version, git_rev" HX_METRICS(COLNAME_M) ")"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?" HX_METRICS(PARAM_M) ")";
+    " mmbench_version, git_rev, machine, build" HX_METRICS(COLNAME_M) ")"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?" HX_METRICS(PARAM_M) ")";
 
 static const char insert_sample_sql[] =
     "INSERT INTO samples (run_id, idx" HX_SAMPLE_COLS(COLNAME_S) ") VALUES (?,?"
@@ -314,6 +315,19 @@ static int table_has_column(sqlite3 *db, const char *table, const char *column, 
  * The statements are built from the X-macro tables (identifiers of this
  * build), never from data. */
 static int migrate_columns(sqlite3 *db) {
+    /* run columns newer than the first schema: where the figures come from */
+    static const char *const run_cols[] = {"machine", "build"};
+    for (size_t i = 0; i < sizeof run_cols / sizeof run_cols[0]; i++) {
+        int has, rc = table_has_column(db, "runs", run_cols[i], &has);
+        if (rc != SQLITE_OK)
+            return rc;
+        if (has)
+            continue;
+        char sql[128];
+        snprintf(sql, sizeof sql, "ALTER TABLE runs ADD COLUMN %s TEXT", run_cols[i]);
+        if ((rc = sqlite3_exec(db, sql, NULL, NULL, NULL)) != SQLITE_OK)
+            return rc;
+    }
     for (int i = 0; i < HX_METRIC_COUNT; i++) {
         int has, rc = table_has_column(db, "runs", hx_metric_info[i].key, &has);
         if (rc != SQLITE_OK)
@@ -757,6 +771,8 @@ static int insert_run_row(hx_store_t *s, const hx_run_t *r) {
     bind_text_or_null(st, RC_HOST, r->host);
     bind_text_or_null(st, RC_MMBENCH_VERSION, r->mmbench_version);
     bind_text_or_null(st, RC_GIT_REV, r->git_rev);
+    bind_text_or_null(st, RC_MACHINE, r->machine);
+    bind_text_or_null(st, RC_BUILD, r->build);
     for (int i = 0; i < HX_METRIC_COUNT; i++)
         bind_num(st, RC_FIRST_METRIC + i, r->m[i], is_int_type(hx_metric_info[i].sqltype));
     return step_done(st);
@@ -916,6 +932,10 @@ static void load_run_column(hx_run_t *r, sqlite3_stmt *st, int i) {
         copy_str(r->mmbench_version, sizeof r->mmbench_version, txt);
     } else if (!strcmp(name, "git_rev")) {
         copy_str(r->git_rev, sizeof r->git_rev, txt);
+    } else if (!strcmp(name, "machine")) {
+        copy_str(r->machine, sizeof r->machine, txt);
+    } else if (!strcmp(name, "build")) {
+        copy_str(r->build, sizeof r->build, txt);
     }
 }
 

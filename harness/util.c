@@ -3,13 +3,17 @@
  * number parsing, clocks, and mmap-backed memory for a run's child.
  */
 #include "harness/hx.h"
+#include "mmb_config.h"
 
 #include <errno.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/mman.h>
+#include <sys/utsname.h>
 #include <time.h>
+#include <unistd.h>
 
 int hx_parse_u64(const char *s, uint64_t *out) {
     if (!s || !*s || *s == '-' || *s == '+')
@@ -86,4 +90,79 @@ void hx_iso_time(char *buf, size_t len) {
     clock_gettime(CLOCK_REALTIME, &ts);
     gmtime_r(&ts.tv_sec, &tm);
     strftime(buf, len, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* a byte count as "48 KiB", "1 MiB", "23.4 GiB" */
+static void bytes_text(char *buf, size_t len, double b) {
+    static const char *const unit[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (b >= 1024 && u < 4) {
+        b /= 1024;
+        u++;
+    }
+    if (b == floor(b))
+        snprintf(buf, len, "%.0f %s", b, unit[u]);
+    else
+        snprintf(buf, len, "%.1f %s", b, unit[u]);
+}
+
+void hx_machine_describe(char *buf, size_t len) {
+    char cpu[128] = "unknown CPU", line[512];
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    if (f) {
+        while (fgets(line, sizeof line, f)) {
+            char *colon = strchr(line, ':');
+            if (!strncmp(line, "model name", 10) && colon) {
+                char *v = colon + 1;
+                v += strspn(v, " \t");
+                v[strcspn(v, "\n")] = 0;
+                if (*v)
+                    snprintf(cpu, sizeof cpu, "%s", v);
+                break;
+            }
+        }
+        fclose(f);
+    }
+    long ncpu = sysconf(_SC_NPROCESSORS_ONLN), pages = sysconf(_SC_PHYS_PAGES), psz = sysconf(_SC_PAGESIZE);
+    char mem[32] = "memory unknown";
+    if (pages > 0 && psz > 0)
+        bytes_text(mem, sizeof mem, (double)pages * (double)psz);
+    /* glibc answers these from CPUID where the VM hides /sys's cache folders */
+    static const struct {
+        const char *name;
+        int sc;
+    } caches[] = {{"L1d", _SC_LEVEL1_DCACHE_SIZE}, {"L2", _SC_LEVEL2_CACHE_SIZE}, {"L3", _SC_LEVEL3_CACHE_SIZE}};
+    char cache[128] = "";
+    size_t used = 0;
+    for (size_t i = 0; i < sizeof caches / sizeof caches[0]; i++) {
+        long v = sysconf(caches[i].sc);
+        if (v <= 0)
+            continue;
+        char b[32];
+        bytes_text(b, sizeof b, (double)v);
+        int w = snprintf(cache + used, sizeof cache - used, "%s%s %s", used ? ", " : "", caches[i].name, b);
+        if (w < 0 || (size_t)w >= sizeof cache - used)
+            break;
+        used += (size_t)w;
+    }
+    struct utsname u;
+    char kern[160] = "kernel unknown";
+    if (uname(&u) == 0)
+        snprintf(kern, sizeof kern, "%s %s", u.sysname, u.release);
+    snprintf(buf, len, "%s, %ld CPUs, %s; %s; %s", cpu, ncpu, mem, used ? cache : "caches unknown", kern);
+}
+
+void hx_build_describe(char *buf, size_t len) {
+#if defined(__clang__)
+    const char *cc = "clang " __clang_version__;
+#elif defined(__GNUC__)
+    const char *cc = "gcc " __VERSION__;
+#else
+    const char *cc = "unknown compiler";
+#endif
+    const char *type = MMBENCH_BUILD_TYPE[0] ? MMBENCH_BUILD_TYPE : "no build type";
+    if (MMBENCH_BUILD_FLAGS[0])
+        snprintf(buf, len, "%s (%s), %s%s", type, MMBENCH_BUILD_FLAGS, cc, MMBENCH_SANITIZED ? ", ASan+UBSan" : "");
+    else
+        snprintf(buf, len, "%s, %s%s", type, cc, MMBENCH_SANITIZED ? ", ASan+UBSan" : "");
 }

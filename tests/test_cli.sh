@@ -171,6 +171,14 @@ check "sample_series_monotonic" test "$(q "$DB" "select count(*) from samples a 
 [[ $asan -eq 0 ]] && check "glibc_heap_known" test "$(q "$DB" "select count(*) from runs where allocator='glibc' and peak_heap_bytes > 0")" -eq 2
 check "glibc_holes_null_not_zero" test "$(q "$DB" "select count(*) from runs where allocator='glibc' and holes is null")" -eq 2
 check "host_and_version_kept" test "$(q "$DB" "select count(*) from runs where host <> '' and mmbench_version <> '' and git_rev <> ''")" -eq 4
+# where the figures come from: the machine and the build, for every run
+check "machine_recorded" test "$(q "$DB" "select count(*) from runs where machine like '%CPUs%' and machine like '%Linux%'")" -eq 4
+check "build_recorded" test "$(q "$DB" "select count(*) from runs where build like '%gcc%' or build like '%clang%'")" -eq 4
+if [[ $asan -eq 1 ]]; then
+  check "build_says_sanitizers" test "$(q "$DB" "select count(*) from runs where build like '%ASan+UBSan%'")" -eq 4
+else
+  check "build_says_no_sanitizers" test "$(q "$DB" "select count(*) from runs where build like '%ASan%'")" -eq 0
+fi
 # git_rev is the commit the binary was built from, taken at build time (a
 # configure-time hash went stale with every later commit)
 SRC=$(cd "$(dirname "$0")/.." && pwd)

@@ -126,6 +126,8 @@ static void make_run(hx_run_t *r, int rep) {
     snprintf(r->host, sizeof r->host, "testhost");
     snprintf(r->mmbench_version, sizeof r->mmbench_version, "0.1.0");
     snprintf(r->git_rev, sizeof r->git_rev, "deadbeef");
+    snprintf(r->machine, sizeof r->machine, "Test CPU, 2 CPUs, 8 GiB; L1d 32 KiB; Linux 6.1");
+    snprintf(r->build, sizeof r->build, "RelWithDebInfo (-O2 -g), gcc 12.2.0");
     for (int i = 0; i < HX_METRIC_COUNT; i++)
         r->m[i] = (i % 3 == 2) ? NAN : 1000.0 * (i + 1) + (strcmp(hx_metric_info[i].sqltype, "REAL") ? 0 : 0.125);
     r->m[HX_M_wall_ns] = 123456789;
@@ -426,6 +428,8 @@ TEST(round_trip_keeps_every_field_and_nan_is_null) {
     EXPECT_STREQ(back.host, "testhost");
     EXPECT_STREQ(back.mmbench_version, "0.1.0");
     EXPECT_STREQ(back.git_rev, "deadbeef");
+    EXPECT_STREQ(back.machine, "Test CPU, 2 CPUs, 8 GiB; L1d 32 KiB; Linux 6.1");
+    EXPECT_STREQ(back.build, "RelWithDebInfo (-O2 -g), gcc 12.2.0");
     for (int i = 0; i < HX_METRIC_COUNT; i++)
         if (!same_num(back.m[i], r.m[i]))
             TEST_FAIL_AT("metric %s: %.17g vs %.17g", hx_metric_info[i].key, back.m[i], r.m[i]);
@@ -727,6 +731,8 @@ TEST(older_file_gains_new_columns_and_old_rows_read_null) {
     ASSERT_TRUE(r.nsamples == 1);
     EXPECT_TRUE(r.samples[0].v[HX_S_op_index] == 10);
     EXPECT_TRUE(isnan(r.samples[0].v[HX_SAMPLE_COUNT - 1]));
+    EXPECT_STREQ(r.machine, ""); /* not recorded then */
+    EXPECT_STREQ(r.build, "");
     hx_run_release(&r);
     hx_store_close(s);
     EXPECT_TRUE(same_fp(before, fingerprint(p)));
@@ -738,6 +744,7 @@ TEST(older_file_gains_new_columns_and_old_rows_read_null) {
     snprintf(sql, sizeof sql, "SELECT count(*) FROM pragma_table_info('runs') WHERE name = '%s'", last_metric);
     EXPECT_EQ(sql_int(db, sql), 1);
     EXPECT_EQ(sql_int(db, "SELECT count(*) FROM pragma_table_info('samples') WHERE name = 'frag'"), 1);
+    EXPECT_EQ(sql_int(db, "SELECT count(*) FROM pragma_table_info('runs') WHERE name IN ('machine', 'build')"), 2);
     EXPECT_EQ(sql_int(db, "SELECT count(*) FROM sqlite_master WHERE name = 'heap_blocks'"), 1);
     ASSERT_TRUE(hx_store_get_run(s, 1, &r, err, sizeof err) == 0);
     EXPECT_TRUE(isnan(r.m[HX_METRIC_COUNT - 1]));
@@ -963,10 +970,12 @@ TEST(export_csv_is_tidy_and_parses_back) {
     const char *p = out;
     csv_row_t header, row;
     ASSERT_TRUE(csv_next(&p, &header) == 1);
-    EXPECT_EQ(header.nf, 23 + HX_METRIC_COUNT);
+    EXPECT_EQ(header.nf, 25 + HX_METRIC_COUNT);
     EXPECT_STREQ(header.f[0], "run_id");
     EXPECT_STREQ(header.f[22], "git_rev");
-    EXPECT_STREQ(header.f[23], hx_metric_info[0].key);
+    EXPECT_STREQ(header.f[23], "machine");
+    EXPECT_STREQ(header.f[24], "build");
+    EXPECT_STREQ(header.f[25], hx_metric_info[0].key);
     int nrows = 0, rc;
     while ((rc = csv_next(&p, &row)) == 1) {
         nrows++;
@@ -979,6 +988,8 @@ TEST(export_csv_is_tidy_and_parses_back) {
             EXPECT_STREQ(row.f[csv_col(&header, "wall_ns")], "123456789");
             EXPECT_STREQ(row.f[csv_col(&header, "frag_jw1")], "0.1");
             EXPECT_STREQ(row.f[csv_col(&header, "frag_jw2")], "");
+            EXPECT_STREQ(row.f[csv_col(&header, "machine")], "Test CPU, 2 CPUs, 8 GiB; L1d 32 KiB; Linux 6.1");
+            EXPECT_STREQ(row.f[csv_col(&header, "build")], "RelWithDebInfo (-O2 -g), gcc 12.2.0");
         }
         if (nrows == 2 && row.nf == header.nf)
             EXPECT_STREQ(row.f[csv_col(&header, "failure")], "");

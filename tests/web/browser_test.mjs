@@ -92,6 +92,10 @@ try {
   check(/sel=\d+/.test(page.url()), 'the selection is in the URL');
   await Promise.all([page.waitForURL(/compare\.html\?runs=/), page.click('#compare')]);
   await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
+  if (!process.env.MMBENCH_WEB_DB)
+    check(await page.$eval('#provenance', (p) => /^Measured on .*CPUs.* · build .*(gcc|clang)/.test(p.textContent)),
+          'the compare page says which machine and build measured the runs');
+  check(!(await page.$('#mixed-origin')), 'runs of one machine and one build get no warning about mixed origins');
   const series = await canvasInk(page, '#series canvas');
   check(series.length === 4 && series.every((c) => c.ink > 500), `4 time-series charts drew (${series.map((c) => c.ink).join(', ')} pixels)`);
   const byteTicks = await page.$$eval('#series canvas', (cs) => cs.slice(0, 3).map((c) =>
@@ -211,6 +215,17 @@ try {
       check(chips.some((c) => /nextfit ×0 \(\+1 failed\)/.test(c)) && chips.some((c) => /glibc ×1$/.test(c)),
             `the chips count the runs that succeeded and say how many failed (${chips.join(', ')})`);
       await page.screenshot({ path: path.join(artifacts, 'compare-null.png'), fullPage: true });
+      // runs of two builds side by side: the page says their times do not compare
+      const ok = larson.filter((r) => r.status === 'ok');
+      const upd = spawnSync('sqlite3', [db, `UPDATE runs SET build = 'Debug (-O0 -g), gcc 12.2.0' WHERE id = ${ok[0].id}`]);
+      if (upd.status === 0) {
+        await page.goto(`${url}compare.html?runs=${ok.map((r) => r.id).join(',')}`);
+        await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
+        const mixed = await page.$('#mixed-origin') ? await page.$eval('#mixed-origin', (m) => m.textContent) : '';
+        check(/2 builds, so their times are not comparable: .*Debug \(-O0 -g\)/.test(mixed), `runs of two builds get a warning (${mixed})`);
+        check(await page.$eval('#provenance', (p) => /^Measured on /.test(p.textContent) && !/build/.test(p.textContent)),
+              'with two builds the line under the title names the machine only');
+      } else console.log('note: no sqlite3 command; the mixed-build check is skipped');
     }
   }
 

@@ -282,6 +282,18 @@ function render() {
   const msgs = $('messages');
   msgs.replaceChildren();
   if (hashes.size > 1) msgs.append(el('div', { class: 'notice' }, 'These runs served different request streams (their parameters or seeds differ), so they are not strictly comparable.'));
+  // Where the figures come from: one machine and one build, or a warning
+  // (runs stored before mmbench recorded them have neither).
+  const machines = [...new Set(runs.map((r) => r.machine).filter(Boolean))];
+  const builds = [...new Set(runs.map((r) => r.build).filter(Boolean))];
+  $('provenance').textContent = [machines.length === 1 ? `Measured on ${machines[0]}` : null,
+    builds.length === 1 ? `build ${builds[0]}` : null].filter(Boolean).join(' · ');
+  if (machines.length > 1 || builds.length > 1) {
+    const what = [machines.length > 1 ? `${machines.length} machines` : null, builds.length > 1 ? `${builds.length} builds` : null];
+    msgs.append(el('div', { class: 'notice', id: 'mixed-origin' },
+      `These runs come from ${what.filter(Boolean).join(' and ')}, so their times are not comparable: ` +
+      [...(machines.length > 1 ? machines : []), ...(builds.length > 1 ? builds : [])].join('; ') + '.'));
+  }
   const failed = runs.filter((r) => r.status !== 'ok');
   if (failed.length) msgs.append(el('div', { class: 'notice error' }, `Failed: ${failed.map((r) => `#${r.id} ${r.allocator} (${r.failure || 'no reason recorded'})`).join('; ')}`));
   $('chips').replaceChildren(...allocators().map((a) => {

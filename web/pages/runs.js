@@ -72,7 +72,7 @@ async function load() {
     const box = el('input', { type: 'checkbox', 'aria-label': `select run ${r.id}`, checked: selected.has(r.id), 'data-id': r.id });
     const tr = el('tr', { class: selected.has(r.id) ? 'sel' : null },
       el('td', {}, box),
-      el('td', {}, el('a', { href: `/compare.html?runs=${r.id}`, title: 'open this run alone' }, `#${r.id}`)),
+      el('td', {}, el('a', { href: `/compare.html?runs=${r.id}`, title: ['open this run alone', r.machine, r.build && `build ${r.build}`, r.git_rev && `mmbench ${r.mmbench_version || ''} (git ${r.git_rev})`].filter(Boolean).join('\n') }, `#${r.id}`)),
       el('td', { class: 'muted', title: r.started_at }, (r.started_at || '').replace('T', ' ').replace('Z', '')),
       el('td', { title: r.allocator_version ? `version ${r.allocator_version}` : null }, pill(r.allocator)),
       el('td', {}, r.workload),
