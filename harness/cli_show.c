@@ -61,8 +61,13 @@ static void fmt_bytes(char *buf, size_t len, double v) {
 /* Nanoseconds in the largest fitting unit, with the exact figure when the
  * unit is not ns. */
 static void fmt_ns(char *buf, size_t len, double v) {
+    /* the whole count of ns, or to a tenth: a time from clock ticks carries
+     * no more than that (export keeps every digit) */
     char exact[HX_NUM_MAX];
-    hx_num_format(exact, sizeof exact, v, 0);
+    if (v == floor(v))
+        hx_num_format(exact, sizeof exact, v, 0);
+    else
+        snprintf(exact, sizeof exact, "%.1f", v);
     double a = fabs(v);
     if (a < 1e3)
         snprintf(buf, len, "%.1f ns", v);
@@ -152,11 +157,14 @@ static void print_report(FILE *f, const hx_run_t *r) {
     fprintf(f, "  %-16s %s\n", "finished", r->finished_at[0] ? r->finished_at : "n/a");
 
     fputs("\nMetrics\n", f);
+    int lw = 0; /* the widest label, so that the values line up */
+    for (int i = 0; i < HX_METRIC_COUNT; i++)
+        lw = (int)strlen(hx_metric_info[i].label) > lw ? (int)strlen(hx_metric_info[i].label) : lw;
     for (int i = 0; i < HX_METRIC_COUNT; i++) {
         const hx_metric_info_t *mi = &hx_metric_info[i];
         char v[96];
         fmt_value(v, sizeof v, r->m[i], mi->unit, !strcmp(mi->sqltype, "INTEGER"));
-        fprintf(f, "  %-24s %-32s %s\n", mi->label, v, mi->description);
+        fprintf(f, "  %-*s %-32s %s\n", lw, mi->label, v, mi->description);
     }
 
     print_samples(f, r);

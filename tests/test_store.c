@@ -894,6 +894,31 @@ TEST(show_prints_a_report_with_units) {
     for (int i = 0; i < HX_METRIC_COUNT; i++)
         if (!strstr(out, hx_metric_info[i].label))
             TEST_FAIL_AT("no label %s", hx_metric_info[i].label);
+    /* every metric's value starts in one column, after the widest label */
+    size_t lw = 0;
+    for (int i = 0; i < HX_METRIC_COUNT; i++)
+        lw = strlen(hx_metric_info[i].label) > lw ? strlen(hx_metric_info[i].label) : lw;
+    const char *mline = strstr(out, "\nMetrics\n");
+    ASSERT_TRUE(mline != NULL);
+    mline += 9;
+    for (int i = 0; i < HX_METRIC_COUNT; i++, mline = strchr(mline, '\n') + 1) {
+        if (strncmp(mline + 2, hx_metric_info[i].label, strlen(hx_metric_info[i].label)) ||
+            mline[2 + lw] != ' ' || mline[3 + lw] == ' ')
+            TEST_FAIL_AT("metric %s: its value does not start in column %zu", hx_metric_info[i].key, 3 + lw);
+    }
+    /* a time from clock ticks is shown to a tenth of a ns, not to 17 digits
+     * (make_run's REAL metrics are 1000 (i + 1) + 0.125) */
+    int tenths = 0;
+    for (int i = 0; i < HX_METRIC_COUNT; i++) {
+        char want[64];
+        if (strcmp(hx_metric_info[i].unit, "ns") || strcmp(hx_metric_info[i].sqltype, "REAL") || i % 3 == 2)
+            continue;
+        snprintf(want, sizeof want, "(%.1f ns)", 1000.0 * (i + 1) + 0.125);
+        if (!strstr(out, want))
+            TEST_FAIL_AT("metric %s: no %s", hx_metric_info[i].key, want);
+        tenths++;
+    }
+    EXPECT_GT(tenths, 0);
     free(out);
     free(err);
 
