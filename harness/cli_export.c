@@ -13,6 +13,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,8 @@
 
 static const char export_usage[] =
     "usage: mmbench export [--format=csv|json] [--runs=ID,...] [--samples] [--db=PATH] [-o FILE]\n"
+    "       mmbench export --summary [--baseline=ALLOC] [--metrics=M,...] [--format=csv|json]\n"
+    "                      [--runs=ID,...] [--db=PATH] [-o FILE]\n"
     "\n"
     "Write stored runs for analysis.  CSV (the default) has one header row and one\n"
     "row per run: the run's identity and parameters, then every metric; an empty\n"
@@ -30,6 +33,14 @@ static const char export_usage[] =
     "  --runs=LIST   only these runs, e.g. --runs=3,4,9 (default: every run)\n"
     "  --samples     CSV: one row per time-series sample instead of per run;\n"
     "                JSON: each run with its samples, heap map, composition and statistics\n"
+    "  --summary     one row per workload stream, allocator and metric: the runs that\n"
+    "                succeeded and failed, and the median, lowest and highest value\n"
+    "                over the repetitions (a stream: the same workload, parameters and\n"
+    "                seed, so the same requests)\n"
+    "  --baseline=A  with --summary: also each run's ratio to allocator A's run in the\n"
+    "                same sweep and repetition (adjacent in time, so the machine's\n"
+    "                drift cancels), as their median, lowest and highest\n"
+    "  --metrics=M,...  with --summary: only these metrics (default: every one)\n"
     "  --db=PATH     database to read (default $MMBENCH_DB, else results/mmbench.db)\n"
     "  -o FILE       write to FILE (atomically) instead of standard output; a FIFO,\n"
     "                device or symbolic link is written through, not replaced\n"
@@ -182,6 +193,205 @@ static void csv_sample_rows(FILE *f, const hx_run_t *r) {
     }
 }
 
+/* ---- --summary ------------------------------------------------------------ */
+
+/* One run as the summary needs it. */
+typedef struct srun {
+    char workload[64], alloc[96], sweep[40], sizes[128];
+    uint64_t hash, ops, live;
+    uint32_t threads;
+    wl_lifetime_t lifetime;
+    wl_touch_t touch;
+    int rep, ok;
+    double m[HX_METRIC_COUNT];
+} srun_t;
+
+/* by stream (in a readable order: workload, threads, live, requests, sizes;
+ * all of them fixed by the stream's hash), then allocator, sweep, rep */
+static int srun_cmp(const void *pa, const void *pb) {
+    const srun_t *a = pa, *b = pb;
+    int c = strcmp(a->workload, b->workload);
+    if (c)
+        return c;
+    if (a->threads != b->threads)
+        return a->threads < b->threads ? -1 : 1;
+    if (a->live != b->live)
+        return a->live < b->live ? -1 : 1;
+    if (a->ops != b->ops)
+        return a->ops < b->ops ? -1 : 1;
+    if ((c = strcmp(a->sizes, b->sizes)) != 0)
+        return c;
+    if (a->hash != b->hash)
+        return a->hash < b->hash ? -1 : 1;
+    if (a->threads != b->threads)
+        return a->threads < b->threads ? -1 : 1;
+    if ((c = strcmp(a->alloc, b->alloc)) != 0)
+        return c;
+    if ((c = strcmp(a->sweep, b->sweep)) != 0)
+        return c;
+    return (a->rep > b->rep) - (a->rep < b->rep);
+}
+
+/* the same request stream: workload, parameters and seed (the hash) */
+static int same_stream(const srun_t *a, const srun_t *b) {
+    return !strcmp(a->workload, b->workload) && a->hash == b->hash && a->threads == b->threads;
+}
+
+static int dbl_cmp(const void *pa, const void *pb) {
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+/* median, lowest and highest of v[0..n), n > 0 (v is sorted) */
+static void spread(double *v, size_t n, double out[3]) {
+    qsort(v, n, sizeof *v, dbl_cmp);
+    out[0] = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+    out[1] = v[0];
+    out[2] = v[n - 1];
+}
+
+static void sum_key(FILE *f, int json, int *first, const char *k) {
+    if (json)
+        fprintf(f, "%s\"%s\":", *first ? "" : ",", k);
+    else if (!*first)
+        fputc(',', f);
+    *first = 0;
+}
+static void sum_str(FILE *f, int json, int *first, const char *k, const char *v) {
+    sum_key(f, json, first, k);
+    if (json)
+        hx_json_str(f, v);
+    else
+        csv_str(f, v);
+}
+static void sum_num(FILE *f, int json, int *first, const char *k, double v, int is_int) {
+    sum_key(f, json, first, k);
+    if (json)
+        hx_json_num(f, v, is_int);
+    else
+        csv_num(f, v, is_int);
+}
+
+/* The rows of allocator range [a0, a1) of one stream, for the metrics in
+ * sel; b0..b1 the baseline's range there (b0 == b1: none, or no baseline). */
+static void summary_rows(FILE *f, int json, size_t *nrows, const srun_t *r, size_t a0, size_t a1, size_t b0,
+                         size_t b1, const char *baseline, const int *sel, double *vals) {
+    size_t ok = 0, failed = 0;
+    for (size_t k = a0; k < a1; k++)
+        r[k].ok ? ok++ : failed++;
+    for (int i = 0; i < HX_METRIC_COUNT; i++) {
+        if (!sel[i])
+            continue;
+        size_t n = 0, nr = 0;
+        double st[3] = {NAN, NAN, NAN}, rt[3] = {NAN, NAN, NAN};
+        for (size_t k = a0; k < a1; k++)
+            if (r[k].ok && isfinite(r[k].m[i]))
+                vals[n++] = r[k].m[i];
+        if (n)
+            spread(vals, n, st);
+        if (baseline) {
+            for (size_t k = a0; k < a1; k++) {
+                if (!r[k].ok || !isfinite(r[k].m[i]))
+                    continue;
+                for (size_t j = b0; j < b1; j++)
+                    if (r[j].ok && r[j].rep == r[k].rep && !strcmp(r[j].sweep, r[k].sweep)) {
+                        if (isfinite(r[j].m[i]) && r[j].m[i] != 0)
+                            vals[nr++] = r[k].m[i] / r[j].m[i];
+                        break;
+                    }
+            }
+            if (nr)
+                spread(vals, nr, rt);
+        }
+        const srun_t *x = &r[a0];
+        char hash[20];
+        snprintf(hash, sizeof hash, "%016" PRIx64, x->hash);
+        int first = 1;
+        if (json)
+            fputs(*nrows ? ",\n{" : "\n{", f);
+        sum_str(f, json, &first, "workload", x->workload);
+        sum_str(f, json, &first, "stream_hash", hash);
+        sum_num(f, json, &first, "ops", (double)x->ops, 1);
+        sum_num(f, json, &first, "threads", x->threads, 1);
+        sum_num(f, json, &first, "live", (double)x->live, 1);
+        sum_str(f, json, &first, "sizes", x->sizes);
+        sum_str(f, json, &first, "lifetime", wl_lifetime_name(x->lifetime));
+        sum_str(f, json, &first, "touch", wl_touch_name(x->touch));
+        sum_str(f, json, &first, "allocator", x->alloc);
+        sum_str(f, json, &first, "metric", hx_metric_info[i].key);
+        sum_str(f, json, &first, "unit", hx_metric_info[i].unit);
+        sum_num(f, json, &first, "runs", (double)ok, 1);
+        sum_num(f, json, &first, "failed", (double)failed, 1);
+        sum_num(f, json, &first, "n", (double)n, 1);
+        sum_num(f, json, &first, "median", st[0], 0);
+        sum_num(f, json, &first, "min", st[1], 0);
+        sum_num(f, json, &first, "max", st[2], 0);
+        if (baseline) {
+            sum_str(f, json, &first, "baseline", baseline);
+            sum_num(f, json, &first, "ratio_n", (double)nr, 1);
+            sum_num(f, json, &first, "ratio_median", rt[0], 0);
+            sum_num(f, json, &first, "ratio_min", rt[1], 0);
+            sum_num(f, json, &first, "ratio_max", rt[2], 0);
+        }
+        fputs(json ? "}" : "\n", f);
+        ++*nrows;
+    }
+}
+
+/* The summary of runs r[0..n) (sorted here), baseline first in each stream. */
+static void summary_write(FILE *f, int json, srun_t *r, size_t n, const char *baseline, const int *sel,
+                          double *vals) {
+    qsort(r, n, sizeof *r, srun_cmp);
+    if (json)
+        fputc('[', f);
+    else
+        fprintf(f, "workload,stream_hash,ops,threads,live,sizes,lifetime,touch,allocator,metric,unit,runs,"
+                   "failed,n,median,min,max%s\n",
+                baseline ? ",baseline,ratio_n,ratio_median,ratio_min,ratio_max" : "");
+    size_t rows = 0;
+    for (size_t g0 = 0, g1; g0 < n; g0 = g1) {
+        for (g1 = g0 + 1; g1 < n && same_stream(&r[g0], &r[g1]); g1++)
+            ;
+        size_t b0 = g0, b1 = g0;
+        if (baseline) {
+            for (b0 = g0; b0 < g1 && strcmp(r[b0].alloc, baseline); b0++)
+                ;
+            for (b1 = b0; b1 < g1 && !strcmp(r[b1].alloc, baseline); b1++)
+                ;
+            if (b0 < b1)
+                summary_rows(f, json, &rows, r, b0, b1, b0, b1, baseline, sel, vals);
+        }
+        for (size_t a0 = g0, a1; a0 < g1; a0 = a1) {
+            for (a1 = a0 + 1; a1 < g1 && !strcmp(r[a0].alloc, r[a1].alloc); a1++)
+                ;
+            if (!(baseline && a0 == b0 && b0 < b1))
+                summary_rows(f, json, &rows, r, a0, a1, b0, b1, baseline, sel, vals);
+        }
+    }
+    if (json)
+        fputs(rows ? "\n]\n" : "]\n", f);
+}
+
+/* "a,b" -> sel[i] = 1 for those metrics; 0, or -1 with the bad name in bad */
+static int parse_metrics(const char *text, int *sel, char *bad, size_t badlen) {
+    const char *p = text;
+    for (;;) {
+        const char *q = strchr(p, ',');
+        size_t len = q ? (size_t)(q - p) : strlen(p);
+        int found = 0;
+        for (int i = 0; i < HX_METRIC_COUNT && !found; i++)
+            if (strlen(hx_metric_info[i].key) == len && !strncmp(hx_metric_info[i].key, p, len))
+                sel[i] = found = 1;
+        if (!found) {
+            snprintf(bad, badlen, "%.*s", (int)(len < 60 ? len : 60), p);
+            return -1;
+        }
+        if (!q)
+            return 0;
+        p = q + 1;
+    }
+}
+
 /* 1 when run id exists, 0 when not, -1 on a database error. */
 static int run_exists(sqlite3 *db, int64_t id) {
     sqlite3_stmt *st;
@@ -208,8 +418,8 @@ static int all_ids(sqlite3 *db, ids_t *out) {
 }
 
 int hx_cmd_export(int argc, char **argv) {
-    const char *db = NULL, *format = "csv", *runs = NULL, *outpath = NULL;
-    int samples = 0;
+    const char *db = NULL, *format = "csv", *runs = NULL, *outpath = NULL, *baseline = NULL, *metrics = NULL;
+    int samples = 0, summary = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
@@ -217,6 +427,12 @@ int hx_cmd_export(int argc, char **argv) {
             return HX_EXIT_OK;
         } else if (!strcmp(a, "--samples")) {
             samples = 1;
+        } else if (!strcmp(a, "--summary")) {
+            summary = 1;
+        } else if ((v = hx_opt(argc, argv, &i, "--baseline"))) {
+            baseline = v;
+        } else if ((v = hx_opt(argc, argv, &i, "--metrics"))) {
+            metrics = v;
         } else if ((v = hx_opt(argc, argv, &i, "--format"))) {
             format = v;
         } else if ((v = hx_opt(argc, argv, &i, "--runs"))) {
@@ -228,7 +444,7 @@ int hx_cmd_export(int argc, char **argv) {
         } else if (!strncmp(a, "-o", 2) && a[2]) {
             outpath = a + 2;
         } else if (!strcmp(a, "--format") || !strcmp(a, "--runs") || !strcmp(a, "--db") || !strcmp(a, "-o") ||
-                   !strcmp(a, "--output")) {
+                   !strcmp(a, "--output") || !strcmp(a, "--baseline") || !strcmp(a, "--metrics")) {
             fprintf(stderr, "mmbench export: %s needs a value; see mmbench export --help\n", a);
             return HX_EXIT_USAGE;
         } else if (a[0] == '-') {
@@ -252,11 +468,39 @@ int hx_cmd_export(int argc, char **argv) {
         fprintf(stderr, "mmbench export: -o needs a file name; see mmbench export --help\n");
         return HX_EXIT_USAGE;
     }
+    if (summary && samples) {
+        fprintf(stderr, "mmbench export: --summary and --samples cannot be combined; a summary has one row "
+                        "per stream, allocator and metric\n");
+        return HX_EXIT_USAGE;
+    }
+    if (!summary && (baseline || metrics)) {
+        fprintf(stderr, "mmbench export: %s goes with --summary; see mmbench export --help\n",
+                baseline ? "--baseline" : "--metrics");
+        return HX_EXIT_USAGE;
+    }
+    if (baseline && !*baseline) {
+        fprintf(stderr, "mmbench export: --baseline needs an allocator name, like --baseline=glibc\n");
+        return HX_EXIT_USAGE;
+    }
+    int sel[HX_METRIC_COUNT];
+    for (int i = 0; i < HX_METRIC_COUNT; i++)
+        sel[i] = metrics == NULL;
+    if (metrics) {
+        char bad[64];
+        if (parse_metrics(metrics, sel, bad, sizeof bad)) {
+            fprintf(stderr, "mmbench export: --metrics takes metric names separated by commas, like "
+                            "--metrics=steady_ns_per_op,peak_rss_bytes; '%s' is not one (the names are "
+                            "the metric columns of `mmbench export`)\n", bad);
+            return HX_EXIT_USAGE;
+        }
+    }
     if (!db)
         db = hx_default_db_path();
 
     int status = HX_EXIT_USAGE;
     ids_t ids = {0};
+    srun_t *sr = NULL;
+    double *vals = NULL;
     hx_store_t *s = NULL;
     char *tmp = NULL;
     FILE *f = NULL;
@@ -296,6 +540,45 @@ int hx_cmd_export(int argc, char **argv) {
         goto out;
     }
 
+    if (summary) {
+        /* every run read, and the baseline found, before any output */
+        sr = calloc(ids.n ? ids.n : 1, sizeof *sr);
+        vals = calloc(ids.n ? ids.n : 1, sizeof *vals);
+        if (!sr || !vals) {
+            fprintf(stderr, "mmbench export: out of memory reading %zu runs\n", ids.n);
+            goto out;
+        }
+        int have_base = 0;
+        for (size_t i = 0; i < ids.n; i++) {
+            hx_run_t r;
+            if (hx_store_get_run_head(s, ids.v[i], &r, err, sizeof err)) {
+                fprintf(stderr, "mmbench export: %s\n", err);
+                goto out;
+            }
+            srun_t *x = &sr[i];
+            snprintf(x->workload, sizeof x->workload, "%s", r.workload);
+            snprintf(x->alloc, sizeof x->alloc, "%s", r.allocator);
+            snprintf(x->sweep, sizeof x->sweep, "%s", r.sweep);
+            snprintf(x->sizes, sizeof x->sizes, "%s", r.params.sizes.text);
+            x->hash = r.stream_hash;
+            x->ops = r.params.ops;
+            x->live = r.params.live;
+            x->threads = r.params.threads;
+            x->lifetime = r.params.lifetime;
+            x->touch = r.params.touch;
+            x->rep = r.rep;
+            x->ok = !strcmp(r.status, "ok");
+            memcpy(x->m, r.m, sizeof x->m);
+            have_base |= baseline && !strcmp(r.allocator, baseline);
+            hx_run_release(&r);
+        }
+        if (baseline && !have_base) {
+            fprintf(stderr, "mmbench export: no run of allocator '%s' among the runs to summarise; the baseline "
+                            "must be one of their allocators\n", baseline);
+            goto out;
+        }
+    }
+
     /* Not a regular file (see the top): written through, not renamed onto. */
     struct stat osb;
     int in_place = outpath && strcmp(outpath, "-") != 0 && lstat(outpath, &osb) == 0 && !S_ISREG(osb.st_mode) &&
@@ -322,13 +605,15 @@ int hx_cmd_export(int argc, char **argv) {
         f = stdout;
     }
 
-    if (json)
+    if (summary)
+        summary_write(f, json, sr, ids.n, baseline, sel, vals);
+    else if (json)
         fputc('[', f);
     else if (samples)
         csv_sample_header(f);
     else
         csv_run_header(f);
-    for (size_t i = 0; i < ids.n; i++) {
+    for (size_t i = 0; i < ids.n && !summary; i++) {
         hx_run_t r;
         if (hx_store_get_run(s, ids.v[i], &r, err, sizeof err)) {
             fprintf(stderr, "mmbench export: %s\n", err);
@@ -344,7 +629,7 @@ int hx_cmd_export(int argc, char **argv) {
         }
         hx_run_release(&r);
     }
-    if (json)
+    if (json && !summary)
         fputs(ids.n ? "\n]\n" : "]\n", f);
 
     if (f == stdout) {
@@ -382,5 +667,7 @@ out:
     }
     hx_store_close(s);
     free(ids.v);
+    free(sr);
+    free(vals);
     return status;
 }

@@ -125,6 +125,8 @@ int hx_store_insert_run(hx_store_t *s, hx_run_t *r, char *err, size_t errlen);
 
 /* Load one run (with samples etc.).  ENOENT if there is no such run. */
 int hx_store_get_run(hx_store_t *s, int64_t id, hx_run_t *out, char *err, size_t errlen);
+/* The same without the samples, heap map, composition and statistics. */
+int hx_store_get_run_head(hx_store_t *s, int64_t id, hx_run_t *out, char *err, size_t errlen);
 
 /* Open path read-only as a sqlite3* (in *db, NULL on failure; close it with
  * sqlite3_close); returns the SQLite result code.  Works where the user may

@@ -1029,7 +1029,17 @@ static int load_arrays(sqlite3 *db, unsigned tables, int64_t id, hx_run_t *r) {
     return rc;
 }
 
+static int get_run(hx_store_t *s, int64_t id, hx_run_t *out, int arrays, char *err, size_t errlen);
+
 int hx_store_get_run(hx_store_t *s, int64_t id, hx_run_t *out, char *err, size_t errlen) {
+    return get_run(s, id, out, 1, err, errlen);
+}
+
+int hx_store_get_run_head(hx_store_t *s, int64_t id, hx_run_t *out, char *err, size_t errlen) {
+    return get_run(s, id, out, 0, err, errlen);
+}
+
+static int get_run(hx_store_t *s, int64_t id, hx_run_t *out, int arrays, char *err, size_t errlen) {
     hx_run_init(out);
     sqlite3 *db = s->db;
     sqlite3_stmt *st;
@@ -1070,7 +1080,7 @@ int hx_store_get_run(hx_store_t *s, int64_t id, hx_run_t *out, char *err, size_t
         if (wl_dist_parse(&d, out->params.sizes.text, derr, sizeof derr) == 0)
             out->params.sizes = d;
     }
-    if ((rc = load_arrays(db, s->tables, id, out)) != SQLITE_OK)
+    if (arrays && (rc = load_arrays(db, s->tables, id, out)) != SQLITE_OK)
         goto fail;
     if (own)
         sqlite3_exec(db, "COMMIT", NULL, NULL, NULL);

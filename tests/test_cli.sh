@@ -219,6 +219,22 @@ sys.exit(0 if len({len(r) for r in rows})==1 and 'frag_jw4' in rows[0] else 1)"
 check "export_samples_rows" test "$(wc -l <"$T/samples.csv")" -gt 200
 "$MMB" export --db="$DB" --format=json >"$T/runs.json"; check "export_json_valid" python3 -c "import json; d=json.load(open('$T/runs.json')); assert len(d)==4"
 "$MMB" export --db="$DB" --runs=1,99999 >/dev/null 2>"$T/err"; check "export_unknown_run_exit_2" test $? -eq 2
+# the summary of the sweep above (bump and glibc, two reps): the baseline's
+# own ratio is 1, the peak live bytes (a fact of the stream) the same for both
+"$MMB" export --db="$DB" --summary --baseline=glibc --metrics=peak_live_bytes,ns_per_op -o "$T/sum.csv"
+check "export_summary_exit_0" test $? -eq 0
+check "export_summary_rows" python3 -c "
+import csv
+rows = list(csv.DictReader(open('$T/sum.csv')))
+assert len(rows) == 4, rows
+assert [r['allocator'] for r in rows] == ['glibc', 'glibc', 'bump', 'bump'], rows
+assert all(r['runs'] == '2' and r['n'] == '2' and r['ratio_n'] == '2' for r in rows), rows
+assert all(r['ratio_median'] == '1' for r in rows if r['allocator'] == 'glibc' or r['metric'] == 'peak_live_bytes'), rows
+assert len({r['median'] for r in rows if r['metric'] == 'peak_live_bytes'}) == 1, rows
+"
+"$MMB" export --db="$DB" --summary --baseline=nosuch >"$T/out" 2>"$T/err"
+check "export_summary_unknown_baseline_exit_2" test $? -eq 2
+check "export_summary_unknown_baseline_says" grep -q "no run of allocator 'nosuch'" "$T/err"
 # -o onto something that is not a regular file writes through it, never replaces it
 ln -s "$T/target.csv" "$T/link.csv"
 "$MMB" export --db="$DB" -o "$T/link.csv"; check "export_symlink_exit_0" test $? -eq 0

@@ -1046,6 +1046,140 @@ TEST(export_csv_is_tidy_and_parses_back) {
     free(err);
 }
 
+static int count_char(const char *s, char c) {
+    int n = 0;
+    for (; *s; s++)
+        n += *s == c;
+    return n;
+}
+
+/* A run of allocator a, rep k, in the stream `hash`, with steady_ns_per_op
+ * v (NaN: NULL), peak_heap_bytes 1000 v, and ok or failed. */
+static void put_run(hx_store_t *s, const char *a, int k, uint64_t hash, double v, int ok) {
+    hx_run_t r;
+    char err[256];
+    make_run(&r, k);
+    snprintf(r.allocator, sizeof r.allocator, "%s", a);
+    snprintf(r.status, sizeof r.status, "%s", ok ? "ok" : "failed");
+    r.stream_hash = hash;
+    r.params.live = hash == 1 ? 1000 : 5000;
+    r.m[HX_M_steady_ns_per_op] = v;
+    r.m[HX_M_peak_heap_bytes] = isnan(v) ? 4000 : 1000 * v;
+    if (hx_store_insert_run(s, &r, err, sizeof err))
+        TEST_FAIL_AT("insert: %s", err);
+    hx_run_release(&r);
+}
+
+TEST(export_summary_medians_and_ratios_in_the_same_rep) {
+    char p[512], dbopt[600], err[256];
+    path_in(p, sizeof p, "summary.db");
+    hx_store_t *s;
+    ASSERT_TRUE(hx_store_open(p, 0, &s, err, sizeof err) == 0);
+    /* stream 1, three reps: glibc 10 20 30; bestfit 15 50 60 (ratios 1.5 2.5
+     * 2.0) and a failed run; firstfit NULL in rep 0 */
+    static const double g[] = {10, 20, 30}, b[] = {15, 50, 60}, f[] = {NAN, 40, 30};
+    for (int k = 0; k < 3; k++) {
+        put_run(s, "glibc", k, 1, g[k], 1);
+        put_run(s, "bestfit", k, 1, b[k], 1);
+        put_run(s, "firstfit", k, 1, f[k], 1);
+    }
+    put_run(s, "bestfit", 3, 1, 999, 0);
+    /* stream 2: bestfit only (no baseline there) */
+    put_run(s, "bestfit", 0, 2, 7, 1);
+    hx_store_close(s);
+    snprintf(dbopt, sizeof dbopt, "--db=%s", p);
+
+    char *out, *errs;
+    const char *a1[] = {"export", "--summary", "--baseline=glibc", "--metrics=steady_ns_per_op,peak_heap_bytes", dbopt, NULL};
+    ASSERT_TRUE(run_cmd(hx_cmd_export, a1, &out, &errs) == 0);
+    EXPECT_STREQ(errs, "");
+    const char *q = out;
+    csv_row_t h, row;
+    ASSERT_TRUE(csv_next(&q, &h) == 1);
+    EXPECT_STREQ(h.f[0], "workload");
+    int cA = csv_col(&h, "allocator"), cM = csv_col(&h, "metric"), cRuns = csv_col(&h, "runs"),
+        cF = csv_col(&h, "failed"), cN = csv_col(&h, "n"), cMed = csv_col(&h, "median"), cMin = csv_col(&h, "min"),
+        cMax = csv_col(&h, "max"), cRN = csv_col(&h, "ratio_n"), cRMed = csv_col(&h, "ratio_median"),
+        cRMin = csv_col(&h, "ratio_min"), cRMax = csv_col(&h, "ratio_max"), cLive = csv_col(&h, "live");
+    ASSERT_TRUE(cA >= 0 && cM >= 0 && cRuns >= 0 && cF >= 0 && cN >= 0 && cMed >= 0 && cRMed >= 0 && cLive >= 0);
+    int nrows = 0, seen = 0;
+    while (csv_next(&q, &row) == 1) {
+        nrows++;
+        const char *al = row.f[cA], *me = row.f[cM], *live = row.f[cLive];
+        if (nrows == 1) /* the baseline first in its stream */
+            EXPECT_STREQ(al, "glibc");
+        if (!strcmp(live, "1000") && !strcmp(al, "bestfit") && !strcmp(me, "steady_ns_per_op")) {
+            seen++;
+            EXPECT_STREQ(row.f[cRuns], "3");
+            EXPECT_STREQ(row.f[cF], "1");
+            EXPECT_STREQ(row.f[cN], "3");
+            EXPECT_STREQ(row.f[cMed], "50");
+            EXPECT_STREQ(row.f[cMin], "15");
+            EXPECT_STREQ(row.f[cMax], "60");
+            EXPECT_STREQ(row.f[cRN], "3");
+            EXPECT_STREQ(row.f[cRMed], "2");
+            EXPECT_STREQ(row.f[cRMin], "1.5");
+            EXPECT_STREQ(row.f[cRMax], "2.5");
+        }
+        if (!strcmp(live, "1000") && !strcmp(al, "firstfit") && !strcmp(me, "steady_ns_per_op")) {
+            seen++;
+            EXPECT_STREQ(row.f[cN], "2"); /* the NULL is no value, not 0 */
+            EXPECT_STREQ(row.f[cMed], "35");
+            EXPECT_STREQ(row.f[cRN], "2");
+            EXPECT_STREQ(row.f[cRMed], "1.5"); /* 40/20 and 30/30 */
+        }
+        if (!strcmp(live, "1000") && !strcmp(al, "glibc") && !strcmp(me, "peak_heap_bytes")) {
+            seen++;
+            EXPECT_STREQ(row.f[cMed], "20000");
+            EXPECT_STREQ(row.f[cRMed], "1");
+        }
+        if (!strcmp(live, "5000")) {
+            seen++;
+            EXPECT_STREQ(al, "bestfit");
+            EXPECT_STREQ(row.f[cRuns], "1");
+            EXPECT_STREQ(row.f[cRN], "0");
+            EXPECT_STREQ(row.f[cRMed], ""); /* no baseline in that stream */
+        }
+        csv_free(&row);
+    }
+    EXPECT_EQ(nrows, 8); /* (3 allocators + 1) x 2 metrics */
+    EXPECT_EQ(seen, 5);
+    csv_free(&h);
+    free(out);
+    free(errs);
+
+    /* JSON: the same rows */
+    const char *a2[] = {"export", "--summary", "--format=json", "--metrics=steady_ns_per_op", dbopt, NULL};
+    ASSERT_TRUE(run_cmd(hx_cmd_export, a2, &out, &errs) == 0);
+    EXPECT_TRUE(json_valid(out));
+    EXPECT_TRUE(strstr(out, "\"allocator\":\"bestfit\",\"metric\":\"steady_ns_per_op\",\"unit\":\"ns\",\"runs\":3,"
+                            "\"failed\":1,\"n\":3,\"median\":50,\"min\":15,\"max\":60}") != NULL);
+    EXPECT_TRUE(strstr(out, "ratio") == NULL);
+    free(out);
+    free(errs);
+
+    /* bad input: one sentence, exit 2, nothing written */
+    struct {
+        const char *args[6];
+        const char *says;
+    } bad[] = {
+        {{"export", "--summary", "--baseline=tcmalloc", dbopt, NULL}, "no run of allocator 'tcmalloc'"},
+        {{"export", "--summary", "--metrics=steady,wall_ns", dbopt, NULL}, "'steady' is not one"},
+        {{"export", "--baseline=glibc", dbopt, NULL}, "--baseline goes with --summary"},
+        {{"export", "--summary", "--samples", dbopt, NULL}, "cannot be combined"},
+        {{"export", "--summary", "--baseline=", dbopt, NULL}, "--baseline needs an allocator name"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        EXPECT_EQ(run_cmd(hx_cmd_export, bad[i].args, &out, &errs), 2);
+        EXPECT_STREQ(out, "");
+        if (!strstr(errs, bad[i].says))
+            TEST_FAIL_AT("case %zu said: %s", i, errs);
+        EXPECT_EQ(count_char(errs, '\n'), 1);
+        free(out);
+        free(errs);
+    }
+}
+
 TEST(export_json_is_a_valid_array) {
     char db[512], dbopt[600];
     db_with_runs(db, sizeof db, "export_json.db");
@@ -1176,6 +1310,7 @@ int main(void) {
     RUN(show_prints_a_report_with_units);
     RUN(show_errors_are_one_sentence_and_exit_2);
     RUN(export_csv_is_tidy_and_parses_back);
+    RUN(export_summary_medians_and_ratios_in_the_same_rep);
     RUN(export_json_is_a_valid_array);
     RUN(export_to_a_file_is_atomic_and_errors_exit_2);
     int rc = test_report();
