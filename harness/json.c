@@ -121,6 +121,15 @@ static void json_key(FILE *f, const char *key) {
     fputc(':', f);
 }
 
+/* a text, or null when it is empty (not recorded) */
+static void json_str_or_null(FILE *f, const char *key, const char *v) {
+    json_key(f, key);
+    if (v[0])
+        hx_json_str(f, v);
+    else
+        fputs("null", f);
+}
+
 static void json_params(FILE *f, const wl_params_t *p) {
     char small[2048];
     size_t n = wl_params_json(p, small, sizeof small);
@@ -156,11 +165,7 @@ void hx_run_write_json_ex(FILE *f, const hx_run_t *r, unsigned flags) {
     hx_json_str(f, r->workload);
     json_key(f, "status");
     hx_json_str(f, r->status);
-    json_key(f, "failure");
-    if (r->failure[0])
-        hx_json_str(f, r->failure);
-    else
-        fputs("null", f);
+    json_str_or_null(f, "failure", r->failure);
     json_key(f, "signal");
     if (r->signal)
         fprintf(f, "%d", r->signal);
@@ -177,11 +182,7 @@ void hx_run_write_json_ex(FILE *f, const hx_run_t *r, unsigned flags) {
     hx_json_str(f, r->sweep);
     json_key(f, "started_at");
     hx_json_str(f, r->started_at);
-    json_key(f, "finished_at");
-    if (r->finished_at[0])
-        hx_json_str(f, r->finished_at);
-    else
-        fputs("null", f);
+    json_str_or_null(f, "finished_at", r->finished_at);
     json_key(f, "samples_requested");
     fprintf(f, "%" PRIu32, r->samples_requested);
     json_key(f, "stream_hash");
@@ -192,16 +193,8 @@ void hx_run_write_json_ex(FILE *f, const hx_run_t *r, unsigned flags) {
     hx_json_str(f, r->mmbench_version);
     json_key(f, "git_rev");
     hx_json_str(f, r->git_rev);
-    json_key(f, "machine");
-    if (r->machine[0])
-        hx_json_str(f, r->machine);
-    else
-        fputs("null", f);
-    json_key(f, "build");
-    if (r->build[0])
-        hx_json_str(f, r->build);
-    else
-        fputs("null", f);
+    json_str_or_null(f, "machine", r->machine);
+    json_str_or_null(f, "build", r->build);
     for (int i = 0; i < HX_METRIC_COUNT; i++) {
         json_key(f, hx_metric_info[i].key);
         hx_json_num(f, r->m[i], strcmp(hx_metric_info[i].sqltype, "INTEGER") == 0);
