@@ -134,6 +134,31 @@ try {
   await page.selectOption('#baseline', names[0]);
   check(page.url().includes('baseline=' + names[0]), 'the baseline is in the URL');
   check(await page.$eval('#bars-note', (n) => n.textContent.startsWith('Relative to')), 'bars are relative to the baseline');
+  // each bar is the median of the runs' ratios to the baseline's run of the
+  // same repetition (on the random runs, which have two repetitions)
+  const back = page.url();
+  const rnd = (await (await fetch(url + 'api/runs?workload=random&limit=1000')).json()).runs.filter((r) => r.status === 'ok');
+  await page.goto(`${url}compare.html?runs=${rnd.map((r) => r.id).join(',')}&baseline=glibc`);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
+  const relBars = await page.evaluate(async (base) => {
+    const ids = new URLSearchParams(location.search).get('runs');
+    const wl = document.getElementById('workload').value;
+    const d = await (await fetch('/api/compare?runs=' + ids)).json();
+    const rs = d.runs.filter((r) => r.workload === wl && r.status === 'ok');
+    const med = (v) => { const s = [...v].sort((a, b) => a - b), h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
+    const chart = window.Chart.getChart(document.querySelector('#bars canvas'));
+    const out = [];
+    chart.data.labels.forEach((label, i) => {
+      const mine = rs.filter((r) => r.allocator === label);
+      const q = mine.map((r) => r.ns_per_op / rs.find((b) => b.allocator === base && b.sweep === r.sweep && b.rep === r.rep).ns_per_op);
+      out.push({ label, got: chart.data.datasets[0].data[i], want: med(q), n: q.length });
+    });
+    return out;
+  }, 'glibc');
+  check(relBars.length > 1 && relBars.every((b) => b.n === 2 && Math.abs(b.got - b.want) <= 1e-9 * b.want),
+        `bars relative to the baseline are medians of same-repetition ratios (${relBars.map((b) => `${b.label} ${b.got}/${b.want}`).join(', ')})`);
+  await page.goto(back);
+  await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
 
   // Zoom by dragging over the first series chart: every series chart follows.
   const s0 = await page.$('#series canvas');

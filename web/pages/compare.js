@@ -119,10 +119,39 @@ function drawSeries() {
 }
 
 // ---- summary bars -------------------------------------------------------------
+function median(v) {
+  const s = [...v].sort((a, b) => a - b), h = s.length >> 1;
+  return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2;
+}
 function stats(vals) {
   const v = vals.filter((x) => x != null && isFinite(x));
   if (!v.length) return null;
-  return { mean: v.reduce((a, b) => a + b, 0) / v.length, min: Math.min(...v), max: Math.max(...v), n: v.length };
+  return { mid: median(v), min: Math.min(...v), max: Math.max(...v), n: v.length };
+}
+// x relative to the baseline's b: a quotient, or (1+x)/(1+b) for a metric that is a ratio − 1
+function rel(key, x, b) {
+  if (MINUS_ONE.has(key)) return (1 + x) / (1 + b);
+  return b ? x / b : null;
+}
+// Each run against the baseline's run of the same sweep and repetition (run
+// --reps interleaves the allocators, so the two ran one after the other and
+// the machine's drift cancels): the median and range of those ratios, as
+// `mmbench export --summary --baseline` computes them.  Runs with no such
+// partner fall back to the quotient of the medians.
+function relStats(key, mine, theirs) {
+  const ratios = [];
+  for (const r of mine) {
+    const x = r[key];
+    if (r.status !== 'ok' || x == null || !isFinite(x)) continue;
+    const b = theirs.find((q) => q.status === 'ok' && q.sweep === r.sweep && q.rep === r.rep);
+    const q = b && b[key] != null && isFinite(b[key]) ? rel(key, x, b[key]) : null;
+    if (q != null && isFinite(q)) ratios.push(q);
+  }
+  if (ratios.length) return { ...stats(ratios), paired: true };
+  const a = stats(mine.map((r) => r[key])), b = stats(theirs.map((r) => r[key]));
+  if (!a || !b) return null;
+  const mid = rel(key, a.mid, b.mid);
+  return mid == null ? null : { mid, min: rel(key, a.min, b.mid), max: rel(key, a.max, b.mid), n: a.n, paired: false };
 }
 
 function drawBars() {
@@ -132,29 +161,26 @@ function drawBars() {
   const base = state.baseline && names.includes(state.baseline) ? state.baseline : '';
   const multi = names.some((a) => runs.filter((r) => r.allocator === a && r.status === 'ok').length > 1);
   $('bars-note').textContent = (base ? `Relative to ${base} (= 1)` : 'Absolute values') +
-    (multi ? ' · mean over repetitions, whiskers show min–max' : '');
+    (multi ? (base ? ' · median over repetitions of each run\'s ratio to the baseline\'s run in the same repetition, whiskers show min–max'
+                   : ' · median over repetitions, whiskers show min–max') : '');
   for (const key of BARS) {
     const info = mi.metrics[key] || { label: key, unit: '' };
-    const s = names.map((a) => stats(runs.filter((r) => r.allocator === a).map((r) => r[key])));
-    const bs = base ? s[0] : null;
-    const norm = (x) => {
-      if (!base || x == null) return x;
-      if (!bs) return null;
-      return MINUS_ONE.has(key) ? (1 + x) / (1 + bs.mean) : (bs.mean ? x / bs.mean : null);
-    };
-    const means = s.map((x) => (x ? norm(x.mean) : null));
-    const bars = s.map((x) => (x && x.n > 1 ? { min: norm(x.min), max: norm(x.max) } : null));
+    const of = (a) => runs.filter((r) => r.allocator === a);
+    const s = names.map((a) => (base ? relStats(key, of(a), of(base)) : stats(of(a).map((r) => r[key]))));
+    const bs = base ? stats(of(base).map((r) => r[key])) : null;
+    const mids = s.map((x) => (x ? x.mid : null));
+    const bars = s.map((x) => (x && x.n > 1 ? { min: x.min, max: x.max } : null));
     const unit = base ? (MINUS_ONE.has(key) ? `(1+x) ÷ ${base}` : `× ${base}`) : info.unit === 'B' ? 'bytes' : info.unit;
     const csv = csvLink('CSV', `summary-${key}.csv`, () => ({
-      header: ['allocator', key + (base ? `_vs_${base}` : ''), 'min', 'max', 'runs'],
-      rows: names.map((a, i) => [a, means[i], bars[i] ? bars[i].min : means[i], bars[i] ? bars[i].max : means[i], s[i] ? s[i].n : 0]),
+      header: ['allocator', 'median_' + key + (base ? `_vs_${base}` : ''), 'min', 'max', 'runs'],
+      rows: names.map((a, i) => [a, mids[i], bars[i] ? bars[i].min : mids[i], bars[i] ? bars[i].max : mids[i], s[i] ? s[i].n : 0]),
     }));
     const { card: c, canvas, box } = card(info.label, unit, csv);
     box.classList.add('short');
     c.title = info.description || '';
     grid.append(c);
     // NULL is no value, not 0: say so instead of an empty axis or a missing bar.
-    if (means.every((m) => m == null)) {
+    if (mids.every((m) => m == null)) {
       box.replaceChildren(el('p', { class: 'empty' }, base && !bs
         ? `No value for the baseline ${base}, so nothing to compare with.`
         : 'No value: this metric is NULL for every run here (failed, or not measurable for these runs).'));
@@ -163,9 +189,9 @@ function drawBars() {
     charts.push(new Chart(canvas, {
       type: 'bar',
       data: {
-        labels: names.map((a, i) => (means[i] == null ? `${a} (no data)` : a)),
+        labels: names.map((a, i) => (mids[i] == null ? `${a} (no data)` : a)),
         datasets: [{
-          label: info.label, data: means, errorBars: bars,
+          label: info.label, data: mids, errorBars: bars,
           backgroundColor: names.map((a) => alpha(allocColor(a), 0.75)), borderColor: names.map(allocColor),
           borderWidth: 1.5, borderRadius: 6, maxBarThickness: 64,
         }],
@@ -179,8 +205,8 @@ function drawBars() {
           errorBars: { color: theme.text },
           tooltip: { callbacks: { label: (ctx) => {
             const i = ctx.dataIndex, f = (v) => (base ? fmtNum(v) + '×' : fmtUnit(v, info.unit));
-            let t = `${f(means[i])}`;
-            if (bars[i]) t += `  (min ${f(bars[i].min)}, max ${f(bars[i].max)}, ${s[i].n} runs)`;
+            let t = `${f(mids[i])}`;
+            if (bars[i]) t += `  (min ${f(bars[i].min)}, max ${f(bars[i].max)}, ${s[i].n} ${base && s[i].paired ? 'pairs' : 'runs'})`;
             return t;
           } } },
         },
