@@ -206,10 +206,12 @@ typedef struct srun {
     double m[HX_METRIC_COUNT];
 } srun_t;
 
-/* by stream (in a readable order: workload, threads, live, requests, sizes;
- * all of them fixed by the stream's hash), then allocator, sweep, rep */
-static int srun_cmp(const void *pa, const void *pb) {
-    const srun_t *a = pa, *b = pb;
+/* by stream (in a readable order: workload, threads, live, requests, sizes,
+ * lifetime, touch, then the hash), then allocator, sweep, rep.  The hash
+ * covers the requests only: --touch (what is done with each block) is not
+ * in it, and a trace run records --sizes/--lifetime it does not use; so the
+ * stream is every field of this key, and a group is a run of equal keys. */
+static int stream_cmp(const srun_t *a, const srun_t *b) {
     int c = strcmp(a->workload, b->workload);
     if (c)
         return c;
@@ -221,10 +223,20 @@ static int srun_cmp(const void *pa, const void *pb) {
         return a->ops < b->ops ? -1 : 1;
     if ((c = strcmp(a->sizes, b->sizes)) != 0)
         return c;
+    if (a->lifetime != b->lifetime)
+        return a->lifetime < b->lifetime ? -1 : 1;
+    if (a->touch != b->touch)
+        return a->touch < b->touch ? -1 : 1;
     if (a->hash != b->hash)
         return a->hash < b->hash ? -1 : 1;
-    if (a->threads != b->threads)
-        return a->threads < b->threads ? -1 : 1;
+    return 0;
+}
+
+static int srun_cmp(const void *pa, const void *pb) {
+    const srun_t *a = pa, *b = pb;
+    int c = stream_cmp(a, b);
+    if (c)
+        return c;
     if ((c = strcmp(a->alloc, b->alloc)) != 0)
         return c;
     if ((c = strcmp(a->sweep, b->sweep)) != 0)
@@ -232,10 +244,8 @@ static int srun_cmp(const void *pa, const void *pb) {
     return (a->rep > b->rep) - (a->rep < b->rep);
 }
 
-/* the same request stream: workload, parameters and seed (the hash) */
-static int same_stream(const srun_t *a, const srun_t *b) {
-    return !strcmp(a->workload, b->workload) && a->hash == b->hash && a->threads == b->threads;
-}
+/* the same request stream, served the same way: equal sort keys */
+static int same_stream(const srun_t *a, const srun_t *b) { return stream_cmp(a, b) == 0; }
 
 static int dbl_cmp(const void *pa, const void *pb) {
     double a = *(const double *)pa, b = *(const double *)pb;
@@ -272,6 +282,15 @@ static void sum_num(FILE *f, int json, int *first, const char *k, double v, int 
         csv_num(f, v, is_int);
 }
 
+/* the metrics that are "H/L - 1"-style ratios (web/pages/compare.js MINUS_ONE) */
+static int minus_one_metric(int i) {
+    static const char *const k[] = {"frag_jw1", "frag_jw2", "frag_jw3", "frag_jw4", "rss_overhead"};
+    for (size_t j = 0; j < sizeof k / sizeof k[0]; j++)
+        if (!strcmp(hx_metric_info[i].key, k[j]))
+            return 1;
+    return 0;
+}
+
 /* The rows of allocator range [a0, a1) of one stream, for the metrics in
  * sel; b0..b1 the baseline's range there (b0 == b1: none, or no baseline). */
 static void summary_rows(FILE *f, int json, size_t *nrows, const srun_t *r, size_t a0, size_t a1, size_t b0,
@@ -295,8 +314,13 @@ static void summary_rows(FILE *f, int json, size_t *nrows, const srun_t *r, size
                     continue;
                 for (size_t j = b0; j < b1; j++)
                     if (r[j].ok && r[j].rep == r[k].rep && !strcmp(r[j].sweep, r[k].sweep)) {
-                        if (isfinite(r[j].m[i]) && r[j].m[i] != 0)
-                            vals[nr++] = r[k].m[i] / r[j].m[i];
+                        if (isfinite(r[j].m[i])) {
+                            /* a metric that is a ratio - 1 compares as (1+x)/(1+b), as the dashboard does */
+                            double x = r[k].m[i], b = r[j].m[i];
+                            double q = minus_one_metric(i) ? (1 + x) / (1 + b) : b != 0 ? x / b : NAN;
+                            if (isfinite(q))
+                                vals[nr++] = q;
+                        }
                         break;
                     }
             }

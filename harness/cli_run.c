@@ -388,7 +388,7 @@ int hx_cmd_run(int argc, char **argv) {
     sigaction(SIGINT, &sa, &old_int);
     sigaction(SIGTERM, &sa, &old_term);
 
-    char sweep[40], host[128] = "unknown", machine[256], build[128];
+    char sweep[40], host[128] = "unknown", machine[256], build[256];
     gethostname(host, sizeof host - 1);
     hx_machine_describe(machine, sizeof machine);
     hx_build_describe(build, sizeof build);

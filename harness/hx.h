@@ -75,10 +75,11 @@ typedef struct hx_run {
     char mmbench_version[32];
     char git_rev[32];
     /* where the figures come from: "AMD EPYC, 2 CPUs, 23.4 GiB; L1d 48 KiB,
-     * L2 1 MiB, L3 508 MiB; Linux 6.1.0" and "RelWithDebInfo, gcc 12.2.0"
-     * (", ASan+UBSan" for a sanitizer build); "" = unknown (older runs) */
+     * L2 1 MiB, L3 508 MiB; Linux 6.1.0" and "RelWithDebInfo, gcc 12.2.0;
+     * flags -O2 -g" (", ASan+UBSan" before the flags for a sanitizer build);
+     * "" = unknown (older runs) */
     char machine[256];
-    char build[128];
+    char build[256];
     double m[HX_METRIC_COUNT]; /* NaN = NULL */
     hx_sample_t *samples;
     size_t nsamples;

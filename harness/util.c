@@ -161,8 +161,8 @@ void hx_build_describe(char *buf, size_t len) {
     const char *cc = "unknown compiler";
 #endif
     const char *type = MMBENCH_BUILD_TYPE[0] ? MMBENCH_BUILD_TYPE : "no build type";
-    if (MMBENCH_BUILD_FLAGS[0])
-        snprintf(buf, len, "%s (%s), %s%s", type, MMBENCH_BUILD_FLAGS, cc, MMBENCH_SANITIZED ? ", ASan+UBSan" : "");
-    else
-        snprintf(buf, len, "%s, %s%s", type, cc, MMBENCH_SANITIZED ? ", ASan+UBSan" : "");
+    /* the flags last: a long CFLAGS is what gets cut, never the compiler or
+     * the sanitizer mark */
+    snprintf(buf, len, "%s, %s%s%s%s", type, cc, MMBENCH_SANITIZED ? ", ASan+UBSan" : "",
+             MMBENCH_BUILD_FLAGS[0] ? "; flags " : "", MMBENCH_BUILD_FLAGS);
 }

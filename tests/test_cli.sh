@@ -174,6 +174,12 @@ check "host_and_version_kept" test "$(q "$DB" "select count(*) from runs where h
 # where the figures come from: the machine and the build, for every run
 check "machine_recorded" test "$(q "$DB" "select count(*) from runs where machine like '%CPUs%' and machine like '%Linux%'")" -eq 4
 check "build_recorded" test "$(q "$DB" "select count(*) from runs where build like '%gcc%' or build like '%clang%'")" -eq 4
+# the compiler and the sanitizer mark before the flags, which are what a long
+# string loses
+check "build_flags_last" python3 -c "
+import re, sys
+b = sys.argv[1]
+sys.exit(0 if re.match(r'^[^,;]+, (gcc|clang) [^;]*(; flags .*)?$', b) else 1)" "$(q "$DB" "select build from runs limit 1")"
 if [[ $asan -eq 1 ]]; then
   check "build_says_sanitizers" test "$(q "$DB" "select count(*) from runs where build like '%ASan+UBSan%'")" -eq 4
 else

@@ -1065,6 +1065,7 @@ static void put_run(hx_store_t *s, const char *a, int k, uint64_t hash, double v
     r.params.live = hash == 1 ? 1000 : 5000;
     r.m[HX_M_steady_ns_per_op] = v;
     r.m[HX_M_peak_heap_bytes] = isnan(v) ? 4000 : 1000 * v;
+    r.m[HX_M_rss_overhead] = isnan(v) ? NAN : v / 100 - 0.9; /* a ratio - 1, may be negative */
     if (hx_store_insert_run(s, &r, err, sizeof err))
         TEST_FAIL_AT("insert: %s", err);
     hx_run_release(&r);
@@ -1087,10 +1088,26 @@ TEST(export_summary_medians_and_ratios_in_the_same_rep) {
     /* stream 2: bestfit only (no baseline there) */
     put_run(s, "bestfit", 0, 2, 7, 1);
     hx_store_close(s);
+    /* the same requests with --touch=none: another row (the hash covers the
+     * requests, not what is done with the blocks) */
+    ASSERT_TRUE(hx_store_open(p, 0, &s, err, sizeof err) == 0);
+    {
+        hx_run_t r;
+        make_run(&r, 0);
+        snprintf(r.allocator, sizeof r.allocator, "glibc");
+        snprintf(r.status, sizeof r.status, "ok");
+        r.stream_hash = 1;
+        r.params.live = 1000;
+        r.params.touch = WL_TOUCH_NONE;
+        ASSERT_TRUE(hx_store_insert_run(s, &r, err, sizeof err) == 0);
+        hx_run_release(&r);
+    }
+    hx_store_close(s);
     snprintf(dbopt, sizeof dbopt, "--db=%s", p);
 
     char *out, *errs;
-    const char *a1[] = {"export", "--summary", "--baseline=glibc", "--metrics=steady_ns_per_op,peak_heap_bytes", dbopt, NULL};
+    const char *a1[] = {"export", "--summary", "--baseline=glibc", "--metrics=steady_ns_per_op,peak_heap_bytes,rss_overhead",
+                        dbopt, NULL};
     ASSERT_TRUE(run_cmd(hx_cmd_export, a1, &out, &errs) == 0);
     EXPECT_STREQ(errs, "");
     const char *q = out;
@@ -1105,7 +1122,9 @@ TEST(export_summary_medians_and_ratios_in_the_same_rep) {
     int nrows = 0, seen = 0;
     while (csv_next(&q, &row) == 1) {
         nrows++;
-        const char *al = row.f[cA], *me = row.f[cM], *live = row.f[cLive];
+        const char *al = row.f[cA], *me = row.f[cM], *touch = row.f[csv_col(&h, "touch")];
+        /* stream 1 with --touch=all (make_run's), stream 1 with none, stream 2 */
+        const char *live = !strcmp(touch, "none") ? "none" : row.f[cLive];
         if (nrows == 1) /* the baseline first in its stream */
             EXPECT_STREQ(al, "glibc");
         if (!strcmp(live, "1000") && !strcmp(al, "bestfit") && !strcmp(me, "steady_ns_per_op")) {
@@ -1133,6 +1152,22 @@ TEST(export_summary_medians_and_ratios_in_the_same_rep) {
             EXPECT_STREQ(row.f[cMed], "20000");
             EXPECT_STREQ(row.f[cRMed], "1");
         }
+        if (!strcmp(live, "1000") && !strcmp(al, "bestfit") && !strcmp(me, "rss_overhead")) {
+            seen++;
+            EXPECT_STREQ(row.f[cRN], "3");
+            char want[32];
+            /* reps: (1 + 0.15 - 0.9) / (1 + 0.1 - 0.9), (1 + 0.5 - 0.9) / (1 + 0.2 - 0.9),
+             * (1 + 0.6 - 0.9) / (1 + 0.3 - 0.9): 1.25, 2, 1.75 */
+            snprintf(want, sizeof want, "%.6f", 1.75);
+            char got[32];
+            snprintf(got, sizeof got, "%.6f", atof(row.f[cRMed]));
+            EXPECT_STREQ(got, want);
+        }
+        if (!strcmp(live, "none")) {
+            seen++;
+            EXPECT_STREQ(al, "glibc");
+            EXPECT_STREQ(row.f[cRuns], "1"); /* not merged with the touch=all runs */
+        }
         if (!strcmp(live, "5000")) {
             seen++;
             EXPECT_STREQ(al, "bestfit");
@@ -1142,8 +1177,8 @@ TEST(export_summary_medians_and_ratios_in_the_same_rep) {
         }
         csv_free(&row);
     }
-    EXPECT_EQ(nrows, 8); /* (3 allocators + 1) x 2 metrics */
-    EXPECT_EQ(seen, 5);
+    EXPECT_EQ(nrows, 15); /* (3 allocators + 1 + 1) x 3 metrics */
+    EXPECT_EQ(seen, 10); /* 4 + bestfit's rss_overhead + glibc's touch=none x 3 + bestfit of stream 2 x 3 */
     csv_free(&h);
     free(out);
     free(errs);

@@ -132,5 +132,7 @@ int pol_check_locked(pol_heap_t *h, char *err, size_t errlen) {
         FAIL("free structure holds %zu nodes for %zu free blocks", count, nfree);
     if (nfree != pol_count_free(h))
         FAIL("free-start bitmap counts %zu free blocks, recount %zu", pol_count_free(h), nfree);
+    if (nfree != h->nfree)
+        FAIL("free block counter %zu, recount %zu", h->nfree, nfree);
     return 0;
 }

@@ -169,6 +169,7 @@ static char *pol_grow(pol_heap_t *h, size_t need, size_t *size) {
         pol_clr_prev_free(h, ep);
     } else {
         top = ep;
+        h->nfree++;
     }
     h->footprint += inc;
     pol_set_free(h, K, top, t + inc);
@@ -218,6 +219,7 @@ POL_HOT void pol_place(pol_heap_t *h, const pol_kind_t K, char *b, size_t s, siz
         pol_insert(h, K, r, s - a);
         s = a;
     } else {
+        h->nfree--;
         pol_clr_prev_free(h, b + s);
     }
     pol_set_used(h, b, s, n);
@@ -328,6 +330,7 @@ POL_HOT void *pol_malloc_locked(pol_heap_t *h, const pol_kind_t K, size_t n) {
         s = a;
     } else {
         pol_remove(h, K, b, s);
+        h->nfree--;
         pol_clr_prev_free(h, b + s);
     }
     pol_set_used(h, b, s, n);
@@ -345,6 +348,7 @@ POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
     char *b = pol_block_of(h, p, "free", &s, &pad);
     h->used -= POL_USE(s);
     h->payload -= s - 8 - pad;
+    h->nfree++;
     char *nb = b + s;
     /* The neighbours' states come from the side bitmaps: a used neighbour's
      * header is neither loaded nor stored (the next block's PREV_FREE bit is
@@ -363,6 +367,7 @@ POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
         h->fsz[pol_slot(h, b)] = POL_FSZ_GONE;
         b = pb;
         s += ps;
+        h->nfree--;
     }
     if (pol_is_free(h, nb)) {
         if (K == POL_SEGREGATED) {
@@ -388,6 +393,7 @@ POL_HOT void pol_free_locked(pol_heap_t *h, const pol_kind_t K, void *p) {
             }
             h->fsz[pol_slot(h, ob)] = POL_FSZ_GONE;
         }
+        h->nfree--;
     } else {
         pol_set_prev_free(h, nb);
         pol_set_free(h, K, b, s);
@@ -421,6 +427,7 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
                 h->fsz[pol_slot(h, nb)] = POL_FSZ_GONE;
                 rs += ns;
             } else {
+                h->nfree++;
                 pol_set_prev_free(h, nb);
             }
             pol_set_free(h, K, r, rs);
@@ -460,6 +467,7 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
             pol_insert(h, K, r, t - a);
             t = a;
         } else {
+            h->nfree--;
             pol_clr_prev_free(h, b + t);
         }
         h->used += (t - s) >> 4;
@@ -501,6 +509,7 @@ static void *pol_aligned_locked(pol_heap_t *h, size_t align, size_t n) {
     if (g) { /* the leading gap stays a free block */
         pol_set_free(h, K, b, g);
         pol_insert(h, K, b, g);
+        h->nfree++;
         b += g;
         s -= g;
         pol_set_prev_free(h, b);
@@ -575,6 +584,7 @@ POL_HOT int pol_free_fast(pol_heap_t *h, const pol_kind_t K, void *p) {
     }
     h->used -= code | 1ull << 32; /* POL_USE(code << 4) */
     h->payload -= (code << 4) - 8 - pad;
+    h->nfree++;
     return 1;
 }
 
@@ -650,6 +660,7 @@ POL_HOT void *pol_mx_malloc_fast(pol_heap_t *h, const pol_kind_t K, size_t n) {
         s = a;
     } else {
         pol_mx_remove(h, b, s);
+        h->nfree--;
         pol_clr_prev_free(h, b + s);
     }
     h->rover = (size_t)(b - h->base) + s;
@@ -756,6 +767,7 @@ POL_HOT void *pol_seg_malloc_fast(pol_heap_t *h, size_t n) {
         return pol_seg_malloc_split(h, sl, s, a, n);
     size_t nsl = sl + (s >> 4); /* the block above: no free block below it now (ebits) */
     h->fbits[POL_GW * (nsl >> 6) + 1] &= ~(1ull << (nsl & 63));
+    h->nfree--;
     return pol_malloc_done(h, b, sl, s, n);
 }
 
@@ -904,7 +916,7 @@ int pol_stats(void *heap, alloc_stats_t *s) {
     s->header_bytes = (int64_t)(un * POL_HDR);
     s->padding_bytes = (int64_t)(ub - un * POL_HDR - h->payload);
     s->used_blocks = (int64_t)un;
-    s->free_blocks = (int64_t)(pol_count_free(h) - (top ? 1 : 0));
+    s->free_blocks = (int64_t)(h->nfree - (top ? 1 : 0));
     s->free_bytes = (int64_t)(h->footprint - 16 - ub);
     s->top_free_bytes = (int64_t)top;
     s->largest_free = (int64_t)largest;
@@ -976,6 +988,7 @@ int pol_init(void **heap, const alloc_config_t *cfg, pol_kind_t kind) {
     h->peak_footprint = chunk;
     pol_set_watch(h);
     h->rover = 8;
+    h->nfree = 1;
     if (pol_ix_init(h) != 0 || pol_ix_commit(h, chunk) != 0) {
         pol_ix_fini(h);
         pthread_mutex_destroy(&h->lock);

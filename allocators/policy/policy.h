@@ -86,8 +86,8 @@ typedef enum { POL_FIRSTFIT, POL_BESTFIT, POL_NEXTFIT, POL_SEGREGATED } pol_kind
 /* The heap handle; lives in its own mmap'd page(s), never in malloc memory.
  * Invariants (checked by pol_check):
  *   used bytes + free bytes (blocks) + 16 == footprint;
- *   the free blocks (top included; pol_count_free counts fbits) == nodes
- *   in the structures;
+ *   nfree == the free blocks (top included) == the set bits of fbits
+ *   (pol_count_free) == nodes in the structures;
  *   seg_bitmap bit c set <=> seg_heads[c] != 0. */
 typedef struct pol_heap {
     pthread_mutex_t lock;
@@ -108,6 +108,9 @@ typedef struct pol_heap {
     /* payload_at_peak while the footprint is at its peak, else SIZE_MAX:
      * a payload above it is a new payload at the peak (one compare) */
     size_t payload_watch;
+    /* free blocks, the top included (a counter: stats must not scan the heap
+     * under the lock while a multi-threaded run's workers wait for it) */
+    size_t nfree;
     size_t rover;     /* nextfit: offset where the last placement ended */
     uint64_t stamp;   /* unused (the reference counts its own insertions) */
     uint32_t root;    /* address tree (ff/nf) or (size,addr) tree (bf, seg large) */
@@ -144,8 +147,8 @@ typedef struct pol_heap {
 #define POL_USE(s) (((uint64_t)(s) >> 4) | (1ull << 32))
 static inline size_t pol_used_bytes(const pol_heap_t *h) { return (size_t)(uint32_t)h->used << 4; }
 static inline size_t pol_used_blocks(const pol_heap_t *h) { return (size_t)(h->used >> 32); }
-/* the number of free blocks, top included: the set bits of fbits (no
- * counter, so that malloc and free keep one figure fewer) */
+/* the set bits of fbits: the free blocks, top included (the checker's
+ * recount of nfree; O(heap / 1 KiB)) */
 size_t pol_count_free(const pol_heap_t *h);
 
 /* ---- block accessors ---------------------------------------------------- */

@@ -250,6 +250,13 @@ try {
         check(/2 builds, so their times are not comparable: .*Debug \(-O0 -g\)/.test(mixed), `runs of two builds get a warning (${mixed})`);
         check(await page.$eval('#provenance', (p) => /^Measured on /.test(p.textContent) && !/build/.test(p.textContent)),
               'with two builds the line under the title names the machine only');
+        check(!(await page.$('#other-origin')), 'runs of one commit get no note about commits');
+        // and of two commits: a softer note that names them
+        spawnSync('sqlite3', [db, `UPDATE runs SET git_rev = 'feedc0ffee00' WHERE id = ${ok[1].id}`]);
+        await page.reload();
+        await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
+        const other = await page.$('#other-origin') ? await page.$eval('#other-origin', (m) => m.textContent) : '';
+        check(/measured by 2 commits of mmbench \(.*feedc0ffee00/.test(other), `runs of two commits get a note (${other})`);
       } else console.log('note: no sqlite3 command; the mixed-build check is skipped');
     }
   }

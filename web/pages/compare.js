@@ -312,14 +312,22 @@ function render() {
   // (runs stored before mmbench recorded them have neither).
   const machines = [...new Set(runs.map((r) => r.machine).filter(Boolean))];
   const builds = [...new Set(runs.map((r) => r.build).filter(Boolean))];
-  $('provenance').textContent = [machines.length === 1 ? `Measured on ${machines[0]}` : null,
+  const revs = [...new Set(runs.map((r) => r.git_rev).filter(Boolean))];
+  const unrecorded = runs.filter((r) => !r.machine || !r.build).length;
+  // the machine and build are named only when every run records them
+  $('provenance').textContent = unrecorded ? '' : [machines.length === 1 ? `Measured on ${machines[0]}` : null,
     builds.length === 1 ? `build ${builds[0]}` : null].filter(Boolean).join(' · ');
   if (machines.length > 1 || builds.length > 1) {
     const what = [machines.length > 1 ? `${machines.length} machines` : null, builds.length > 1 ? `${builds.length} builds` : null];
     msgs.append(el('div', { class: 'notice', id: 'mixed-origin' },
       `These runs come from ${what.filter(Boolean).join(' and ')}, so their times are not comparable: ` +
-      [...(machines.length > 1 ? machines : []), ...(builds.length > 1 ? builds : [])].join('; ') + '.'));
+      [...(machines.length > 1 ? machines : []), ...(builds.length > 1 ? builds : [])].map((x) => `“${x}”`).join(', ') + '.'));
   }
+  // softer: other commits of mmbench (a before/after comparison is why one
+  // looks), and runs stored before the machine and build were recorded
+  const notes = [revs.length > 1 ? `were measured by ${revs.length} commits of mmbench (${revs.join(', ')}): the harness or the policy allocators may differ between them` : null,
+    unrecorded && unrecorded < runs.length ? `${unrecorded === 1 ? 'one' : unrecorded} of them ${unrecorded === 1 ? 'was' : 'were'} stored before mmbench recorded the machine and build, so whether they share those is unknown` : null];
+  if (notes.some(Boolean)) msgs.append(el('div', { class: 'notice', id: 'other-origin' }, `These runs ${notes.filter(Boolean).join('; and ')}.`));
   const failed = runs.filter((r) => r.status !== 'ok');
   if (failed.length) msgs.append(el('div', { class: 'notice error' }, `Failed: ${failed.map((r) => `#${r.id} ${r.allocator} (${r.failure || 'no reason recorded'})`).join('; ')}`));
   $('chips').replaceChildren(...allocators().map((a) => {
