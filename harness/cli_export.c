@@ -35,8 +35,9 @@ static const char export_usage[] =
     "                JSON: each run with its samples, heap map, composition and statistics\n"
     "  --summary     one row per workload stream, allocator and metric: the runs that\n"
     "                succeeded and failed, and the median, lowest and highest value\n"
-    "                over the repetitions (a stream: the same workload, parameters and\n"
-    "                seed, so the same requests)\n"
+    "                over the repetitions (a stream: the same workload, parameters,\n"
+    "                seed and --touch; loop says whether the harness's loop served it or\n"
+    "                MMBENCH_BARE_LOOP's)\n"
     "  --baseline=A  with --summary: also each run's ratio to allocator A's run in the\n"
     "                same sweep and repetition (adjacent in time, so the machine's\n"
     "                drift cancels), as their median, lowest and highest\n"
@@ -203,6 +204,7 @@ typedef struct srun {
     wl_lifetime_t lifetime;
     wl_touch_t touch;
     int rep, ok;
+    int bare; /* MMBENCH_BARE_LOOP (run_info bare_loop): not the harness's loop */
     double m[HX_METRIC_COUNT];
 } srun_t;
 
@@ -227,6 +229,8 @@ static int stream_cmp(const srun_t *a, const srun_t *b) {
         return a->lifetime < b->lifetime ? -1 : 1;
     if (a->touch != b->touch)
         return a->touch < b->touch ? -1 : 1;
+    if (a->bare != b->bare)
+        return a->bare - b->bare;
     if (a->hash != b->hash)
         return a->hash < b->hash ? -1 : 1;
     return 0;
@@ -341,6 +345,7 @@ static void summary_rows(FILE *f, int json, size_t *nrows, const srun_t *r, size
         sum_str(f, json, &first, "sizes", x->sizes);
         sum_str(f, json, &first, "lifetime", wl_lifetime_name(x->lifetime));
         sum_str(f, json, &first, "touch", wl_touch_name(x->touch));
+        sum_str(f, json, &first, "loop", x->bare ? "bare" : "harness");
         sum_str(f, json, &first, "allocator", x->alloc);
         sum_str(f, json, &first, "metric", hx_metric_info[i].key);
         sum_str(f, json, &first, "unit", hx_metric_info[i].unit);
@@ -369,7 +374,7 @@ static void summary_write(FILE *f, int json, srun_t *r, size_t n, const char *ba
     if (json)
         fputc('[', f);
     else
-        fprintf(f, "workload,stream_hash,ops,threads,live,sizes,lifetime,touch,allocator,metric,unit,runs,"
+        fprintf(f, "workload,stream_hash,ops,threads,live,sizes,lifetime,touch,loop,allocator,metric,unit,runs,"
                    "failed,n,median,min,max%s\n",
                 baseline ? ",baseline,ratio_n,ratio_median,ratio_min,ratio_max" : "");
     size_t rows = 0;
@@ -414,6 +419,18 @@ static int parse_metrics(const char *text, int *sel, char *bad, size_t badlen) {
             return 0;
         p = q + 1;
     }
+}
+
+/* 1 when run id ran MMBENCH_BARE_LOOP's loop (scripts/bench.sh harness) */
+static int run_is_bare(sqlite3 *db, int64_t id) {
+    sqlite3_stmt *st;
+    if (sqlite3_prepare_v2(db, "SELECT 1 FROM run_info WHERE run_id = ? AND key = 'bare_loop' AND value = 1", -1, &st,
+                           NULL) != SQLITE_OK)
+        return 0; /* no run_info table (an old file): no bare runs either */
+    sqlite3_bind_int64(st, 1, id);
+    int bare = sqlite3_step(st) == SQLITE_ROW;
+    sqlite3_finalize(st);
+    return bare;
 }
 
 /* 1 when run id exists, 0 when not, -1 on a database error. */
@@ -590,6 +607,7 @@ int hx_cmd_export(int argc, char **argv) {
             x->threads = r.params.threads;
             x->lifetime = r.params.lifetime;
             x->touch = r.params.touch;
+            x->bare = run_is_bare(sdb, ids.v[i]);
             x->rep = r.rep;
             x->ok = !strcmp(r.status, "ok");
             memcpy(x->m, r.m, sizeof x->m);

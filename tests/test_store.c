@@ -1101,6 +1101,16 @@ TEST(export_summary_medians_and_ratios_in_the_same_rep) {
         r.params.touch = WL_TOUCH_NONE;
         ASSERT_TRUE(hx_store_insert_run(s, &r, err, sizeof err) == 0);
         hx_run_release(&r);
+        /* and a run of MMBENCH_BARE_LOOP's loop: another row too */
+        make_run(&r, 0);
+        snprintf(r.allocator, sizeof r.allocator, "glibc");
+        snprintf(r.status, sizeof r.status, "ok");
+        r.stream_hash = 1;
+        r.params.live = 1000;
+        snprintf(r.info[1].key, sizeof r.info[1].key, "bare_loop");
+        r.info[1].value = 1;
+        ASSERT_TRUE(hx_store_insert_run(s, &r, err, sizeof err) == 0);
+        hx_run_release(&r);
     }
     hx_store_close(s);
     snprintf(dbopt, sizeof dbopt, "--db=%s", p);
@@ -1124,7 +1134,7 @@ TEST(export_summary_medians_and_ratios_in_the_same_rep) {
         nrows++;
         const char *al = row.f[cA], *me = row.f[cM], *touch = row.f[csv_col(&h, "touch")];
         /* stream 1 with --touch=all (make_run's), stream 1 with none, stream 2 */
-        const char *live = !strcmp(touch, "none") ? "none" : row.f[cLive];
+        const char *live = !strcmp(touch, "none") ? "none" : !strcmp(row.f[csv_col(&h, "loop")], "bare") ? "bare" : row.f[cLive];
         if (nrows == 1) /* the baseline first in its stream */
             EXPECT_STREQ(al, "glibc");
         if (!strcmp(live, "1000") && !strcmp(al, "bestfit") && !strcmp(me, "steady_ns_per_op")) {
@@ -1163,6 +1173,11 @@ TEST(export_summary_medians_and_ratios_in_the_same_rep) {
             snprintf(got, sizeof got, "%.6f", atof(row.f[cRMed]));
             EXPECT_STREQ(got, want);
         }
+        if (!strcmp(live, "bare")) {
+            seen++;
+            EXPECT_STREQ(al, "glibc");
+            EXPECT_STREQ(row.f[cRuns], "1"); /* not merged with the harness's runs */
+        }
         if (!strcmp(live, "none")) {
             seen++;
             EXPECT_STREQ(al, "glibc");
@@ -1177,8 +1192,8 @@ TEST(export_summary_medians_and_ratios_in_the_same_rep) {
         }
         csv_free(&row);
     }
-    EXPECT_EQ(nrows, 15); /* (3 allocators + 1 + 1) x 3 metrics */
-    EXPECT_EQ(seen, 10); /* 4 + bestfit's rss_overhead + glibc's touch=none x 3 + bestfit of stream 2 x 3 */
+    EXPECT_EQ(nrows, 18); /* (3 allocators + 1 + 1 + 1) x 3 metrics */
+    EXPECT_EQ(seen, 13); /* 4 in stream 1, glibc's touch=none x 3, glibc's bare loop x 3, stream 2 x 3 */
     csv_free(&h);
     free(out);
     free(errs);
