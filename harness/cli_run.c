@@ -18,6 +18,7 @@
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -166,6 +167,38 @@ static int split_list(char *s, char **items, int max) {
         if (n == max)
             return -1;
         items[n++] = tok;
+    }
+    return n;
+}
+
+/* A trace file whose name holds a comma: an item "trace:A" of the workload
+ * list whose file A does not exist takes the items after it back while
+ * "A,B..." names a file that does (so `--workload=trace:runs,1.txt` works;
+ * a trace name never shadows a named workload unless that file exists). */
+static int join_trace_names(char **items, int n) {
+    for (int i = 0; i < n; i++) {
+        struct stat sb;
+        if (strncmp(items[i], "trace:", 6) || stat(items[i] + 6, &sb) == 0)
+            continue;
+        int j = i + 1, found = 0;
+        /* strtok cut the list in place: item j follows item j-1 after one
+         * NUL where the comma was (not after an empty item) */
+        for (; j < n && items[j] == items[j - 1] + strlen(items[j - 1]) + 1; j++) {
+            items[j][-1] = ',';
+            if (stat(items[i] + 6, &sb) == 0) {
+                found = 1;
+                break;
+            }
+        }
+        if (!found) { /* no such file: the list as it was */
+            for (int k = i + 1; k < j; k++)
+                items[k][-1] = 0;
+            continue;
+        }
+        int drop = j - i;
+        for (int k = i + 1; k + drop < n; k++)
+            items[k] = items[k + drop];
+        n -= drop;
     }
     return n;
 }
@@ -328,6 +361,8 @@ int hx_cmd_run(int argc, char **argv) {
     char *wls[MAX_LIST];
     char default_wl[] = "random";
     int nwl = split_list(wl_arg ? wl_arg : default_wl, wls, MAX_LIST);
+    if (nwl > 0)
+        nwl = join_trace_names(wls, nwl);
     if (nwl <= 0)
         return usage_error("--workload: expected a comma-separated list; the workloads are: %s", wl_names());
     char err[512];

@@ -284,6 +284,14 @@ printf 'a 1 1000\na 2 1000\nf 1\na 3 300000\nf 3\n' >"$T/hole.trace"
 "$MMB" run --alloc=firstfit --workload=trace:$T/hole.trace --samples=4 --db="$MDB" --quiet
 id=$(q "$MDB" "select max(id) from runs")
 check "metrics_hole_peak_live" test "$(q "$MDB" "select peak_live_bytes from runs where id=$id")" -eq 301000
+# a trace file whose name holds a comma, in a list with a named workload
+cp "$T/hole.trace" "$T/ho,le.trace"
+"$MMB" run --alloc=firstfit --workload="trace:$T/ho,le.trace,random" --ops=2000 --live=100 --db="$MDB" --quiet
+check "trace_name_with_comma_runs" test $? -eq 0
+check "trace_name_with_comma_recorded" test "$(q "$MDB" "select count(*) from runs where trace = '$T/ho,le.trace'")" -eq 1
+"$MMB" run --alloc=firstfit --workload="trace:$T/no,such.trace" --db="$MDB" --quiet 2>"$T/err"
+check "trace_missing_with_comma_exit_2" test $? -eq 2
+check "trace_missing_with_comma_names_first_part" grep -q "$T/no: cannot open the trace" "$T/err"
 # a trace run records the trace's length and live count, not the defaults of --ops and --live
 check "trace_records_its_ops_and_live" test "$(q "$MDB" "select ops||' '||live from runs where id=$id")" = "5 2"
 check "metrics_hole_heap_map" test "$(q "$MDB" "select group_concat(offset||':'||size||':'||used, ' ') from (select * from heap_blocks where run_id=$id order by seq)")" = "8:1008:0.0 1016:1008:1.0 2024:300016:1.0 302040:746528:0.0"
