@@ -1161,10 +1161,14 @@ int hx_cmd_child(int argc, char **argv) {
     m[HX_M_wall_ns] = round(wall_ns);
     m[HX_M_ns_per_op] = total > 0 ? wall_ns / total : NAN;
     m[HX_M_ops_per_sec] = wall_ns > 0 ? total * 1e9 / wall_ns : NAN;
-    /* after the ramp-up: one thread, and requests left after it (a stream
-     * that only grows has none) */
-    if (c->s.nthreads == 1 && c->s.max_live_blocks > 0 && total > (double)c->ramp_ops && c->ramp_ops > 0)
-        m[HX_M_steady_ns_per_op] = (wall_ns - (double)c->ramp_elapsed) / (total - (double)c->ramp_ops);
+    /* after the ramp-up: one thread, and enough requests left after it to
+     * time (at least a tenth of the stream and 1000 requests; a stream that
+     * only grows, or one whose live count first peaks near its end, has too
+     * few: a figure over 3 requests would be noise) */
+    double after = total - (double)c->ramp_ops;
+    if (c->s.nthreads == 1 && c->s.max_live_blocks > 0 && c->ramp_ops > 0 && after >= HX_STEADY_MIN_OPS &&
+        after >= total / 10)
+        m[HX_M_steady_ns_per_op] = (wall_ns - (double)c->ramp_elapsed) / after;
 
     double ns_per_tick = (tsc1 > tsc0) ? (double)(ns1 - ns0) / (double)(tsc1 - tsc0) : 1.0;
     uint64_t *lat = hx_mem_alloc(latcap_total * sizeof *lat);
@@ -1222,7 +1226,9 @@ int hx_cmd_child(int argc, char **argv) {
         m[HX_M_frag_jw3] = c->maxH / c->L_at_maxH - 1;
     if (!isnan(maxH) && maxL > 0)
         m[HX_M_frag_jw4] = maxH / maxL - 1;
-    if (!isnan(maxR) && maxL > 0)
+    /* a baseline's heap is faulted in before the RSS baseline (above), so
+     * R does not see it: no figure rather than about -1 */
+    if (!isnan(maxR) && maxL > 0 && !(c->m->flags & ALLOC_BASELINE))
         m[HX_M_rss_overhead] = maxR / maxL - 1;
 
     if (c->have_peak) {

@@ -40,7 +40,9 @@ static const char export_usage[] =
     "                MMBENCH_BARE_LOOP's)\n"
     "  --baseline=A  with --summary: also each run's ratio to allocator A's run in the\n"
     "                same sweep and repetition (adjacent in time, so the machine's\n"
-    "                drift cancels), as their median, lowest and highest\n"
+    "                drift cancels), as their median, lowest and highest; x/A, or\n"
+    "                (1+x)/(1+A) for the metrics that are a ratio minus 1 (frag_jw1-4,\n"
+    "                rss_overhead), as column ratio_is says\n"
     "  --metrics=M,...  with --summary: only these metrics (default: every one)\n"
     "  --db=PATH     database to read (default $MMBENCH_DB, else results/mmbench.db)\n"
     "  -o FILE       write to FILE (atomically) instead of standard output; a FIFO,\n"
@@ -199,7 +201,7 @@ static void csv_sample_rows(FILE *f, const hx_run_t *r) {
 /* One run as the summary needs it. */
 typedef struct srun {
     char workload[64], alloc[96], sweep[40], sizes[128];
-    uint64_t hash, ops, live;
+    uint64_t hash, ops, live, seed;
     uint32_t threads;
     wl_lifetime_t lifetime;
     wl_touch_t touch;
@@ -340,6 +342,8 @@ static void summary_rows(FILE *f, int json, size_t *nrows, const srun_t *r, size
         sum_str(f, json, &first, "workload", x->workload);
         sum_str(f, json, &first, "stream_hash", hash);
         sum_num(f, json, &first, "ops", (double)x->ops, 1);
+        sum_key(f, json, &first, "seed"); /* whole: above 2^53 a double would round it */
+        fprintf(f, "%" PRIu64, x->seed);
         sum_num(f, json, &first, "threads", x->threads, 1);
         sum_num(f, json, &first, "live", (double)x->live, 1);
         sum_str(f, json, &first, "sizes", x->sizes);
@@ -357,6 +361,9 @@ static void summary_rows(FILE *f, int json, size_t *nrows, const srun_t *r, size
         sum_num(f, json, &first, "max", st[2], 0);
         if (baseline) {
             sum_str(f, json, &first, "baseline", baseline);
+            /* what the ratio is: a metric that is a ratio - 1 (JW's, RSS
+             * overhead, possibly negative) compares as one plus it */
+            sum_str(f, json, &first, "ratio_is", minus_one_metric(i) ? "(1+x)/(1+baseline)" : "x/baseline");
             sum_num(f, json, &first, "ratio_n", (double)nr, 1);
             sum_num(f, json, &first, "ratio_median", rt[0], 0);
             sum_num(f, json, &first, "ratio_min", rt[1], 0);
@@ -374,9 +381,9 @@ static void summary_write(FILE *f, int json, srun_t *r, size_t n, const char *ba
     if (json)
         fputc('[', f);
     else
-        fprintf(f, "workload,stream_hash,ops,threads,live,sizes,lifetime,touch,loop,allocator,metric,unit,runs,"
+        fprintf(f, "workload,stream_hash,ops,seed,threads,live,sizes,lifetime,touch,loop,allocator,metric,unit,runs,"
                    "failed,n,median,min,max%s\n",
-                baseline ? ",baseline,ratio_n,ratio_median,ratio_min,ratio_max" : "");
+                baseline ? ",baseline,ratio_is,ratio_n,ratio_median,ratio_min,ratio_max" : "");
     size_t rows = 0;
     for (size_t g0 = 0, g1; g0 < n; g0 = g1) {
         for (g1 = g0 + 1; g1 < n && same_stream(&r[g0], &r[g1]); g1++)
@@ -603,6 +610,7 @@ int hx_cmd_export(int argc, char **argv) {
             snprintf(x->sizes, sizeof x->sizes, "%s", r.params.sizes.text);
             x->hash = r.stream_hash;
             x->ops = r.params.ops;
+            x->seed = r.params.seed;
             x->live = r.params.live;
             x->threads = r.params.threads;
             x->lifetime = r.params.lifetime;

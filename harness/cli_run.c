@@ -214,6 +214,14 @@ static int usage_error(const char *fmt, ...) {
     return HX_EXIT_USAGE;
 }
 
+/* v / scale with fmt, or "n/a" when v is NULL (NaN) */
+static void fig(char *buf, size_t len, const char *fmt, double v, double scale) {
+    if (isnan(v))
+        snprintf(buf, len, "n/a");
+    else
+        snprintf(buf, len, fmt, v / scale);
+}
+
 static void print_summary(const hx_run_t *r, int total, int index) {
     (void)total;
     (void)index;
@@ -223,24 +231,16 @@ static void print_summary(const hx_run_t *r, int total, int index) {
         return;
     }
     const double *m = r->m;
-    char jw4[32], rss[32];
-    if (isnan(m[HX_M_frag_jw4]))
-        snprintf(jw4, sizeof jw4, "n/a");
-    else
-        snprintf(jw4, sizeof jw4, "%.3f", m[HX_M_frag_jw4]);
-    if (isnan(m[HX_M_peak_rss_bytes]))
-        snprintf(rss, sizeof rss, "n/a");
-    else
-        snprintf(rss, sizeof rss, "%.1f MiB", m[HX_M_peak_rss_bytes] / 1048576.0);
-    char steady[32];
-    if (isnan(m[HX_M_steady_ns_per_op]))
-        snprintf(steady, sizeof steady, "n/a");
-    else
-        snprintf(steady, sizeof steady, "%.1f", m[HX_M_steady_ns_per_op]);
-    printf("run %lld  %-16s %-14s rep %d  %8.1f ns/op (after the ramp-up %s)  p99 %7.0f ns  "
-           "peak heap %8.2f MiB  peak RSS %s  jw4 %s\n",
-           (long long)r->id, r->allocator, r->workload, r->rep + 1, m[HX_M_ns_per_op], steady,
-           m[HX_M_lat_p99_ns], m[HX_M_peak_heap_bytes] / 1048576.0, rss, jw4);
+    /* a figure the run could not measure is n/a, as in `show` (not nan) */
+    char ns[32], steady[32], p99[32], heap[32], rss[32], jw4[32];
+    fig(ns, sizeof ns, "%8.1f ns/op", m[HX_M_ns_per_op], 1);
+    fig(steady, sizeof steady, "%.1f", m[HX_M_steady_ns_per_op], 1);
+    fig(p99, sizeof p99, "%7.0f ns", m[HX_M_lat_p99_ns], 1);
+    fig(heap, sizeof heap, "%8.2f MiB", m[HX_M_peak_heap_bytes], 1048576.0);
+    fig(rss, sizeof rss, "%.1f MiB", m[HX_M_peak_rss_bytes], 1048576.0);
+    fig(jw4, sizeof jw4, "%.3f", m[HX_M_frag_jw4], 1);
+    printf("run %lld  %-16s %-14s rep %d  %s (after the ramp-up %s)  p99 %s  peak heap %s  peak RSS %s  jw4 %s\n",
+           (long long)r->id, r->allocator, r->workload, r->rep + 1, ns, steady, p99, heap, rss, jw4);
 }
 
 int hx_cmd_run(int argc, char **argv) {

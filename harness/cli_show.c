@@ -146,7 +146,9 @@ static void print_report(FILE *f, const hx_run_t *r) {
     else if (r->exit_code > 0)
         fprintf(f, "  %-16s %d\n", "exit code", r->exit_code);
     fprintf(f, "  %-16s %s\n", "parameters", params[0] ? params : "n/a");
-    fprintf(f, "  %-16s %s, repetition %d\n", "sweep", r->sweep, r->rep);
+    /* counted from 1, as `run` prints it; the data (export, API) count from 0 */
+    fprintf(f, "  %-16s %s, repetition %d (rep %d in export and the dashboard)\n", "sweep", r->sweep, r->rep + 1,
+            r->rep);
     fprintf(f, "  %-16s %016" PRIx64 "\n", "stream hash", r->stream_hash);
     fprintf(f, "  %-16s %s\n", "host", r->host[0] ? r->host : "n/a");
     fprintf(f, "  %-16s %s\n", "machine", r->machine[0] ? r->machine : "n/a (not recorded)");

@@ -102,6 +102,10 @@ typedef struct hx_store hx_store_t;
 
 #define HX_SCHEMA_VERSION 1
 
+/* steady_ns_per_op needs at least this many requests after the ramp-up (and
+ * a tenth of the stream) */
+#define HX_STEADY_MIN_OPS 1000
+
 /* The database path: --db if given, else $MMBENCH_DB, else
  * results/mmbench.db. */
 const char *hx_default_db_path(void);

@@ -393,6 +393,16 @@ check "multithreaded_runs_stored" test "$(q "$DB" "select count(*) from runs whe
 check "steady_ns_per_op_null_with_threads" test "$(q "$DB" "select count(*) from runs where threads > 1 and steady_ns_per_op is not null")" -eq 0
 "$MMB" run --alloc=glibc --ops=1000 --live=1000 --db="$DB" --quiet
 check "steady_ns_per_op_null_without_requests_after_the_ramp" test "$(q "$DB" "select steady_ns_per_op is null from runs order by id desc limit 1")" -eq 1
+# a live count that first peaks near the end leaves too few requests to time:
+# 1000 live in 1500 requests (at most 500 after the ramp-up: under 1000); in
+# 5000, about 4000 follow it (timed)
+"$MMB" run --alloc=glibc --ops=1500 --live=1000 --db="$DB" --quiet
+check "steady_ns_per_op_null_with_few_requests_after_the_ramp" test "$(q "$DB" "select steady_ns_per_op is null from runs order by id desc limit 1")" -eq 1
+"$MMB" run --alloc=glibc --ops=5000 --live=1000 --db="$DB" --quiet
+check "steady_ns_per_op_with_enough_requests_after_the_ramp" test "$(q "$DB" "select steady_ns_per_op > 0 from runs order by id desc limit 1")" -eq 1
+# bump's heap is faulted in before the RSS baseline: no rss_overhead (it read about -1)
+check "bump_rss_overhead_null" test "$(q "$DB" "select count(*) from runs where allocator = 'bump' and rss_overhead is not null")" -eq 0
+check "bump_runs_exist" test "$(q "$DB" "select count(*) from runs where allocator = 'bump'")" -gt 0
 "$MMB" run --alloc=bestfit --verify --ops=20000 --live=500 --touch=all --db="$DB" --quiet
 check "verify_ok" test $? -eq 0
 

@@ -1135,8 +1135,10 @@ TEST(export_summary_medians_and_ratios_in_the_same_rep) {
         const char *al = row.f[cA], *me = row.f[cM], *touch = row.f[csv_col(&h, "touch")];
         /* stream 1 with --touch=all (make_run's), stream 1 with none, stream 2 */
         const char *live = !strcmp(touch, "none") ? "none" : !strcmp(row.f[csv_col(&h, "loop")], "bare") ? "bare" : row.f[cLive];
-        if (nrows == 1) /* the baseline first in its stream */
+        if (nrows == 1) { /* the baseline first in its stream */
             EXPECT_STREQ(al, "glibc");
+            EXPECT_STREQ(row.f[csv_col(&h, "seed")], "18364758544493064720"); /* above 2^63, whole */
+        }
         if (!strcmp(live, "1000") && !strcmp(al, "bestfit") && !strcmp(me, "steady_ns_per_op")) {
             seen++;
             EXPECT_STREQ(row.f[cRuns], "3");
@@ -1149,6 +1151,7 @@ TEST(export_summary_medians_and_ratios_in_the_same_rep) {
             EXPECT_STREQ(row.f[cRMed], "2");
             EXPECT_STREQ(row.f[cRMin], "1.5");
             EXPECT_STREQ(row.f[cRMax], "2.5");
+            EXPECT_STREQ(row.f[csv_col(&h, "ratio_is")], "x/baseline");
         }
         if (!strcmp(live, "1000") && !strcmp(al, "firstfit") && !strcmp(me, "steady_ns_per_op")) {
             seen++;
@@ -1165,6 +1168,7 @@ TEST(export_summary_medians_and_ratios_in_the_same_rep) {
         if (!strcmp(live, "1000") && !strcmp(al, "bestfit") && !strcmp(me, "rss_overhead")) {
             seen++;
             EXPECT_STREQ(row.f[cRN], "3");
+            EXPECT_STREQ(row.f[csv_col(&h, "ratio_is")], "(1+x)/(1+baseline)");
             char want[32];
             /* reps: (1 + 0.15 - 0.9) / (1 + 0.1 - 0.9), (1 + 0.5 - 0.9) / (1 + 0.2 - 0.9),
              * (1 + 0.6 - 0.9) / (1 + 0.3 - 0.9): 1.25, 2, 1.75 */

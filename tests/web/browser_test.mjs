@@ -157,6 +157,18 @@ try {
   }, 'glibc');
   check(relBars.length > 1 && relBars.every((b) => b.n === 2 && Math.abs(b.got - b.want) <= 1e-9 * b.want),
         `bars relative to the baseline are medians of same-repetition ratios (${relBars.map((b) => `${b.label} ${b.got}/${b.want}`).join(', ')})`);
+  // every bar chart's axis reaches the ends of its whiskers
+  const axes = await page.$$eval('#bars canvas', (cs) => cs.map((c) => {
+    const ch = window.Chart.getChart(c), eb = ch.data.datasets[0].errorBars || [];
+    return { top: ch.scales.y.max, whisker: Math.max(0, ...eb.filter(Boolean).map((b) => b.max)) };
+  }));
+  check(axes.length > 0 && axes.every((a) => a.top >= a.whisker), `bar axes reach the whiskers (${axes.map((a) => `${a.top}>=${a.whisker}`).join(', ')})`);
+  // the allocators people compare get colours of their own
+  const colours = await page.evaluate(async () => {
+    const { allocColor } = await import('/assets/common.js');
+    return ['glibc', 'bestfit', 'firstfit', 'nextfit', 'segregated', 'jemalloc', 'mimalloc', 'tcmalloc', 'bump', 'buffer:glibc'].map(allocColor);
+  });
+  check(new Set(colours).size === colours.length, `each allocator has its own colour (${colours.join(' ')})`);
   await page.goto(back);
   await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
 
@@ -257,6 +269,12 @@ try {
         await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
         const other = await page.$('#other-origin') ? await page.$eval('#other-origin', (m) => m.textContent) : '';
         check(/measured by 2 commits of mmbench \(.*feedc0ffee00/.test(other), `runs of two commits get a note (${other})`);
+        // runs that do not share a parameter: the title says so instead of naming the first run's
+        spawnSync('sqlite3', [db, `UPDATE runs SET ops = 12345 WHERE id = ${ok[1].id}`]);
+        await page.reload();
+        await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
+        const sub = await page.$eval('#subtitle', (t) => t.textContent);
+        check(/mixed request counts/.test(sub) && !/requests/.test(sub.replace('mixed request counts', '')), `mixed request counts are called mixed (${sub})`);
       } else console.log('note: no sqlite3 command; the mixed-build check is skipped');
     }
   }

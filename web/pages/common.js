@@ -60,14 +60,16 @@ export function fmtUnit(v, unit) {
 
 // A stable colour per allocator name: a fixed palette for the usual ones,
 // a hash into the palette for the rest.
-const PALETTE = ['#4f6bed', '#f04438', '#12b76a', '#f79009', '#7a5af8', '#06aed4', '#ee46bc', '#84cc16', '#a15c07', '#667085'];
-const KNOWN = ['glibc', 'bestfit', 'firstfit', 'nextfit', 'segregated', 'jemalloc', 'mimalloc', 'tcmalloc', 'cuda', 'cuda-async'];
+const PALETTE = ['#4f6bed', '#f04438', '#12b76a', '#f79009', '#7a5af8', '#06aed4', '#ee46bc', '#84cc16', '#a15c07', '#667085', '#0e7090'];
+const KNOWN = ['glibc', 'bestfit', 'firstfit', 'nextfit', 'segregated', 'jemalloc', 'mimalloc', 'tcmalloc', 'cuda', 'cuda-async', 'bump'];
+// other names (buffer:NAME, ...) from colours none of the known ones use
+const OTHERS = ['#b42318', '#027a48', '#6941c6', '#c4320a', '#155eef', '#dd2590', '#4e5ba6', '#854a0e'];
 export function allocColor(name) {
   const k = KNOWN.indexOf(name);
-  if (k >= 0) return PALETTE[k % PALETTE.length];
+  if (k >= 0) return PALETTE[k];
   let h = 0;
   for (const c of name) h = (h * 31 + c.charCodeAt(0)) >>> 0;
-  return PALETTE[h % PALETTE.length];
+  return OTHERS[h % OTHERS.length];
 }
 export function alpha(hex, a) {
   const n = parseInt(hex.slice(1), 16);

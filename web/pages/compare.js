@@ -197,7 +197,9 @@ function drawBars() {
         }],
       },
       options: {
-        scales: { y: { beginAtZero: true, ticks: { callback: (v) => (base ? fmtNum(v) + '×' : fmtUnit(v, info.unit)) },
+        // the axis reaches the whiskers' ends, not only the bars'
+        scales: { y: { beginAtZero: true, suggestedMax: Math.max(0, ...bars.filter(Boolean).map((b) => b.max)),
+                       suggestedMin: Math.min(0, ...bars.filter(Boolean).map((b) => b.min)), ticks: { callback: (v) => (base ? fmtNum(v) + '×' : fmtUnit(v, info.unit)) },
                        afterBuildTicks: !base && info.unit === 'B' ? binaryTicks : undefined },
                   x: { grid: { display: false } } },
         plugins: {
@@ -302,9 +304,13 @@ function render() {
   const first = runs[0] || {};
   const hashes = new Set(runs.map((r) => r.stream_hash).filter(Boolean));
   $('title').textContent = `Compare · ${state.workload}`;
+  // a parameter the runs do not share is "mixed", not the first run's value
+  const one = (k) => new Set(runs.map((r) => r[k])).size <= 1;
   $('subtitle').textContent = `${runs.length} run${runs.length === 1 ? '' : 's'} of ${allocators().length} allocator${allocators().length === 1 ? '' : 's'}` +
-    (first.ops ? ` · ${fmtNum(first.ops)} requests` : '') + (first.live ? ` · ${fmtNum(first.live)} live` : '') +
-    (first.sizes ? ` · sizes ${first.sizes}` : '') + (first.threads > 1 ? ` · ${first.threads} threads` : '');
+    (!one('ops') ? ' · mixed request counts' : first.ops ? ` · ${fmtNum(first.ops)} requests` : '') +
+    (!one('live') ? ' · mixed live counts' : first.live ? ` · ${fmtNum(first.live)} live` : '') +
+    (!one('sizes') ? ' · mixed sizes' : first.sizes ? ` · sizes ${first.sizes}` : '') +
+    (!one('threads') ? ' · mixed thread counts' : first.threads > 1 ? ` · ${first.threads} threads` : '');
   const msgs = $('messages');
   msgs.replaceChildren();
   if (hashes.size > 1) msgs.append(el('div', { class: 'notice' }, 'These runs served different request streams (their parameters or seeds differ), so they are not strictly comparable.'));
