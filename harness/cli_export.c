@@ -149,10 +149,15 @@ static void csv_run_row(FILE *f, const hx_run_t *r) {
     csv_str(f, r->started_at);
     fputc(',', f);
     csv_str(f, r->finished_at);
-    fprintf(f, ",%" PRIu64 ",%" PRIu64 ",%" PRIu32 ",", p->ops, p->seed, p->threads);
-    csv_str(f, p->sizes.text);
+    /* a trace has no seed, sizes or lifetime of its own (NULL in the database) */
+    int trace = !strcmp(r->workload, "trace");
+    fprintf(f, ",%" PRIu64 ",", p->ops);
+    if (!trace)
+        fprintf(f, "%" PRIu64, p->seed);
+    fprintf(f, ",%" PRIu32 ",", p->threads);
+    csv_str(f, trace ? "" : p->sizes.text);
     fprintf(f, ",%" PRIu64 ",", p->live);
-    csv_str(f, wl_lifetime_name(p->lifetime));
+    csv_str(f, trace ? "" : wl_lifetime_name(p->lifetime));
     fputc(',', f);
     csv_str(f, wl_touch_name(p->touch));
     fputc(',', f);
@@ -343,11 +348,22 @@ static void summary_rows(FILE *f, int json, size_t *nrows, const srun_t *r, size
         sum_str(f, json, &first, "stream_hash", hash);
         sum_num(f, json, &first, "ops", (double)x->ops, 1);
         sum_key(f, json, &first, "seed"); /* whole: above 2^53 a double would round it */
-        fprintf(f, "%" PRIu64, x->seed);
+        int trace = !strcmp(x->workload, "trace"); /* no seed, sizes or lifetime */
+        if (!trace)
+            fprintf(f, "%" PRIu64, x->seed);
+        else if (json)
+            fputs("null", f);
         sum_num(f, json, &first, "threads", x->threads, 1);
         sum_num(f, json, &first, "live", (double)x->live, 1);
-        sum_str(f, json, &first, "sizes", x->sizes);
-        sum_str(f, json, &first, "lifetime", wl_lifetime_name(x->lifetime));
+        if (trace) {
+            sum_key(f, json, &first, "sizes");
+            fputs(json ? "null" : "", f);
+            sum_key(f, json, &first, "lifetime");
+            fputs(json ? "null" : "", f);
+        } else {
+            sum_str(f, json, &first, "sizes", x->sizes);
+            sum_str(f, json, &first, "lifetime", wl_lifetime_name(x->lifetime));
+        }
         sum_str(f, json, &first, "touch", wl_touch_name(x->touch));
         sum_str(f, json, &first, "loop", x->bare ? "bare" : "harness");
         sum_str(f, json, &first, "allocator", x->alloc);

@@ -752,11 +752,18 @@ static int insert_run_row(hx_store_t *s, const hx_run_t *r) {
     sqlite3_bind_text(st, RC_STARTED_AT, r->started_at, -1, SQLITE_TRANSIENT);
     bind_text_or_null(st, RC_FINISHED_AT, r->finished_at);
     sqlite3_bind_int64(st, RC_OPS, (int64_t)p->ops);
-    sqlite3_bind_int64(st, RC_SEED, (int64_t)p->seed); /* two's complement above 2^63 */
+    /* a trace replays its own sizes and frees: no seed, sizes or lifetime
+     * (the defaults, or --sizes given for the other workloads of the list,
+     * would read as the trace's) */
+    int trace = !strcmp(r->workload, "trace");
+    if (trace)
+        sqlite3_bind_null(st, RC_SEED);
+    else
+        sqlite3_bind_int64(st, RC_SEED, (int64_t)p->seed); /* two's complement above 2^63 */
     sqlite3_bind_int64(st, RC_THREADS, p->threads);
-    bind_text_or_null(st, RC_SIZES, p->sizes.text);
+    bind_text_or_null(st, RC_SIZES, trace ? NULL : p->sizes.text);
     sqlite3_bind_int64(st, RC_LIVE, (int64_t)p->live);
-    const char *life = wl_lifetime_name(p->lifetime), *touch = wl_touch_name(p->touch);
+    const char *life = trace ? NULL : wl_lifetime_name(p->lifetime), *touch = wl_touch_name(p->touch);
     bind_text_or_null(st, RC_LIFETIME, life);
     bind_text_or_null(st, RC_TOUCH, touch);
     bind_text_or_null(st, RC_TRACE, p->trace_path);

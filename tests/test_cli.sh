@@ -289,6 +289,10 @@ cp "$T/hole.trace" "$T/ho,le.trace"
 "$MMB" run --alloc=firstfit --workload="trace:$T/ho,le.trace,random" --ops=2000 --live=100 --db="$MDB" --quiet
 check "trace_name_with_comma_runs" test $? -eq 0
 check "trace_name_with_comma_recorded" test "$(q "$MDB" "select count(*) from runs where trace = '$T/ho,le.trace'")" -eq 1
+# a trace replays its own sizes and frees: --sizes (for random here), the seed
+# and the lifetime are not recorded as the trace's
+check "trace_records_no_seed_sizes_lifetime" test "$(q "$MDB" "select count(*) from runs where trace = '$T/ho,le.trace' and seed is null and sizes is null and lifetime is null and params like '%\"sizes\":null%'")" -eq 1
+check "random_beside_trace_keeps_its_own" test "$(q "$MDB" "select count(*) from runs where workload = 'random' and seed = 42 and sizes is not null")" -ge 1
 "$MMB" run --alloc=firstfit --workload="trace:$T/no,such.trace" --db="$MDB" --quiet 2>"$T/err"
 check "trace_missing_with_comma_exit_2" test $? -eq 2
 check "trace_missing_with_comma_names_first_part" grep -q "$T/no: cannot open the trace" "$T/err"

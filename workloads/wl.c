@@ -278,13 +278,26 @@ size_t wl_params_json(const wl_params_t *p0, char *buf, size_t len) {
     wl_params_resolve(p0, &p);
     size_t n = 0;
 #define OUT(...) (n += (size_t)snprintf(n < len ? buf + n : NULL, n < len ? len - n : 0, __VA_ARGS__))
+    /* a trace replays its own sizes and frees: no seed, sizes or lifetime */
+    int trace = !strcmp(p.workload, "trace");
     OUT("{\"workload\":");
     n = json_str(buf, len, n, p.workload);
-    OUT(",\"ops\":%llu,\"seed\":%llu,\"threads\":%u,\"sizes\":", (unsigned long long)p.ops,
-        (unsigned long long)p.seed, p.threads);
-    n = json_str(buf, len, n, p.sizes.text);
-    OUT(",\"live\":%llu,\"lifetime\":\"%s\",\"touch\":\"%s\",\"trace\":", (unsigned long long)p.live,
-        wl_lifetime_name(p.lifetime), wl_touch_name(p.touch));
+    OUT(",\"ops\":%llu,\"seed\":", (unsigned long long)p.ops);
+    if (trace)
+        OUT("null");
+    else
+        OUT("%llu", (unsigned long long)p.seed);
+    OUT(",\"threads\":%u,\"sizes\":", p.threads);
+    if (trace)
+        OUT("null");
+    else
+        n = json_str(buf, len, n, p.sizes.text);
+    OUT(",\"live\":%llu,\"lifetime\":", (unsigned long long)p.live);
+    if (trace)
+        OUT("null");
+    else
+        OUT("\"%s\"", wl_lifetime_name(p.lifetime));
+    OUT(",\"touch\":\"%s\",\"trace\":", wl_touch_name(p.touch));
     if (!strcmp(p.workload, "trace"))
         n = json_str(buf, len, n, p.trace_path);
     else
