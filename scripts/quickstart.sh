@@ -13,3 +13,4 @@ echo "quickstart: running --alloc=$allocs --workload=random --ops=1e6"
 build/mmbench run --alloc="$allocs" --workload=random --ops=1e6 --live=10k
 echo
 echo "quickstart: results are in results/mmbench.db; browse them with: build/mmbench serve"
+echo "quickstart: medians and ratios to glibc as CSV: build/mmbench export --summary --baseline=glibc -o results/summary.csv"
