@@ -289,6 +289,10 @@ cp "$T/hole.trace" "$T/ho,le.trace"
 "$MMB" run --alloc=firstfit --workload="trace:$T/ho,le.trace,random" --ops=2000 --live=100 --db="$MDB" --quiet
 check "trace_name_with_comma_runs" test $? -eq 0
 check "trace_name_with_comma_recorded" test "$(q "$MDB" "select count(*) from runs where trace = '$T/ho,le.trace'")" -eq 1
+# a figure a run could not measure prints as n/a, as in show (a 5-request
+# trace has no latency sample)
+"$MMB" run --alloc=firstfit --workload=trace:$T/hole.trace --db="$MDB" >"$T/out" 2>&1
+check "run_prints_na_not_nan" bash -c "grep -q 'p99 n/a' '$T/out' && ! grep -qi 'nan' '$T/out'"
 # a trace replays its own sizes and frees: --sizes (for random here), the seed
 # and the lifetime are not recorded as the trace's
 check "trace_records_no_seed_sizes_lifetime" test "$(q "$MDB" "select count(*) from runs where trace = '$T/ho,le.trace' and seed is null and sizes is null and lifetime is null and params like '%\"sizes\":null%'")" -eq 1

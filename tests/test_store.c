@@ -889,6 +889,7 @@ TEST(show_prints_a_report_with_units) {
     EXPECT_TRUE(strstr(out, "n/a") != NULL);
     EXPECT_TRUE(strstr(out, "out of memory") != NULL);
     EXPECT_TRUE(strstr(out, "Samples: 5") != NULL);
+    EXPECT_TRUE(strstr(out, "repetition 1 (rep 0 in export") != NULL); /* counted from 1, as run prints it */
     EXPECT_TRUE(strstr(out, "free 64-127 B") != NULL);
     EXPECT_TRUE(strstr(out, "a.first") != NULL);
     for (int i = 0; i < HX_METRIC_COUNT; i++)
