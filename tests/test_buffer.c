@@ -1026,6 +1026,53 @@ TEST(debug_pool_canary_catches_overruns_only) {
     buf_pool_destroy(base);
 }
 
+/* A builder over a debug pool whose canary was broken: the append (or the
+ * finish) that moves the block still happens, and returns BUF_ECANARY, as
+ * buf_resize does; before, it returned the error and dropped the bytes. */
+TEST(builder_completes_and_reports_a_broken_canary) {
+    buf_pool_t *base = bump_pool(), *dp;
+    ASSERT_TRUE(base && buf_pool_debug(&dp, base) == BUF_OK);
+    buf_builder_t *bb;
+    ASSERT_TRUE(buf_builder_new(&bb, dp, 64) == BUF_OK);
+    char chunk[64];
+    memset(chunk, 'a', sizeof chunk);
+    EXPECT_EQ(buf_builder_append(bb, chunk, 64), BUF_OK); /* exactly the capacity */
+    unsigned char *d = buf_builder_data(bb);
+    ASSERT_TRUE(d != NULL);
+    EXPECT_EQ(buf_pool_check(dp, NULL), BUF_OK);
+    d[buf_builder_capacity(bb) + 1] = 0x5A; /* a wild write past the block */
+    /* the append that moves the block: done, and reported */
+    EXPECT_EQ(buf_builder_append(bb, "bc", 2), BUF_ECANARY);
+    EXPECT_EQ(buf_builder_length(bb), 66);
+    d = buf_builder_data(bb);
+    EXPECT_TRUE(d[0] == 'a' && d[63] == 'a' && d[64] == 'b' && d[65] == 'c');
+    EXPECT_EQ(buf_builder_append_u8(bb, 'd'), BUF_OK); /* the new block is sound */
+    buf_t *done;
+    EXPECT_EQ(buf_builder_finish(bb, &done), BUF_OK);
+    ASSERT_TRUE(done != NULL);
+    EXPECT_EQ(buf_size(done), 67);
+    EXPECT_TRUE(memcmp((const char *)buf_data(done) + 62, "aabcd", 5) == 0);
+    EXPECT_TRUE(buf_builder_data(bb) == NULL); /* finished */
+    buf_pool_stats_t s;
+    buf_pool_get_stats(dp, &s);
+    EXPECT_EQ(s.canary_errors, 1);
+    buf_release(done);
+    buf_builder_free(bb);
+    /* and a finish that moves a block with a broken canary: finished, reported */
+    ASSERT_TRUE(buf_builder_new(&bb, dp, 256) == BUF_OK);
+    EXPECT_EQ(buf_builder_append(bb, "xyz", 3), BUF_OK);
+    d = buf_builder_data(bb);
+    d[buf_builder_capacity(bb)] = 0x5A;
+    EXPECT_EQ(buf_builder_finish(bb, &done), BUF_ECANARY);
+    ASSERT_TRUE(done != NULL);
+    EXPECT_EQ(buf_size(done), 3);
+    EXPECT_TRUE(memcmp(buf_data(done), "xyz", 3) == 0);
+    buf_release(done);
+    buf_builder_free(bb);
+    buf_pool_destroy(dp);
+    buf_pool_destroy(base);
+}
+
 TEST(pool_new_reports_unknown_and_unusable_names) {
     buf_pool_t *p = (buf_pool_t *)1;
     EXPECT_EQ(buf_pool_new(&p, "no-such-allocator"), BUF_ENOALLOC);
@@ -1512,6 +1559,7 @@ int main(void) {
     RUN(logging_pool_writes_the_trace_format);
     RUN(logging_pool_refuses_a_foreign_pointer_without_freeing_it);
     RUN(debug_pool_canary_catches_overruns_only);
+    RUN(builder_completes_and_reports_a_broken_canary);
     RUN(pool_new_reports_unknown_and_unusable_names);
     RUN(default_pool_follows_the_environment);
     RUN(buffer_glibc_through_the_allocator_table);

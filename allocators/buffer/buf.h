@@ -267,6 +267,8 @@ typedef struct buf_builder buf_builder_t;
  *     buf_builder_append_i32(bb, 42); buf_builder_append(bb, "abc", 3);
  *     buf_t *b; buf_builder_finish(bb, &b); buf_builder_free(bb); */
 int buf_builder_new(buf_builder_t **out, buf_pool_t *pool, size_t initial_capacity);
+/* Appends; one that moves the block over a debug pool whose canary was
+ * broken still happens and returns BUF_ECANARY (as buf_resize does). */
 int buf_builder_append(buf_builder_t *bb, const void *p, size_t n);
 int buf_builder_append_u8(buf_builder_t *bb, uint8_t v);
 int buf_builder_append_i32(buf_builder_t *bb, int32_t v);
@@ -274,9 +276,14 @@ int buf_builder_append_i64(buf_builder_t *bb, int64_t v);
 int buf_builder_append_f64(buf_builder_t *bb, double v);
 size_t buf_builder_length(const buf_builder_t *bb);
 size_t buf_builder_capacity(const buf_builder_t *bb);
+/* The bytes appended so far (buf_builder_length of them; the block holds
+ * buf_builder_capacity), to fill or patch in place; valid until the next
+ * append or the finish; NULL once finished. */
+void *buf_builder_data(buf_builder_t *bb);
 /* Hand the contents over as an immutable buffer of item size 1.  Finishing
  * shrinks the capacity to the length rounded up to 64 (one copy when it
- * differs) and zeroes the padding.  Appends afterwards give BUF_EFINISHED. */
+ * differs) and zeroes the padding.  Appends afterwards give BUF_EFINISHED.
+ * BUF_ECANARY (a debug pool's canary was broken): finished all the same. */
 int buf_builder_finish(buf_builder_t *bb, buf_t **out);
 /* Free the builder (and its unfinished contents). */
 void buf_builder_free(buf_builder_t *bb);

@@ -48,19 +48,23 @@ int buf_builder_append(buf_builder_t *bb, const void *p, size_t n) {
         return BUF_EOVERFLOW;
     size_t need = bb->len + n;
     buf_t *b = bb->b;
+    int rc = BUF_OK;
     if (need > b->capacity) {
         size_t cap = b->capacity * 2;
         if (cap < need)
             cap = (need + BUF_ALIGN - 1) & ~(size_t)(BUF_ALIGN - 1);
-        int rc = buf_reblock(b, cap);
-        if (rc)
+        rc = buf_reblock(b, cap);
+        /* BUF_ECANARY: the old block's canary was broken, but the block
+         * moved all the same: the append goes on and reports it, as
+         * buf_resize does */
+        if (rc && rc != BUF_ECANARY)
             return rc;
         b->size = b->num_items = b->capacity;
     }
     if (n)
         memcpy((char *)b->data + bb->len, p, n);
     bb->len = need;
-    return BUF_OK;
+    return rc;
 }
 
 int buf_builder_append_u8(buf_builder_t *bb, uint8_t v) { return buf_builder_append(bb, &v, sizeof v); }
@@ -70,6 +74,7 @@ int buf_builder_append_f64(buf_builder_t *bb, double v) { return buf_builder_app
 
 size_t buf_builder_length(const buf_builder_t *bb) { return bb->len; }
 size_t buf_builder_capacity(const buf_builder_t *bb) { return bb->b ? bb->b->capacity : 0; }
+void *buf_builder_data(buf_builder_t *bb) { return bb && bb->b ? bb->b->data : NULL; }
 
 int buf_builder_finish(buf_builder_t *bb, buf_t **out) {
     *out = NULL;
@@ -80,7 +85,7 @@ int buf_builder_finish(buf_builder_t *bb, buf_t **out) {
     buf_t *b = bb->b;
     size_t cap = bb->len ? (bb->len + BUF_ALIGN - 1) & ~(size_t)(BUF_ALIGN - 1) : BUF_ALIGN;
     int rc = buf_reblock(b, cap);
-    if (rc)
+    if (rc && rc != BUF_ECANARY) /* BUF_ECANARY: finished, and reported */
         return rc;
     b->size = b->num_items = bb->len;
     b->item_size = 1;
@@ -89,7 +94,7 @@ int buf_builder_finish(buf_builder_t *bb, buf_t **out) {
     bb->b = NULL;
     bb->finished = 1;
     *out = b;
-    return BUF_OK;
+    return rc;
 }
 
 void buf_builder_free(buf_builder_t *bb) {
