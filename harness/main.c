@@ -20,7 +20,8 @@ static void usage(FILE *f) {
           "  serve     browse and compare runs in a web dashboard\n"
           "\n"
           "`mmbench COMMAND --help` or `mmbench help COMMAND` describes each command's\n"
-          "options; `mmbench --version` prints the version.\n",
+          "options; `mmbench --version` prints the version, the commit, the build and\n"
+          "the machine.\n",
           f);
 }
 
@@ -46,7 +47,12 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(cmd, "--version")) {
-        printf("mmbench %s (%s)\n", MMBENCH_VERSION, MMBENCH_GIT_REV);
+        /* what a bug report or a paper's methods section needs: the commit,
+         * the build and the machine, as every run records them */
+        char build[256], machine[256];
+        hx_build_describe(build, sizeof build);
+        hx_machine_describe(machine, sizeof machine);
+        printf("mmbench %s (%s)\nbuild: %s\nmachine: %s\n", MMBENCH_VERSION, MMBENCH_GIT_REV, build, machine);
         return 0;
     }
     if (!strcmp(cmd, "list"))

@@ -23,7 +23,7 @@ machine() { # what the ratios depend on (BENCHMARKS.md): the CPU, its caches, th
   [[ -n $c ]] || c=$(getconf -a 2>/dev/null | awk '$1 ~ /^LEVEL[123]_(D)?CACHE_SIZE$/ && $2 > 0 {
       n = $1; sub(/^LEVEL/, "L", n); sub(/_DCACHE_SIZE/, "d", n); sub(/_CACHE_SIZE/, "", n)
       printf "%s%s %s", sep, n, ($2 >= 1048576 ? $2 / 1048576 " MiB" : $2 / 1024 " KiB"); sep = ", "} END { if (sep) printf " (getconf)" }')
-  echo "machine: ${m:-unknown CPU}, $(nproc) CPUs; ${c:-caches unknown}; code $($MMB --version | sed -n 's/.*(\(.*\)).*/\1/p') (the commit the binary was built from)"
+  echo "machine: ${m:-unknown CPU}, $(nproc) CPUs; ${c:-caches unknown}; code $($MMB --version | head -1 | sed -n 's/.*(\(.*\)).*/\1/p') (the commit the binary was built from)"
 }
 pick() { # the available ones of the names given (buffer:NAME when buffer and NAME are)
   local out=() x

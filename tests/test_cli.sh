@@ -17,6 +17,11 @@ for c in list run show export serve; do
   check "help_$c" bash -c "'$MMB' $c --help | grep -qi usage"
 done
 check "top_help" bash -c "'$MMB' --help | grep -q serve"
+# --version: the commit, then the build and the machine as runs record them
+"$MMB" --version >"$T/ver"
+check "version_commit_line" grep -qE '^mmbench [0-9.]+ \((unknown|[0-9a-f]{12}(-dirty)?)\)$' "$T/ver"
+check "version_build_line" grep -qE '^build: .*(gcc|clang)' "$T/ver"
+check "version_machine_line" grep -qE '^machine: .*CPUs.*Linux' "$T/ver"
 for c in list run show export serve; do
   check "help_command_$c" bash -c "'$MMB' help $c | grep -q 'usage: mmbench $c'"
 done
