@@ -194,6 +194,9 @@ try {
   check(r.status === 414 && isJson(r), 'a 5 KiB path is 414', r.status);
   x = await raw(P, 'GET /api/health HTTP/1.1\r\nHost: x\r\nX-Big: ' + 'c'.repeat(100 * 1024) + '\r\n\r\n');
   check(x.status === null || x.status === 431 || x.status === 413 || x.status === 400, 'a 100 KiB header is refused', x.text.slice(0, 60));
+  await new Promise((res) => setTimeout(res, 200));
+  check(/^mmbench serve: libmicrohttpd: .*431.*Closing connection\.$/m.test(srv.errors()),
+        'the server logs why it refused the request, one line named as its own', srv.errors().slice(-300));
   x = await raw(P, 'GET /api/health HTTP/1.1\r\nHost: x\r\n' + Array.from({ length: 3000 }, (_, i) => `X-H${i}: v`).join('\r\n') + '\r\n\r\n');
   check(x.status === null || x.status === 431 || x.status === 400, 'thousands of headers are refused', x.text.slice(0, 60));
   x = await raw(P, 'GET /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999\r\n\r\n');
@@ -217,7 +220,10 @@ try {
     if (p === '/') return res.status !== 200 || !/<html/.test(res.body);
     return res.status !== 200 || !res.json;
   });
-  check(bad.length === 0, '200 concurrent requests all answered correctly', bad.slice(0, 3).map((b) => b.status + ' ' + (b.error || '')).join('; '));
+  const badAt = results.map((res, i) => [res, routes[i % routes.length]]).filter(([res]) => bad.includes(res));
+  check(bad.length === 0, '200 concurrent requests all answered correctly',
+        `${bad.length} not: ` + badAt.slice(0, 3).map(([b, p]) => `${p} ${b.status} ${b.error || ''}`).join('; ') +
+        (bad.length ? ` -- server said: ${srv.errors().slice(-600) || '(nothing)'}` : ''));
   r = await get('/api/health');
   check(r.status === 200 && r.json.ok, 'server healthy after the robustness tests');
 
@@ -245,6 +251,11 @@ try {
 const code = await stopServer(srv, 'SIGINT');
 check(code === 0, 'SIGINT stops the server with status 0', code);
 const s2 = await startServer(mmbench, db);
+// a second server on the same port: one sentence (libmicrohttpd's own
+// message for the failed bind is not printed as well), exit 2
+const busy = spawnSync(mmbench, ['serve', `--port=${s2.port}`, `--db=${db}`], { encoding: 'utf8', timeout: 10000 });
+check(busy.status === 2 && /cannot listen on 127\.0\.0\.1 port \d+: Address already in use/.test(busy.stderr) &&
+      busy.stderr.trim().split('\n').length === 1, 'serve on a port in use exits 2 with one sentence', `${busy.status} ${busy.stderr}`);
 check(await stopServer(s2, 'SIGTERM') === 0, 'SIGTERM stops the server with status 0');
 
 // ---- bad options and inputs: exit 2 with one sentence

@@ -20,6 +20,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +274,23 @@ static size_t unescape(void *cls, struct MHD_Connection *c, char *s) {
     return (size_t)(w - s);
 }
 
+/* libmicrohttpd's own messages (why it closed a connection, a request it
+ * refused, a resource it ran out of): on stderr, one line each, named as
+ * ours are, so that a client's dropped connection has a reason on record. */
+static int mhd_log_on; /* off until started: a failed start says it once, ours */
+
+static void mhd_log(void *cls, const char *fmt, va_list ap) {
+    (void)cls;
+    if (!__atomic_load_n(&mhd_log_on, __ATOMIC_RELAXED))
+        return;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+        msg[--n] = '\0';
+    fprintf(stderr, "mmbench serve: libmicrohttpd: %s\n", msg);
+}
+
 /* ---- the command ---------------------------------------------------------- */
 
 static void usage(FILE *f) {
@@ -321,7 +339,7 @@ int web_cmd_serve(int argc, char **argv) {
     struct sockaddr_in6 a6;
     memset(&a4, 0, sizeof a4);
     memset(&a6, 0, sizeof a6);
-    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD;
+    unsigned flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
     const struct sockaddr *sa;
     int v6 = 0;
     if (inet_pton(AF_INET, bind_s, &a4.sin_addr) == 1) {
@@ -376,7 +394,8 @@ int web_cmd_serve(int argc, char **argv) {
     signal(SIGPIPE, SIG_IGN);
 
     struct MHD_Daemon *d = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, on_request, &srv, MHD_OPTION_SOCK_ADDR, sa,
+        flags, (uint16_t)port, NULL, NULL, on_request, &srv, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
+        MHD_OPTION_SOCK_ADDR, sa,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)WEB_THREADS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)WEB_CONN_LIMIT,
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)WEB_CONN_TIMEOUT_S, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)WEB_CONN_MEMORY, MHD_OPTION_UNESCAPE_CALLBACK, unescape, NULL, MHD_OPTION_END);
@@ -386,6 +405,7 @@ int web_cmd_serve(int argc, char **argv) {
                 errno ? strerror(errno) : "unknown error");
         rc = HX_EXIT_USAGE;
     } else {
+        __atomic_store_n(&mhd_log_on, 1, __ATOMIC_RELAXED);
         const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
         unsigned bound = info ? info->port : (unsigned)port;
         printf("mmbench serve: http://%s%s%s:%u/ (database %s); Ctrl-C to stop\n", v6 ? "[" : "", bind_s,
