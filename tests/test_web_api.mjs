@@ -6,6 +6,7 @@
 //
 //   node test_web_api.mjs MMBENCH WORKDIR
 import { spawnSync, spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { makeDb, startServer, stopServer, request, raw, check, report } from './web/harness.mjs';
 
@@ -257,6 +258,32 @@ const busy = spawnSync(mmbench, ['serve', `--port=${s2.port}`, `--db=${db}`], { 
 check(busy.status === 2 && /cannot listen on 127\.0\.0\.1 port \d+: Address already in use/.test(busy.stderr) &&
       busy.stderr.trim().split('\n').length === 1, 'serve on a port in use exits 2 with one sentence', `${busy.status} ${busy.stderr}`);
 check(await stopServer(s2, 'SIGTERM') === 0, 'SIGTERM stops the server with status 0');
+
+// ---- a database damaged under a streamed answer: the answer is cut short
+// (the client sees its connection closed before the end of the chunks) and
+// the server says why on stderr. Each page of a copy is damaged in turn
+// until one lies under the samples, not under the run lookup before them.
+{
+  const cut = path.join(workdir, 'cut.db');
+  for (const f of [cut, cut + '-wal', cut + '-shm']) fs.rmSync(f, { force: true });
+  const made = spawnSync(mmbench, ['run', '--alloc=glibc', '--workload=random', '--ops=200000', '--live=1000', '--quiet', `--db=${cut}`], { encoding: 'utf8', timeout: 60000 });
+  check(made.status === 0, 'a database for the damaged-stream test', made.stderr);
+  const clean = fs.readFileSync(cut), PS = clean.readUInt16BE(16) === 1 ? 65536 : clean.readUInt16BE(16);
+  const s3 = await startServer(mmbench, cut);
+  let cutShort = null;
+  for (let pg = 1; pg < clean.length / PS && !cutShort; pg++) {
+    const bad = Buffer.from(clean);
+    bad.fill(0xff, pg * PS, (pg + 1) * PS);
+    fs.writeFileSync(cut, bad);
+    const x = await raw(s3.port, 'GET /api/runs/1/samples HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    if (x.status === 200 && !x.text.endsWith('0\r\n\r\n')) cutShort = x;
+  }
+  await new Promise((res) => setTimeout(res, 200));
+  check(cutShort !== null, 'damage under the samples cuts their answer short (no final chunk)');
+  check(/^mmbench serve: an answer was cut short after \d+ rows: database disk image is malformed$/m.test(s3.errors()),
+        'the server says why it cut the answer short', s3.errors().slice(-300));
+  await stopServer(s3);
+}
 
 // ---- bad options and inputs: exit 2 with one sentence
 for (const [args, what, re] of [[['--port=abc'], 'a bad port', /--port/], [['--port=70000'], 'a port out of range', /--port/],

@@ -142,8 +142,12 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max) {
         s->rep.body.n = 0;
         s->off = 0;
         int more = web_api_stream_more(&s->rep);
-        if (more < 0)
+        if (more < 0) {
+            /* the client sees its connection closed; say why here */
+            fprintf(stderr, "mmbench serve: an answer was cut short after %ld rows: %s\n", s->rep.rows,
+                    s->rep.body.oom ? "out of memory" : s->rep.db ? sqlite3_errmsg(s->rep.db) : "no database");
             return MHD_CONTENT_READER_END_WITH_ERROR;
+        }
         if (more == 0 && s->rep.body.n == 0)
             return MHD_CONTENT_READER_END_OF_STREAM;
     }
