@@ -15,6 +15,9 @@
  *                    pages and unused dirty pages not yet purged
  *   stats.mapped     bytes in active extents (dirty unused pages excluded)
  *   stats.retained   virtual memory kept mapped but returned to the kernel
+ *   stats.arenas.<i>.pdirty  pages freed, not yet purged (in resident)
+ * free_bytes = stats.active - allocated_bytes + pdirty pages: the bytes in H
+ * that hold no live block (free slab regions, cached blocks, dirty pages).
  * H = stats.resident: the pages jemalloc holds from the kernel now.  It counts
  * the dirty pages freed but not yet purged (jemalloc still holds them, and a
  * heap that is slow to give memory back must show it), which stats.mapped
@@ -117,6 +120,16 @@ static int je_stats(void *heap, alloc_stats_t *s) {
     int64_t stashed = je_get(ctl, "stats.arenas." JE_ARENAS_ALL ".tcache_stashed_bytes");
     if (allocated != ALLOC_UNKNOWN)
         s->allocated_bytes = allocated - (cached > 0 ? cached : 0) - (stashed > 0 ? stashed : 0);
+    /* Free bytes inside H: the free regions of active pages (stats.active
+     * counts slabs whole; stats.allocated, usable sizes), the thread-cached
+     * blocks taken out above, and the dirty pages freed but not yet purged.
+     * H = allocated_bytes + free_bytes + the resident part of the metadata. */
+    int64_t active = je_get(ctl, "stats.active");
+    int64_t dirty = je_get(ctl, "stats.arenas." JE_ARENAS_ALL ".pdirty");
+    int64_t page = je_get(ctl, "arenas.page");
+    if (allocated != ALLOC_UNKNOWN && active != ALLOC_UNKNOWN && dirty != ALLOC_UNKNOWN && page != ALLOC_UNKNOWN &&
+        active >= s->allocated_bytes)
+        s->free_bytes = active - s->allocated_bytes + dirty * page;
     s->metadata_bytes = je_get(ctl, "stats.metadata");
     s->retained_bytes = je_get(ctl, "stats.retained");
     s->mapped_bytes = je_get(ctl, "stats.mapped");
