@@ -275,6 +275,14 @@ try {
         await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
         const sub = await page.$eval('#subtitle', (t) => t.textContent);
         check(/mixed request counts/.test(sub) && !/requests/.test(sub.replace('mixed request counts', '')), `mixed request counts are called mixed (${sub})`);
+        // a baseline that measured 0: its quotients do not exist, which is not "no data"
+        spawnSync('sqlite3', [db, `UPDATE runs SET peak_rss_bytes = 0 WHERE id = ${ok[0].id}`]);
+        await page.goto(`${url}compare.html?runs=${ok.map((r) => r.id).join(',')}&baseline=${ok[0].allocator}`);
+        await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
+        const rssCard = await page.$$eval('#bars .card', (cs) => cs.map((c) => ({ title: c.querySelector('h3').textContent,
+          empty: c.querySelector('.empty') ? c.querySelector('.empty').textContent : '' })).find((c) => /peak rss/i.test(c.title)));
+        check(!!rssCard && new RegExp(`The baseline ${ok[0].allocator} measured 0 here, so there is no ratio to it`).test(rssCard.empty),
+              `a baseline of 0 says there is no ratio, not no data (${rssCard && rssCard.empty})`);
       } else console.log('note: no sqlite3 command; the mixed-build check is skipped');
     }
   }

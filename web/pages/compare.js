@@ -140,18 +140,21 @@ function rel(key, x, b) {
 // partner fall back to the quotient of the medians.
 function relStats(key, mine, theirs) {
   const ratios = [];
+  let zero = false; // a partner's value was 0: no quotient, which is not "no data"
   for (const r of mine) {
     const x = r[key];
     if (r.status !== 'ok' || x == null || !isFinite(x)) continue;
     const b = theirs.find((q) => q.status === 'ok' && q.sweep === r.sweep && q.rep === r.rep);
     const q = b && b[key] != null && isFinite(b[key]) ? rel(key, x, b[key]) : null;
     if (q != null && isFinite(q)) ratios.push(q);
+    else if (b && b[key] === 0) zero = true;
   }
   if (ratios.length) return { ...stats(ratios), paired: true };
   const a = stats(mine.map((r) => r[key])), b = stats(theirs.map((r) => r[key]));
   if (!a || !b) return null;
   const mid = rel(key, a.mid, b.mid);
-  return mid == null ? null : { mid, min: rel(key, a.min, b.mid), max: rel(key, a.max, b.mid), n: a.n, paired: false };
+  if (mid == null) return zero || b.mid === 0 ? { mid: null, zeroBase: true } : null;
+  return { mid, min: rel(key, a.min, b.mid), max: rel(key, a.max, b.mid), n: a.n, paired: false };
 }
 
 function drawBars() {
@@ -183,13 +186,14 @@ function drawBars() {
     if (mids.every((m) => m == null)) {
       box.replaceChildren(el('p', { class: 'empty' }, base && !bs
         ? `No value for the baseline ${base}, so nothing to compare with.`
+        : base && bs.max === 0 ? `The baseline ${base} measured 0 here, so there is no ratio to it.`
         : 'No value: this metric is NULL for every run here (failed, or not measurable for these runs).'));
       continue;
     }
     charts.push(new Chart(canvas, {
       type: 'bar',
       data: {
-        labels: names.map((a, i) => (mids[i] == null ? `${a} (no data)` : a)),
+        labels: names.map((a, i) => (mids[i] != null ? a : s[i] && s[i].zeroBase ? `${a} (baseline is 0: no ratio)` : `${a} (no data)`)),
         datasets: [{
           label: info.label, data: mids, errorBars: bars,
           backgroundColor: names.map((a) => alpha(allocColor(a), 0.75)), borderColor: names.map(allocColor),
