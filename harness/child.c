@@ -147,6 +147,7 @@ typedef struct child {
     wl_stream_t s;
     wl_touch_t touch;
     int verify;
+    int debug_heap; /* --debug-heap: the allocator checks itself (run_info says so) */
     void **slot; /* one per slot: the pointer it holds (the hot table) */
     /* per slot: the size it holds, only when the stream has REALLOC, SLICE
      * or CONSUME, or in verify mode (else NULL: a FREE carries its size,
@@ -1020,6 +1021,7 @@ int hx_cmd_child(int argc, char **argv) {
                 if (c->s.thread[t].ops[i].kind == WL_MALLOC || c->s.thread[t].ops[i].kind == WL_REALLOC)
                     prefault += (size_t)((c->s.thread[t].ops[i].size + 15) & ~(uint64_t)15) + 16;
     }
+    c->debug_heap = debug_heap;
     alloc_config_t cfg = {.inner = inner, .debug = debug_heap, .prefault_bytes = prefault};
     int rc = alloc_init(c->m, &cfg, &c->heap);
     if (rc != 0)
@@ -1286,6 +1288,12 @@ int hx_cmd_child(int argc, char **argv) {
         out_line("I sample_pause_ns\t%llu", (unsigned long long)c->pause_ns);
     if (bare_loop)
         out_line("I bare_loop\t1");
+    /* checking modes slow every request: the run says so, and the summary
+     * keeps such runs apart from plain ones */
+    if (c->verify)
+        out_line("I verify\t1");
+    if (c->debug_heap)
+        out_line("I debug_heap\t1");
     if (hwm >= 0)
         out_line("I vm_hwm_bytes\t%lld", (long long)hwm);
     out_line("I stream_peak_live_blocks\t%llu", (unsigned long long)c->s.peak_live_blocks);

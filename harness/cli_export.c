@@ -203,6 +203,15 @@ static void csv_sample_rows(FILE *f, const hx_run_t *r) {
 
 /* ---- --summary ------------------------------------------------------------ */
 
+enum { LOOP_BARE = 1, LOOP_VERIFY = 2, LOOP_DEBUG_HEAP = 4 };
+
+static const char *loop_name(int loop) {
+    static const char *const names[8] = {"harness", "bare", "harness+verify", "bare+verify",
+                                         "harness+debug-heap", "bare+debug-heap", "harness+verify+debug-heap",
+                                         "bare+verify+debug-heap"};
+    return names[loop & 7];
+}
+
 /* One run as the summary needs it. */
 typedef struct srun {
     char workload[64], alloc[96], sweep[40], sizes[128];
@@ -211,7 +220,7 @@ typedef struct srun {
     wl_lifetime_t lifetime;
     wl_touch_t touch;
     int rep, ok;
-    int bare; /* MMBENCH_BARE_LOOP (run_info bare_loop): not the harness's loop */
+    int loop; /* LOOP_* bits from run_info: a loop other than the plain harness's */
     double m[HX_METRIC_COUNT];
 } srun_t;
 
@@ -236,8 +245,8 @@ static int stream_cmp(const srun_t *a, const srun_t *b) {
         return a->lifetime < b->lifetime ? -1 : 1;
     if (a->touch != b->touch)
         return a->touch < b->touch ? -1 : 1;
-    if (a->bare != b->bare)
-        return a->bare - b->bare;
+    if (a->loop != b->loop)
+        return a->loop - b->loop;
     if (a->hash != b->hash)
         return a->hash < b->hash ? -1 : 1;
     return 0;
@@ -365,7 +374,7 @@ static void summary_rows(FILE *f, int json, size_t *nrows, const srun_t *r, size
             sum_str(f, json, &first, "lifetime", wl_lifetime_name(x->lifetime));
         }
         sum_str(f, json, &first, "touch", wl_touch_name(x->touch));
-        sum_str(f, json, &first, "loop", x->bare ? "bare" : "harness");
+        sum_str(f, json, &first, "loop", loop_name(x->loop));
         sum_str(f, json, &first, "allocator", x->alloc);
         sum_str(f, json, &first, "metric", hx_metric_info[i].key);
         sum_str(f, json, &first, "unit", hx_metric_info[i].unit);
@@ -444,16 +453,23 @@ static int parse_metrics(const char *text, int *sel, char *bad, size_t badlen) {
     }
 }
 
-/* 1 when run id ran MMBENCH_BARE_LOOP's loop (scripts/bench.sh harness) */
-static int run_is_bare(sqlite3 *db, int64_t id) {
+/* How run id's requests were served, from run_info: MMBENCH_BARE_LOOP's
+ * loop (scripts/bench.sh harness), and the checking modes --verify and
+ * --debug-heap, which slow every request.  Each combination is a stream of
+ * its own in the summary. */
+static int run_loop(sqlite3 *db, int64_t id) {
     sqlite3_stmt *st;
-    if (sqlite3_prepare_v2(db, "SELECT 1 FROM run_info WHERE run_id = ? AND key = 'bare_loop' AND value = 1", -1, &st,
-                           NULL) != SQLITE_OK)
-        return 0; /* no run_info table (an old file): no bare runs either */
+    if (sqlite3_prepare_v2(db, "SELECT key FROM run_info WHERE run_id = ? AND value = 1 AND "
+                               "key IN ('bare_loop', 'verify', 'debug_heap')", -1, &st, NULL) != SQLITE_OK)
+        return 0; /* no run_info table (an old file): the plain loop */
     sqlite3_bind_int64(st, 1, id);
-    int bare = sqlite3_step(st) == SQLITE_ROW;
+    int loop = 0;
+    while (sqlite3_step(st) == SQLITE_ROW) {
+        const char *k = (const char *)sqlite3_column_text(st, 0);
+        loop |= !strcmp(k, "bare_loop") ? LOOP_BARE : !strcmp(k, "verify") ? LOOP_VERIFY : LOOP_DEBUG_HEAP;
+    }
     sqlite3_finalize(st);
-    return bare;
+    return loop;
 }
 
 /* 1 when run id exists, 0 when not, -1 on a database error. */
@@ -631,7 +647,7 @@ int hx_cmd_export(int argc, char **argv) {
             x->threads = r.params.threads;
             x->lifetime = r.params.lifetime;
             x->touch = r.params.touch;
-            x->bare = run_is_bare(sdb, ids.v[i]);
+            x->loop = run_loop(sdb, ids.v[i]);
             x->rep = r.rep;
             x->ok = !strcmp(r.status, "ok");
             memcpy(x->m, r.m, sizeof x->m);

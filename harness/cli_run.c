@@ -81,7 +81,7 @@ int hx_cmd_list(int argc, char **argv) {
 static void run_usage(FILE *f) {
     fputs("usage: mmbench run --alloc=A[,B...] [--workload=W[,W...]] [--reps=R]\n"
           "                   [workload parameters] [--samples=N] [--timeout=SECONDS]\n"
-          "                   [--db=PATH] [--json] [--quiet] [--verify]\n"
+          "                   [--db=PATH] [--json] [--quiet] [--verify] [--debug-heap]\n"
           "\n"
           "Run each workload against each allocator, one child process per run, and\n"
           "store every run in the database.  Repetitions are interleaved across\n"
@@ -102,6 +102,9 @@ static void run_usage(FILE *f) {
           "  --verify             fill every block and check its contents before it is\n"
           "                       freed (slower; catches allocators that hand out\n"
           "                       overlapping memory)\n"
+          "  --debug-heap         policy allocators: run the heap checker after every\n"
+          "                       request and prove every freed pointer (much slower;\n"
+          "                       a broken invariant fails the run with its reason)\n"
           "\n"
           "workload parameters:\n"
           "  --ops=N              requests in all threads together (default 1000000)\n"

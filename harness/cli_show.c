@@ -150,6 +150,16 @@ static void print_report(FILE *f, const hx_run_t *r) {
     fprintf(f, "  %-16s %s, repetition %d (rep %d in export and the dashboard)\n", "sweep", r->sweep, r->rep + 1,
             r->rep);
     fprintf(f, "  %-16s %016" PRIx64 "\n", "stream hash", r->stream_hash);
+    /* how the requests were served: a checking mode slows every one of them */
+    int bare = 0, verify = 0, debug_heap = 0;
+    for (size_t i = 0; i < r->ninfo; i++) {
+        bare |= !strcmp(r->info[i].key, "bare_loop") && r->info[i].value == 1;
+        verify |= !strcmp(r->info[i].key, "verify") && r->info[i].value == 1;
+        debug_heap |= !strcmp(r->info[i].key, "debug_heap") && r->info[i].value == 1;
+    }
+    fprintf(f, "  %-16s %s%s%s%s\n", "loop", bare ? "bare (MMBENCH_BARE_LOOP)" : "harness",
+            verify ? ", --verify" : "", debug_heap ? ", --debug-heap" : "",
+            verify || debug_heap ? " (checked: times are not comparable with unchecked runs)" : "");
     fprintf(f, "  %-16s %s\n", "host", r->host[0] ? r->host : "n/a");
     fprintf(f, "  %-16s %s\n", "machine", r->machine[0] ? r->machine : "n/a (not recorded)");
     fprintf(f, "  %-16s %s (git %s)\n", "mmbench", r->mmbench_version[0] ? r->mmbench_version : "n/a",

@@ -446,6 +446,26 @@ MMBENCH_BARE_LOOP=1 "$MMB" run --alloc=glibc --verify --ops=20000 --db="$BDB" --
 check "bare_loop_refused_with_verify" test $? -eq 2
 check "bare_loop_refusals_wrote_nothing" test "$(q "$BDB" "select count(*) from runs")" -eq 1
 
+# --- checking modes are recorded and kept apart ------------------------------------
+# --verify and --debug-heap slow every request: each run says so (run_info,
+# show), and the summary gives such runs rows of their own
+CDB="$T/checked.db"
+"$MMB" run --alloc=firstfit,glibc --ops=20000 --live=1000 --db="$CDB" --quiet
+"$MMB" run --alloc=firstfit,glibc --ops=20000 --live=1000 --verify --db="$CDB" --quiet
+"$MMB" run --alloc=firstfit --ops=20000 --live=1000 --debug-heap --db="$CDB" --quiet
+check "checked_runs_ok" test "$(q "$CDB" "select count(*) from runs where status='ok'")" -eq 5
+check "checked_runs_marked_in_run_info" test "$(q "$CDB" "select group_concat(run_id||':'||key, ' ') from (select run_id, key from run_info where key in ('verify','debug_heap','bare_loop') and value=1 order by run_id)")" = "3:verify 4:verify 5:debug_heap"
+"$MMB" export --summary --metrics=ns_per_op --db="$CDB" >"$T/checked.csv"
+check "checked_runs_apart_in_the_summary" python3 -c "
+import csv, sys
+rows = [(r['loop'], r['allocator'], r['runs']) for r in csv.DictReader(open(sys.argv[1]))]
+want = [('harness', 'firstfit', '1'), ('harness', 'glibc', '1'), ('harness+verify', 'firstfit', '1'),
+        ('harness+verify', 'glibc', '1'), ('harness+debug-heap', 'firstfit', '1')]
+sys.exit(0 if rows == want else print(rows) or 1)" "$T/checked.csv"
+check "show_names_a_plain_loop" bash -c "'$MMB' show 1 --db='$CDB' | grep -q '^  loop  *harness$'"
+check "show_names_a_checked_loop" bash -c "'$MMB' show 5 --db='$CDB' | grep -q '^  loop  *harness, --debug-heap (checked: times are not comparable'"
+check "run_help_has_debug_heap" bash -c "'$MMB' run --help | grep -q -- '--debug-heap'"
+
 # --- failures are recorded, the sweep goes on ----------------------------------------
 FDB="$T/fail.db"
 for f in segv abort kill exit; do
