@@ -466,6 +466,19 @@ check "show_names_a_plain_loop" bash -c "'$MMB' show 1 --db='$CDB' | grep -q '^ 
 check "show_names_a_checked_loop" bash -c "'$MMB' show 5 --db='$CDB' | grep -q '^  loop  *harness, --debug-heap (checked: times are not comparable'"
 check "run_help_has_debug_heap" bash -c "'$MMB' run --help | grep -q -- '--debug-heap'"
 
+# --- multi-threaded runs: max L from the workers, not from the watcher's luck ---------
+# ramp ends empty; with --samples=1 the watcher keeps only the end (L = 0), so
+# a max L read from the samples would be 0. Each worker adds up every thread's
+# live bytes every 64 requests: the max is at least one thread's ramp peak.
+TDB="$T/threads.db"
+"$MMB" run --alloc=glibc,firstfit --workload=ramp --threads=2 --ops=2e5 --live=2000 --samples=1 --db="$TDB" --quiet
+check "mt_runs_ok" test "$(q "$TDB" "select count(*) from runs where status='ok'")" -eq 2
+check "mt_peak_live_from_the_workers" test "$(q "$TDB" "select count(*) from runs where peak_live_bytes > 1000 * 16 and peak_live_bytes > (select max(live_bytes) from samples where run_id = runs.id)")" -eq 2
+check "mt_jw4_measured" test "$(q "$TDB" "select count(*) from runs where frag_jw4 is not null")" -eq 2
+# L (the workers' counters) and the used bytes (the allocator's statistics)
+# are not read at one moment: no frag_internal rather than a negative one
+check "mt_frag_internal_null" test "$(q "$TDB" "select count(*) from runs where frag_internal is null")" -eq 2
+
 # --- failures are recorded, the sweep goes on ----------------------------------------
 FDB="$T/fail.db"
 for f in segv abort kill exit; do
