@@ -614,18 +614,35 @@ static void child_peak_snapshot(child_t *c) {
     if (!isnan(used) && used > live)
         out_line("C overhead\theaders, rounding and padding\t%.17g", used - live);
     double meta = st->metadata_bytes > 0 ? (double)st->metadata_bytes : 0;
-    if (meta > 0)
-        out_line("C metadata\tallocator metadata\t%.17g", meta);
-    if (!isnan(c->peak_H) && !isnan(used)) {
+    if (!isnan(c->peak_H) && !isnan(used) && st->free_bytes != ALLOC_UNKNOWN) {
+        /* the allocator counts its free bytes (the figure frag_external
+         * uses): those are the free part, and the metadata in H is at most
+         * what is left (jemalloc's H holds only the resident part of it) */
+        double fr = (double)st->free_bytes, left = c->peak_H - (used > live ? used : live) - fr;
+        if (meta > left)
+            meta = left;
+        if (meta > 0)
+            out_line("C metadata\tallocator metadata\t%.17g", meta);
+        if (fr > 0)
+            out_line("C free\theld but not allocated\t%.17g", fr);
+        if (left - (meta > 0 ? meta : 0) > 0)
+            out_line("C other\theld, in none of the allocator's figures\t%.17g", left - (meta > 0 ? meta : 0));
+    } else if (!isnan(c->peak_H) && !isnan(used)) {
+        if (meta > 0)
+            out_line("C metadata\tallocator metadata\t%.17g", meta);
         double rest = c->peak_H - (used > live ? used : live) - meta;
         if (rest > 0)
             out_line("C free\theld but not allocated\t%.17g", rest);
     } else if (!isnan(c->peak_H)) {
+        if (meta > 0)
+            out_line("C metadata\tallocator metadata\t%.17g", meta);
         /* no figure of the bytes in used blocks (mimalloc): the rest of H
          * is shown whole, not as payload and not as free */
         double rest = c->peak_H - live - meta;
         if (rest > 0)
             out_line("C other\theld, not split (no allocated-bytes figure)\t%.17g", rest);
+    } else if (meta > 0) {
+        out_line("C metadata\tallocator metadata\t%.17g", meta);
     }
     if (st->retained_bytes > 0)
         out_line("C retained\tretained (not in H)\t%lld", (long long)st->retained_bytes);

@@ -395,6 +395,16 @@ if [[ $asan -eq 0 ]]; then
   if grep -qE "^  mimalloc +available" <<<"$out"; then
     check "system_mimalloc_composition_rest_of_h" test "$(q "$DB" "select count(*) from composition where category='other' and bytes > 0 and run_id=(select max(id) from runs where allocator='mimalloc')")" -eq 1
   fi
+  # where the allocator counts its free bytes, the treemap's free part is that
+  # figure (the one frag_external divides by H), and the parts add up to H
+  for a in glibc jemalloc tcmalloc; do
+    if grep -qE "^  $a +available" <<<"$out"; then
+      "$MMB" run --alloc=$a --ops=40000 --live=2000 --db="$DB" --quiet
+      id=$(q "$DB" "select max(id) from runs where allocator='$a'")
+      check "system_${a}_composition_free_is_frag_external" test "$(q "$DB" "select abs((select bytes from composition where run_id=$id and category='free') - frag_external * peak_heap_bytes) < 1 from runs where id=$id")" = 1
+      check "system_${a}_composition_adds_up_to_h" test "$(q "$DB" "select abs((select sum(bytes) from composition where run_id=$id and category<>'retained') - peak_heap_bytes) < 1 from runs where id=$id")" = 1
+    fi
+  done
 fi
 
 # --- threads -----------------------------------------------------------------------
