@@ -10,6 +10,11 @@
 # `mmbench run` otherwise.  Needs build/ (for the workloads library):
 #   cmake -S . -B build && cmake --build build -j
 # Example: scripts/policy_ab.sh HEAD segregated -- 31 --live=10000
+#
+# AB_CFLAGS adds compiler flags to both sides' policy code (e.g. a smaller
+# reservation for valgrind: AB_CFLAGS="-DPOL_MAX_RESERVE=((size_t)2<<30)");
+# AB_KEEP=DIR copies the binary to DIR/ab, to run under callgrind afterwards:
+#   valgrind --tool=callgrind DIR/ab firstfit 1 --ops=8M --live=100000
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
@@ -38,18 +43,22 @@ work=$(mktemp -d /tmp/policy_ab.XXXXXX)
 trap 'git -C "$root" worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
 git worktree add -q --detach "$work/base" "$base"
 cc=${CC:-cc}
+read -r -a xflags <<<"${AB_CFLAGS:-}"
 for v in A B; do
     src=$([ $v = A ] && echo "$work/base" || echo "$root")
     # the flags of allocators/policy/CMakeLists.txt and the release build
-    $cc -O2 -g -fno-tree-slp-vectorize -I"$src" -c "$src/allocators/policy/heap.c" -o "$work/$v-heap.o"
-    $cc -O2 -g -I"$src" -c "$src/allocators/policy/tree.c" -o "$work/$v-tree.o"
-    $cc -O2 -g -I"$src" -c "$src/allocators/policy/check.c" -o "$work/$v-check.o"
+    $cc -O2 -g -fno-tree-slp-vectorize "${xflags[@]}" -I"$src" -c "$src/allocators/policy/heap.c" -o "$work/$v-heap.o"
+    $cc -O2 -g "${xflags[@]}" -I"$src" -c "$src/allocators/policy/tree.c" -o "$work/$v-tree.o"
+    $cc -O2 -g "${xflags[@]}" -I"$src" -c "$src/allocators/policy/check.c" -o "$work/$v-check.o"
     ld -r "$work/$v-heap.o" "$work/$v-tree.o" "$work/$v-check.o" -o "$work/$v-all.o"
     nm --defined-only -g "$work/$v-all.o" | awk -v p="${v}_" '{print $3 " " p $3}' >"$work/$v.syms"
     objcopy --redefine-syms="$work/$v.syms" "$work/$v-all.o" "$work/$v-pol.o"
 done
 $cc -O2 -g -Wall -Wextra -I"$root" "$root/tests/bench_policy_ab.c" "$work/A-pol.o" "$work/B-pol.o" "$lib" \
     -lm -lpthread -o "$work/ab"
+if [ -n "${AB_KEEP:-}" ]; then
+    mkdir -p "$AB_KEEP" && cp "$work/ab" "$AB_KEEP/ab" && echo "policy_ab: kept the binary as $AB_KEEP/ab"
+fi
 echo "policy_ab: A = $(git rev-parse --short "$base"), B = the working tree; ${wl[*]}; $reps reps"
 for p in "${policies[@]}"; do
     "$work/ab" "$p" "$reps" "${wl[@]}"
