@@ -47,6 +47,10 @@ int main(int argc, char **argv) {
         return 0;
     }
     if (!strcmp(cmd, "--version")) {
+        if (argc > 2) {
+            fprintf(stderr, "mmbench: --version takes no arguments, not '%s'\n", argv[2]);
+            return 2;
+        }
         /* what a bug report or a paper's methods section needs: the commit,
          * the build and the machine, as every run records them */
         char build[256], machine[256];

@@ -22,6 +22,9 @@ check "top_help" bash -c "'$MMB' --help | grep -q serve"
 check "version_commit_line" grep -qE '^mmbench [0-9.]+ \((unknown|[0-9a-f]{12}(-dirty)?)\)$' "$T/ver"
 check "version_build_line" grep -qE '^build: .*(gcc|clang)' "$T/ver"
 check "version_machine_line" grep -qE '^machine: .*CPUs.*Linux' "$T/ver"
+"$MMB" --version extra >/dev/null 2>"$T/err"
+check "version_with_an_argument_exit_2" test $? -eq 2
+check "version_with_an_argument_says" grep -q "takes no arguments, not 'extra'" "$T/err"
 for c in list run show export serve; do
   check "help_command_$c" bash -c "'$MMB' help $c | grep -q 'usage: mmbench $c'"
 done

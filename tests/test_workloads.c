@@ -682,6 +682,7 @@ TEST(malformed_traces_report_file_and_line) {
         {"a 1 10\nr 2 10\n", ":2: realloc of slot 2 which is empty"},
         {"\n\n# x\nq 1\n", ":4: unknown operation 'q'"},
         {"a 1\n", ":1: 'a 1' has 2 fields; expected 'a SLOT SIZE'"},
+        {"f\n", ":1: 'f' has 1 field; expected 'f SLOT'"},
         {"a 4294967296 8\n", ":1: slot '4294967296'"},
         {"a 1 1099511627777\n", ":1: size '1099511627777'"},
         {"f 1 2\n", ":1: 'f 1 2' has 3 fields"},

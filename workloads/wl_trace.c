@@ -158,8 +158,9 @@ int wl_trace_load(const wl_params_t *p, wl_stream_t *s, char *err, size_t errlen
                            : cmd == 's' ? "s SLOT PARENT LEN"
                                         : "c SLOT SIZE";
         if (nt != (uint64_t)want) {
-            rc = wl_fail(err, errlen, EINVAL, "%s:%llu: '%.*s' has %llu fields; expected '%s'", path,
-                         (unsigned long long)line, (int)(le - b), b, (unsigned long long)nt, form);
+            rc = wl_fail(err, errlen, EINVAL, "%s:%llu: '%.*s' has %llu field%s; expected '%s'", path,
+                         (unsigned long long)line, (int)(le - b), b, (unsigned long long)nt, nt == 1 ? "" : "s",
+                         form);
             goto out;
         }
         uint64_t slot, sz = 0;
