@@ -157,7 +157,7 @@ static void csv_run_row(FILE *f, const hx_run_t *r) {
     fprintf(f, ",%" PRIu32 ",", p->threads);
     csv_str(f, trace ? "" : p->sizes.text);
     fprintf(f, ",%" PRIu64 ",", p->live);
-    csv_str(f, trace ? "" : wl_lifetime_name(p->lifetime));
+    csv_str(f, !wl_uses_lifetime(r->workload) ? "" : wl_lifetime_name(p->lifetime));
     fputc(',', f);
     csv_str(f, wl_touch_name(p->touch));
     fputc(',', f);
@@ -371,7 +371,12 @@ static void summary_rows(FILE *f, int json, size_t *nrows, const srun_t *r, size
             fputs(json ? "null" : "", f);
         } else {
             sum_str(f, json, &first, "sizes", x->sizes);
-            sum_str(f, json, &first, "lifetime", wl_lifetime_name(x->lifetime));
+            if (wl_uses_lifetime(x->workload)) {
+                sum_str(f, json, &first, "lifetime", wl_lifetime_name(x->lifetime));
+            } else {
+                sum_key(f, json, &first, "lifetime");
+                fputs(json ? "null" : "", f);
+            }
         }
         sum_str(f, json, &first, "touch", wl_touch_name(x->touch));
         sum_str(f, json, &first, "loop", loop_name(x->loop));
@@ -645,7 +650,9 @@ int hx_cmd_export(int argc, char **argv) {
             x->seed = r.params.seed;
             x->live = r.params.live;
             x->threads = r.params.threads;
-            x->lifetime = r.params.lifetime;
+            /* a workload that ignores --lifetime: runs given different ones
+             * are the same stream (older files stored what was given) */
+            x->lifetime = wl_uses_lifetime(r.workload) ? r.params.lifetime : WL_LIFE_EXP;
             x->touch = r.params.touch;
             x->loop = run_loop(sdb, ids.v[i]);
             x->rep = r.rep;

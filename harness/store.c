@@ -763,7 +763,7 @@ static int insert_run_row(hx_store_t *s, const hx_run_t *r) {
     sqlite3_bind_int64(st, RC_THREADS, p->threads);
     bind_text_or_null(st, RC_SIZES, trace ? NULL : p->sizes.text);
     sqlite3_bind_int64(st, RC_LIVE, (int64_t)p->live);
-    const char *life = trace ? NULL : wl_lifetime_name(p->lifetime), *touch = wl_touch_name(p->touch);
+    const char *life = !wl_uses_lifetime(r->workload) ? NULL : wl_lifetime_name(p->lifetime), *touch = wl_touch_name(p->touch);
     bind_text_or_null(st, RC_LIFETIME, life);
     bind_text_or_null(st, RC_TOUCH, touch);
     bind_text_or_null(st, RC_TRACE, p->trace_path);

@@ -504,7 +504,7 @@ TEST(json_records_the_resolved_parameters) {
     size_t n = wl_params_json(&p, buf, sizeof buf);
     EXPECT_EQ(n, strlen(buf));
     EXPECT_STREQ(buf, "{\"workload\":\"larson\",\"ops\":1000000,\"seed\":42,\"threads\":4,"
-                      "\"sizes\":\"uniform:16:512\",\"live\":10000,\"lifetime\":\"exp\",\"touch\":\"page\","
+                      "\"sizes\":\"uniform:16:512\",\"live\":10000,\"lifetime\":null,\"touch\":\"page\","
                       "\"trace\":null}");
     EXPECT_EQ(wl_params_set(&p, "workload", "trace:a\"b.txt", err, sizeof err), 0);
     wl_params_json(&p, buf, sizeof buf);
@@ -518,6 +518,26 @@ TEST(json_records_the_resolved_parameters) {
 /* wl.h: passing the resolved parameters back (all set) generates the
  * identical stream, and the recorded live is the sum of the threads' own:
  * ramp and every-other size each thread from its own share of ops. */
+/* wl_uses_lifetime says which streams --lifetime changes: the others record
+ * none, so it must not change them */
+TEST(lifetime_changes_exactly_the_streams_that_record_it) {
+    for (size_t i = 0; i < NNAMED; i++) {
+        char w[80], err[512];
+        snprintf(w, sizeof w, "workload=%s", named[i]);
+        wl_params_t p, q;
+        wl_stream_t a, b;
+        ASSERT_TRUE(params(&p, (const char *[]){w, "ops=20000", "live=500", "lifetime=exp", NULL}) == 0);
+        ASSERT_TRUE(params(&q, (const char *[]){w, "ops=20000", "live=500", "lifetime=lifo", NULL}) == 0);
+        ASSERT_TRUE(wl_generate(&p, &a, err, sizeof err) == 0);
+        ASSERT_TRUE(wl_generate(&q, &b, err, sizeof err) == 0);
+        if ((a.hash != b.hash) != wl_uses_lifetime(named[i]))
+            printf("  %s: --lifetime %s the stream\n", named[i], a.hash != b.hash ? "changes" : "does not change");
+        EXPECT_EQ(a.hash != b.hash, wl_uses_lifetime(named[i]));
+        wl_stream_free(&a);
+        wl_stream_free(&b);
+    }
+}
+
 TEST(resolved_parameters_generate_the_same_stream) {
     static const char *const ops[] = {"1000", "1001", "997", "7", "12345"};
     for (size_t i = 0; i < NNAMED; i++)
@@ -775,6 +795,7 @@ int main(void) {
     RUN(bad_parameters_are_einval_with_a_sentence_naming_the_parameter);
     RUN(numbers_accept_suffixes_and_scientific_notation);
     RUN(json_records_the_resolved_parameters);
+    RUN(lifetime_changes_exactly_the_streams_that_record_it);
     RUN(resolved_parameters_generate_the_same_stream);
     RUN(trace_fixture_replays_with_dense_slots);
     RUN(trace_slices_and_consumes_replay_and_round_trip);

@@ -273,6 +273,11 @@ static size_t json_str(char *buf, size_t len, size_t n, const char *s) {
     return n;
 }
 
+int wl_uses_lifetime(const char *w) {
+    return !strcmp(w, "random") || !strcmp(w, "powerlaw") || !strcmp(w, "ramp") || !strcmp(w, "small-objects") ||
+           !strcmp(w, "buffers");
+}
+
 size_t wl_params_json(const wl_params_t *p0, char *buf, size_t len) {
     wl_params_t p;
     wl_params_resolve(p0, &p);
@@ -293,7 +298,7 @@ size_t wl_params_json(const wl_params_t *p0, char *buf, size_t len) {
     else
         n = json_str(buf, len, n, p.sizes.text);
     OUT(",\"live\":%llu,\"lifetime\":", (unsigned long long)p.live);
-    if (trace)
+    if (!wl_uses_lifetime(p.workload))
         OUT("null");
     else
         OUT("\"%s\"", wl_lifetime_name(p.lifetime));

@@ -229,6 +229,9 @@ int wl_dist_parse(wl_dist_t *d, const char *text, char *err, size_t errlen);
 size_t wl_params_json(const wl_params_t *p, char *buf, size_t len);
 
 const char *wl_lifetime_name(wl_lifetime_t l);
+/* 1 when the named workload's requests depend on --lifetime; the others
+ * (every-other, realloc-grow, larson, prodcons, a trace) record none */
+int wl_uses_lifetime(const char *workload);
 const char *wl_touch_name(wl_touch_t t);
 
 /* Generate the stream for p (applying the named workload's preset to every
