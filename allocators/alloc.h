@@ -139,6 +139,11 @@ typedef struct alloc_methods {
      * (optional) */
     void *(*consume)(void *heap, void *mem, size_t n, void (*release)(void *mem, size_t n, void *ctx),
                      void *ctx);
+    /* The name under which a run of this heap is recorded, when the name
+     * typed does not say what serves it: "buffer" (the default pool, chosen
+     * by MMBENCH_DEFAULT_POOL at run time) answers "buffer:firstfit", the
+     * same name as the explicit form.  NULL: the name typed.  (optional) */
+    const char *(*heap_name)(void *heap);
 } alloc_methods_t;
 
 /* ---- the registry ------------------------------------------------------ */

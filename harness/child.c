@@ -44,7 +44,9 @@
  * "peak" is the sample with the largest L, and they keep no heap map.
  *
  * Protocol, one record per line (parsed by runner.c):
- *   V version | H stream-hash | M key value | S v0 v1 ... | B off size used
+ *   A allocator (the name to record, when the allocator's heap_name says
+ *   more than the name typed: buffer -> buffer:glibc) | V version |
+ *   H stream-hash | M key value | S v0 v1 ... | B off size used |
  *   C category<TAB>label<TAB>bytes | I key<TAB>value | E failure | D
  */
 #define _GNU_SOURCE
@@ -1061,6 +1063,11 @@ int hx_cmd_child(int argc, char **argv) {
     if (rc != 0)
         child_fail("allocator %s failed to start: %s", alloc_name,
                    alloc_last_error()[0] ? alloc_last_error() : strerror(rc));
+    if (c->m->heap_name) {
+        const char *served = c->m->heap_name(c->heap);
+        if (served && *served)
+            out_line("A %s", served);
+    }
     out_line("V %s", alloc_version(c->m));
 
     if (c->s.nthreads > 1 && !(c->m->flags & ALLOC_THREAD_SAFE))

@@ -59,8 +59,9 @@ typedef struct hx_run {
     int64_t id;               /* set by the store */
     char sweep[40];           /* id shared by the runs of one `mmbench run` */
     int rep;                  /* 0-based repetition */
-    char allocator[96];       /* as typed: "bestfit", "buffer:jemalloc" */
-    char allocator_version[64];
+    char allocator[96];       /* as typed: "bestfit", "buffer:jemalloc"; "buffer" (the
+                                 default pool) as the pool that served it: "buffer:glibc" */
+    char allocator_version[256]; /* "mmbench-buffer/" + a 49-character jemalloc version fits */
     char workload[64];        /* named workload, or "trace" */
     char status[16];          /* "ok" or "failed" */
     char failure[256];        /* why it failed, one sentence; "" when ok */

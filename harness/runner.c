@@ -82,6 +82,13 @@ static int parse_report(char *text, hx_run_t *r, int *had_error) {
         char tag = line[0];
         const char *rest = line[1] == ' ' ? line + 2 : line + 1;
         switch (tag) {
+        case 'A': {
+            /* the name refines the one typed ("buffer" -> "buffer:glibc") */
+            size_t n = strlen(r->allocator);
+            if (!strncmp(rest, r->allocator, n) && rest[n] == ':' && rest[n + 1])
+                copy_str(r->allocator, sizeof r->allocator, rest);
+            break;
+        }
         case 'V':
             copy_str(r->allocator_version, sizeof r->allocator_version, rest);
             break;

@@ -1140,6 +1140,74 @@ TEST(default_pool_follows_the_environment) {
     reload_capturing(err, sizeof err);
 }
 
+/* The warning says why the named allocator cannot serve the pool, not a
+ * bare error code ("invalid argument", "the allocator's init failed"). */
+TEST(default_pool_warning_gives_the_reason) {
+    char err[1024];
+    setenv("MMBENCH_DEFAULT_POOL", "cuda", 1);
+    EXPECT_EQ(reload_capturing(err, sizeof err), BUF_EUNAVAIL);
+    EXPECT_TRUE(strstr(err, "MMBENCH_DEFAULT_POOL=cuda: cuda is a device allocator") != NULL);
+    EXPECT_TRUE(strstr(err, "invalid argument") == NULL);
+    EXPECT_TRUE(strchr(err, '\n') == err + strlen(err) - 1); /* one line */
+
+    setenv("MMBENCH_DEFAULT_POOL", "buffer:bestfit", 1);
+    reload_capturing(err, sizeof err);
+    EXPECT_TRUE(strstr(err, "MMBENCH_DEFAULT_POOL=buffer:bestfit: the buffer manager cannot draw a pool from itself; "
+                            "name an allocator alone, like bestfit;") != NULL);
+
+    /* jemalloc, not preloaded into this process: its init says why */
+    buf_pool_t *je;
+    const char *why;
+    int je_serves = buf_pool_new(&je, "jemalloc") == BUF_OK;
+    if (je_serves)
+        buf_pool_destroy(je);
+    if (alloc_is_available(alloc_find("jemalloc"), &why) && !je_serves) {
+        setenv("MMBENCH_DEFAULT_POOL", "jemalloc", 1);
+        EXPECT_EQ(reload_capturing(err, sizeof err), BUF_EUNAVAIL);
+        EXPECT_TRUE(strstr(err, "MMBENCH_DEFAULT_POOL=jemalloc: jemalloc: ") != NULL);
+        EXPECT_TRUE(strstr(err, "init failed") == NULL);
+    }
+    unsetenv("MMBENCH_DEFAULT_POOL");
+    reload_capturing(err, sizeof err);
+}
+
+/* A heap of "buffer" names the pool that serves it, after any fallback, as
+ * its explicit form would be named; the version is that allocator's. */
+static void expect_buffer_heap(const char *inner, const char *name, const char *version_of) {
+    const alloc_methods_t *m = alloc_find("buffer");
+    alloc_config_t cfg = {0};
+    cfg.inner = inner;
+    void *heap;
+    ASSERT_TRUE(m->heap_name != NULL);
+    ASSERT_TRUE(alloc_init(m, &cfg, &heap) == 0);
+    EXPECT_STREQ(m->heap_name(heap), name);
+    char want[300];
+    snprintf(want, sizeof want, "mmbench-buffer/%s", version_of ? alloc_version(alloc_find(version_of)) : "unknown");
+    EXPECT_STREQ(alloc_version(m), want);
+    alloc_fini(m, heap);
+}
+
+TEST(buffer_heap_names_the_pool_that_serves) {
+    char err[1024];
+    const char *why;
+    int have_glibc = alloc_is_available(alloc_find("glibc"), &why);
+    setenv("MMBENCH_DEFAULT_POOL", "firstfit", 1);
+    EXPECT_EQ(reload_capturing(err, sizeof err), BUF_OK);
+    expect_buffer_heap(NULL, "buffer:firstfit", "firstfit");
+    setenv("MMBENCH_DEFAULT_POOL", "bestfit", 1);
+    EXPECT_EQ(reload_capturing(err, sizeof err), BUF_OK);
+    expect_buffer_heap(NULL, "buffer:bestfit", "bestfit");
+    /* a name that cannot serve: what served instead */
+    setenv("MMBENCH_DEFAULT_POOL", "cuda", 1);
+    reload_capturing(err, sizeof err);
+    expect_buffer_heap(NULL, have_glibc ? "buffer:glibc" : "buffer:libc", have_glibc ? "glibc" : NULL);
+    unsetenv("MMBENCH_DEFAULT_POOL");
+    reload_capturing(err, sizeof err);
+    expect_buffer_heap(NULL, have_glibc ? "buffer:glibc" : "buffer:libc", have_glibc ? "glibc" : NULL);
+    /* the explicit form: the same name */
+    expect_buffer_heap("bump", "buffer:bump", "bump");
+}
+
 /* ---- the allocator table ----------------------------------------------------------- */
 
 typedef struct emitted {
@@ -1562,6 +1630,8 @@ int main(void) {
     RUN(builder_completes_and_reports_a_broken_canary);
     RUN(pool_new_reports_unknown_and_unusable_names);
     RUN(default_pool_follows_the_environment);
+    RUN(default_pool_warning_gives_the_reason);
+    RUN(buffer_heap_names_the_pool_that_serves);
     RUN(buffer_glibc_through_the_allocator_table);
     RUN(buffer_bump_through_the_allocator_table);
     RUN(buffer_table_treemap_split);

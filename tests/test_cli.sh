@@ -46,7 +46,17 @@ bad = [l for l in sys.stdin.read().splitlines()
 sys.exit(1 if bad else 0)" <<<"$out"
 "$MMB" list extra 2>"$T/err"; check "list_positional_exit_2" test $? -eq 2
 check "list_positional_says_unexpected" grep -q "unexpected argument 'extra'" "$T/err"
-check "cuda_unavailable_no_device" bash -c "grep -E '^  cuda ' <<<\"\$0\" | grep -qE 'unavailable.*(no CUDA device|without the CUDA)'" "$out"
+check "cuda_unavailable_no_device" bash -c "grep -E '^  cuda ' <<<\"\$0\" | grep -qE 'unavailable.*(no CUDA driver or device|no usable CUDA device|older than the CUDA runtime|without the CUDA)'" "$out"
+# no GPU here (no nvidia-smi, and the build has the toolkit): the reason says
+# so plainly, whatever the runtime's own text (cudaErrorInsufficientDriver
+# when libcuda is missing), which follows in parentheses
+nogpu=0
+if ! command -v nvidia-smi >/dev/null 2>&1 && ! grep -E '^  cuda ' <<<"$out" | grep -q 'without the CUDA toolkit'; then nogpu=1; fi
+if [[ $nogpu -eq 1 ]]; then
+  for a in cuda cuda-async; do
+    check "list_${a}_no_driver_or_device" bash -c "grep -E '^  $a ' <<<\"\$0\" | grep -qE 'unavailable .*\(no CUDA driver or device \([^)]+\)\)\$'" "$out"
+  done
+fi
 
 # --- bad input: exit 2, one sentence, nothing written ------------------------
 DB="$T/bad.db"
@@ -89,7 +99,12 @@ printf 'a 1 100\nf 2\n' >"$T/bad.trace"
 expect2 trace_malformed --alloc=glibc --workload=trace:$T/bad.trace
 check "trace_error_names_line" grep -q ':2' "$T/err"
 expect2 cuda_no_device --alloc=cuda
-check "cuda_says_why" grep -qiE 'no CUDA device|without the CUDA' "$T/err"
+check "cuda_says_why" grep -qiE 'no CUDA driver or device|no usable CUDA device|older than the CUDA runtime|without the CUDA' "$T/err"
+if [[ $nogpu -eq 1 ]]; then
+  # a sweep naming CUDA allocators among others: refused before anything runs
+  expect2 cuda_among_others --alloc=cuda,glibc,cuda-async,firstfit --ops=1e5
+  check "cuda_among_others_says_no_driver_or_device" grep -qE '^mmbench run: allocator cuda is unavailable: no CUDA driver or device \([^)]+\)$' "$T/err"
+fi
 "$MMB" run --alloc=glibc --ops=1000 --db=/proc/version/x.db >"$T/out" 2>"$T/err"
 check "bad_db_path_exit_2" test $? -eq 2
 # a database of a newer schema is refused and left untouched
@@ -408,6 +423,38 @@ if [[ $asan -eq 0 ]]; then
       check "system_${a}_composition_adds_up_to_h" test "$(q "$DB" "select abs((select sum(bytes) from composition where run_id=$id and category<>'retained') - peak_heap_bytes) < 1 from runs where id=$id")" = 1
     fi
   done
+fi
+
+# --- the buffer manager over its default pool: recorded as the pool that served ------
+PDB="$T/pool.db"
+MMBENCH_DEFAULT_POOL=firstfit "$MMB" run --alloc=buffer --ops=5000 --db="$PDB" --quiet
+MMBENCH_DEFAULT_POOL=bestfit "$MMB" run --alloc=buffer --ops=5000 --db="$PDB" --quiet
+env -u MMBENCH_DEFAULT_POOL "$MMB" run --alloc=buffer --ops=5000 --db="$PDB" --quiet
+check "buffer_default_pool_stored_as_its_allocator" test "$(q "$PDB" "select group_concat(allocator, ' ') from (select allocator from runs order by id)")" = "buffer:firstfit buffer:bestfit buffer:glibc"
+"$MMB" export --summary --metrics=ns_per_op --db="$PDB" >"$T/pools.csv"
+check "buffer_default_pools_apart_in_the_summary" python3 -c "
+import csv, sys
+rows = list(csv.DictReader(open(sys.argv[1])))
+sys.exit(0 if sorted((r['allocator'], r['runs']) for r in rows) ==
+         [('buffer:bestfit', '1'), ('buffer:firstfit', '1'), ('buffer:glibc', '1')] else 1)" "$T/pools.csv"
+# a name that cannot serve the pool: the warning says why, and the run is
+# stored as what served it (glibc), with glibc's version
+glibc_ver=$(grep -E '^  glibc +available' <<<"$out" | awk '{print $3}')
+MMBENCH_DEFAULT_POOL=cuda "$MMB" run --alloc=buffer --ops=5000 --db="$PDB" --quiet 2>"$T/err"
+check "buffer_default_pool_cuda_says_why" grep -q "MMBENCH_DEFAULT_POOL=cuda: cuda is a device allocator, whose memory the CPU cannot use, and buffers need host memory; using glibc" "$T/err"
+check "buffer_default_pool_cuda_stored_as_glibc" test "$(q "$PDB" "select allocator || ' ' || allocator_version from runs order by id desc limit 1")" = "buffer:glibc mmbench-buffer/$glibc_ver"
+if [[ $asan -eq 0 ]] && grep -qE "^  jemalloc +available" <<<"$out"; then
+  # jemalloc is not preloaded into a run of plain buffer: refused, glibc serves
+  MMBENCH_DEFAULT_POOL=jemalloc "$MMB" run --alloc=buffer --ops=5000 --db="$PDB" --quiet 2>"$T/err"
+  check "buffer_default_pool_jemalloc_says_why" grep -q "MMBENCH_DEFAULT_POOL=jemalloc: jemalloc: .*not loaded in this process.*; using glibc" "$T/err"
+  check "buffer_default_pool_jemalloc_stored_as_glibc" test "$(q "$PDB" "select allocator || ' ' || allocator_version from runs order by id desc limit 1")" = "buffer:glibc mmbench-buffer/$glibc_ver"
+  # the version is stored whole: jemalloc's has 49 characters
+  "$MMB" run --alloc=jemalloc,buffer:jemalloc --ops=5000 --db="$PDB" --quiet
+  je_ver=$(q "$PDB" "select allocator_version from runs where allocator='jemalloc' order by id desc limit 1")
+  check "buffer_jemalloc_version_whole" test "$(q "$PDB" "select allocator_version from runs where allocator='buffer:jemalloc' order by id desc limit 1")" = "mmbench-buffer/$je_ver"
+  check "buffer_jemalloc_version_is_long" test "${#je_ver}" -ge 49
+  "$MMB" export --format=json --db="$PDB" -o "$T/pool.json"
+  check "buffer_jemalloc_version_whole_in_export" grep -qF "\"mmbench-buffer/$je_ver\"" "$T/pool.json"
 fi
 
 # --- threads -----------------------------------------------------------------------

@@ -1,7 +1,8 @@
 /*
  * test_device.c - the CUDA device allocators (cuda, cuda-async) and the
  * buffer manager's device buffers.  Without a GPU: both tables unavailable
- * with "no CUDA device" (or "built without the CUDA toolkit"), device calls
+ * with "no CUDA driver or device (...)" (or "built without the CUDA
+ * toolkit"), device calls
  * return BUF_ENODEV, nothing crashes; the GPU tests are reported as skipped.
  */
 #include "allocators/alloc.h"
@@ -13,8 +14,14 @@
 
 static int have_gpu(void) { return buf_device_available(NULL); }
 
-static const char *expected_reason(void) {
-    return MMBENCH_HAVE_CUDA ? "no CUDA device" : "built without the CUDA toolkit";
+/* Without a GPU: "no CUDA driver or device (...)" (no libcuda, or no device:
+ * the runtime answers cudaErrorInsufficientDriver for the first), or what
+ * else kept the device from use; built without the toolkit, that. */
+static int expected_reason(const char *why) {
+    if (!MMBENCH_HAVE_CUDA)
+        return strstr(why, "built without the CUDA toolkit") != NULL;
+    return strstr(why, "no CUDA driver or device (") == why ||
+           strstr(why, "is older than the CUDA runtime") != NULL || strstr(why, "no usable CUDA device (") == why;
 }
 
 TEST(tables_unavailable_without_gpu_name_the_reason) {
@@ -31,7 +38,7 @@ TEST(tables_unavailable_without_gpu_name_the_reason) {
         const char *why = NULL;
         EXPECT_EQ(alloc_is_available(m, &why), 0);
         ASSERT_TRUE(why != NULL);
-        EXPECT_TRUE(strstr(why, expected_reason()) != NULL);
+        EXPECT_TRUE(expected_reason(why));
         printf("  %s: %s (version: %s)\n", names[i], why, alloc_version(m));
         void *heap = (void *)1;
         EXPECT_NE(alloc_init(m, NULL, &heap), 0);
@@ -54,7 +61,7 @@ TEST(device_buffer_calls_return_enodev_without_gpu) {
     }
     const char *why = NULL;
     EXPECT_EQ(buf_device_available(&why), 0);
-    EXPECT_TRUE(why && strstr(why, expected_reason()));
+    EXPECT_TRUE(why && expected_reason(why));
     buf_t *d = (buf_t *)1;
     EXPECT_EQ(buf_new_device(&d, 0, 16, 4, BUF_MEM_DEVICE, NULL), BUF_ENODEV);
     EXPECT_TRUE(d == NULL);

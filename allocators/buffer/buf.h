@@ -323,8 +323,8 @@ int buf_registry_check(void);
 
 /* ---- device memory (CUDA) ------------------------------------------------------ */
 
-/* 1 when a CUDA device is usable, else 0 and *reason ("no CUDA device (...)"
- * or "built without the CUDA toolkit"). */
+/* 1 when a CUDA device is usable, else 0 and *reason ("no CUDA driver or
+ * device (...)" or "built without the CUDA toolkit"). */
 int buf_device_available(const char **reason);
 
 /* Allocate on device `device`: mem is BUF_MEM_DEVICE (cudaMalloc) or

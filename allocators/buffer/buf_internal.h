@@ -120,6 +120,10 @@ int buf_table_linked(void);
 
 /* pool.c */
 void buf_pool_retain(buf_pool_t *p);
+/* Why buf_pool_new(name) answered rc, one sentence without a final stop
+ * ("cuda is a device allocator, ..."): call it right after the failure,
+ * while alloc_last_error() still holds what a failed init said. */
+void buf_pool_refusal(const char *name, int rc, char *why, size_t len);
 /* buf_pool_alloc that also takes a reference on the pool, and buf_pool_free
  * that also drops one (the last tears the pool down): one lock each. */
 int buf_pool_alloc_ref(buf_pool_t *p, size_t n, size_t align, void **out);

@@ -693,6 +693,24 @@ const char *buf_pool_last_error(buf_pool_t *p) { return p->last_error; }
 static pthread_mutex_t buf_def_lock = PTHREAD_MUTEX_INITIALIZER;
 static buf_pool_t *buf_def_pool;
 
+void buf_pool_refusal(const char *name, int rc, char *why, size_t len) {
+    const char *inner;
+    const alloc_methods_t *m = alloc_split_name(name, &inner);
+    const char *reason = NULL;
+    if (rc == BUF_EINVAL && m && (m->flags & ALLOC_DEVICE))
+        snprintf(why, len, "%s is a device allocator, whose memory the CPU cannot use, and buffers need host memory",
+                 m->name);
+    else if (rc == BUF_EINVAL && m && (m->flags & ALLOC_WRAPPER))
+        snprintf(why, len, "the buffer manager cannot draw a pool from itself; name an allocator alone, like %s",
+                 inner ? inner : "glibc");
+    else if (rc == BUF_EUNAVAIL && m && !alloc_is_available(m, &reason))
+        snprintf(why, len, "%s is unavailable: %s", m->name, reason);
+    else if (rc == BUF_EINIT && alloc_last_error()[0])
+        snprintf(why, len, "%s", alloc_last_error()); /* names the allocator: "jemalloc: ..." */
+    else
+        snprintf(why, len, "%s", buf_strerror(rc));
+}
+
 static int default_make(buf_pool_t **out) {
     const char *want = getenv("MMBENCH_DEFAULT_POOL");
     if (!want || !*want)
@@ -701,6 +719,8 @@ static int default_make(buf_pool_t **out) {
     if (rc == BUF_OK)
         return BUF_OK;
     int why = rc;
+    char reason[640];
+    buf_pool_refusal(want, rc, reason, sizeof reason);
     const char *to = "glibc";
     if (strcmp(want, "glibc") == 0 || buf_pool_new(out, "glibc") != BUF_OK) {
         to = "the C library directly";
@@ -708,8 +728,7 @@ static int default_make(buf_pool_t **out) {
             abort(); /* cannot continue: not even one page for a pool struct */
         snprintf((*out)->name, sizeof (*out)->name, "libc");
     }
-    fprintf(stderr, "mmbench: warning: MMBENCH_DEFAULT_POOL=%s: %s; using %s\n", want,
-            buf_strerror(why), to);
+    fprintf(stderr, "mmbench: warning: MMBENCH_DEFAULT_POOL=%s: %s; using %s\n", want, reason, to);
     return why == BUF_ENOALLOC ? BUF_ENOALLOC : BUF_EUNAVAIL;
 }
 

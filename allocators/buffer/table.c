@@ -18,6 +18,10 @@
  *
  * fini drops the heap's pool; buffers still alive keep it (and the inner
  * heap) alive, so the registry never points into a heap that is gone.
+ *
+ * heap_name says what a run of the heap is recorded as: "buffer:" and the
+ * pool's allocator, so that a run of "buffer" over the default pool names
+ * the allocator MMBENCH_DEFAULT_POOL gave it (or the fallback that served).
  */
 #include "allocators/buffer/buf_internal.h"
 
@@ -40,6 +44,7 @@ typedef struct bt_heap {
     buf_pool_t *pool;
     const alloc_methods_t *m; /* innermost allocator */
     void *heap;
+    char name[96]; /* "buffer:<the pool's allocator>", what a run records */
     bt_shard_t shard[BT_SHARDS + 1]; /* [BT_SHARDS]: shared */
 } bt_heap_t;
 
@@ -63,12 +68,16 @@ static inline void bt_count(bt_heap_t *h, int64_t payload, int64_t live) {
     }
 }
 
+/* The innermost allocator of the last heap made, once one was made (NULL
+ * then: a default pool over the C library directly, whose version is
+ * unknown); before that, the version names the default pool's allocator. */
 static const alloc_methods_t *_Atomic bt_last_inner;
+static _Atomic int bt_made;
 
 static const char *bt_version(void) {
-    static char text[160];
+    static char text[256];
     const alloc_methods_t *m = atomic_load(&bt_last_inner);
-    if (!m) {
+    if (!m && !atomic_load(&bt_made)) {
         const char *want = getenv("MMBENCH_DEFAULT_POOL");
         m = alloc_find(want && *want ? want : "glibc");
         if (!m || (m->flags & ALLOC_WRAPPER))
@@ -93,14 +102,25 @@ static int bt_init(void **heap, const alloc_config_t *cfg) {
         rc = BUF_OK;
     }
     if (rc) {
+        char why[640];
+        buf_pool_refusal(cfg->inner, rc, why, sizeof why);
+        alloc_set_error("buffer:%s: %s", cfg->inner, why);
         munmap(h, sizeof *h);
         return rc == BUF_ENOALLOC || rc == BUF_EINVAL ? EINVAL : rc == BUF_EUNAVAIL ? ENOTSUP : ENOMEM;
     }
     buf_pool_inner(h->pool, &h->m, &h->heap);
-    if (h->m)
-        atomic_store(&bt_last_inner, h->m);
+    atomic_store(&bt_last_inner, h->m);
+    atomic_store(&bt_made, 1);
+    /* the default pool may not be what MMBENCH_DEFAULT_POOL asked for (an
+     * unknown or unusable name falls back to glibc): name what serves */
+    snprintf(h->name, sizeof h->name, "buffer:%s", h->m ? h->m->name : buf_pool_name(h->pool));
     *heap = h;
     return 0;
+}
+
+static const char *bt_heap_name(void *heap) {
+    bt_heap_t *h = heap;
+    return h ? h->name : NULL;
 }
 
 static void bt_fini(void *heap) {
@@ -402,4 +422,5 @@ const alloc_methods_t alloc_buffer_methods = {
     .stats_extra = bt_stats_extra,
     .slice = bt_slice,
     .consume = bt_consume,
+    .heap_name = bt_heap_name,
 };

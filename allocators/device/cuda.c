@@ -5,9 +5,11 @@
  * dev_* calls of dev.h used by the buffer manager.
  *
  * Device memory is not CPU-accessible (ALLOC_DEVICE): the harness must not
- * touch it.  Without a GPU both tables are unavailable with the reason
- * "no CUDA device (<CUDA error string>)"; built without the toolkit, with
- * "built without the CUDA toolkit".  The probe runs once per process.
+ * touch it.  Without a GPU (or without the driver) both tables are
+ * unavailable with the reason "no CUDA driver or device (<CUDA error
+ * string>)" (a driver older than the runtime says so instead); built without
+ * the toolkit, with "built without the CUDA toolkit".  The probe runs once
+ * per process.
  */
 #include "allocators/alloc.h"
 #include "allocators/device/dev.h"
@@ -22,25 +24,44 @@
 
 #if MMBENCH_HAVE_CUDA
 #include <cuda_runtime_api.h>
+#include <dlfcn.h>
 
 static pthread_once_t dev_probe_once = PTHREAD_ONCE_INIT;
 static int dev_probe_ok;
 static char dev_probe_reason[256];
 static char dev_version_text[96];
 
+/* 1 when the CUDA driver library is loaded in this process (the runtime
+ * loads it in its first call, when there is one). */
+static int dev_driver_loaded(void) {
+    void *h = dlopen("libcuda.so.1", RTLD_LAZY | RTLD_NOLOAD);
+    if (h)
+        dlclose(h);
+    return h != NULL;
+}
+
 static void dev_probe(void) {
     int n = 0, rt = 0, drv = 0;
     cudaError_t e = cudaGetDeviceCount(&n);
-    if (e != cudaSuccess)
-        snprintf(dev_probe_reason, sizeof dev_probe_reason, "no CUDA device (%s)",
+    cudaRuntimeGetVersion(&rt);
+    cudaDriverGetVersion(&drv);
+    /* cudaErrorInsufficientDriver is also the answer when there is no driver
+     * at all (no libcuda): say which it is, the runtime's text after it */
+    if (e == cudaErrorInsufficientDriver && dev_driver_loaded())
+        snprintf(dev_probe_reason, sizeof dev_probe_reason,
+                 "the CUDA driver (%d.%d) is older than the CUDA runtime (%d.%d) (%s)", drv / 1000,
+                 (drv % 1000) / 10, rt / 1000, (rt % 1000) / 10, cudaGetErrorString(e));
+    else if (e == cudaErrorInsufficientDriver || e == cudaErrorNoDevice)
+        snprintf(dev_probe_reason, sizeof dev_probe_reason, "no CUDA driver or device (%s)",
+                 cudaGetErrorString(e));
+    else if (e != cudaSuccess)
+        snprintf(dev_probe_reason, sizeof dev_probe_reason, "no usable CUDA device (%s)",
                  cudaGetErrorString(e));
     else if (n <= 0)
         snprintf(dev_probe_reason, sizeof dev_probe_reason,
-                 "no CUDA device (cudaGetDeviceCount found none)");
+                 "no CUDA driver or device (cudaGetDeviceCount found none)");
     else
         dev_probe_ok = 1;
-    cudaRuntimeGetVersion(&rt);
-    cudaDriverGetVersion(&drv);
     snprintf(dev_version_text, sizeof dev_version_text, "runtime %d.%d, driver %d.%d",
              rt / 1000, (rt % 1000) / 10, drv / 1000, (drv % 1000) / 10);
 }
