@@ -275,6 +275,14 @@ try {
         await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
         const sub = await page.$eval('#subtitle', (t) => t.textContent);
         check(/mixed request counts/.test(sub) && !/requests/.test(sub.replace('mixed request counts', '')), `mixed request counts are called mixed (${sub})`);
+        // a run served with --verify among plain ones: a warning that names it
+        check(!(await page.$('#checked-runs')), 'plain runs get no note about checking loops');
+        spawnSync('sqlite3', [db, `INSERT INTO run_info (run_id, key, value) VALUES (${ok[1].id}, 'verify', 1)`]);
+        await page.reload();
+        await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
+        const chk = await page.$('#checked-runs') ? await page.$eval('#checked-runs', (m) => m.textContent) : '';
+        check(new RegExp(`^Run #${ok[1].id} \\(--verify\\) was served with --verify, which slows every request: their times are not comparable`).test(chk),
+              `a run checked with --verify gets a warning that names it (${chk})`);
         // a baseline that measured 0: its quotients do not exist, which is not "no data"
         spawnSync('sqlite3', [db, `UPDATE runs SET peak_rss_bytes = 0 WHERE id = ${ok[0].id}`]);
         await page.goto(`${url}compare.html?runs=${ok.map((r) => r.id).join(',')}&baseline=${ok[0].allocator}`);

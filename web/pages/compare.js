@@ -338,6 +338,18 @@ function render() {
   const notes = [revs.length > 1 ? `were measured by ${revs.length} commits of mmbench (${revs.join(', ')}): the harness or the policy allocators may differ between them` : null,
     unrecorded && unrecorded < runs.length ? `${unrecorded === 1 ? 'one' : unrecorded} of them ${unrecorded === 1 ? 'was' : 'were'} stored before mmbench recorded the machine and build, so whether they share those is unknown` : null];
   if (notes.some(Boolean)) msgs.append(el('div', { class: 'notice', id: 'other-origin' }, `These runs ${notes.filter(Boolean).join('; and ')}.`));
+  // runs served by a checking loop (--verify, --debug-heap) or the bare loop
+  // of bench.sh harness: their times measure that loop too
+  const loopOf = (r) => [r.info && r.info.bare_loop === 1 ? 'MMBENCH_BARE_LOOP' : null, r.info && r.info.verify === 1 ? '--verify' : null,
+    r.info && r.info.debug_heap === 1 ? '--debug-heap' : null].filter(Boolean).join(' ');
+  const loops = new Set(runs.map(loopOf));
+  if (loops.size > 1 || (loops.size === 1 && [...loops][0])) {
+    const odd = runs.filter((r) => loopOf(r));
+    msgs.append(el('div', { class: 'notice', id: 'checked-runs' },
+      `${odd.length === runs.length ? 'All these runs were' : `Run${odd.length === 1 ? '' : 's'} ${odd.map((r) => `#${r.id} (${loopOf(r)})`).join(', ')} ${odd.length === 1 ? 'was' : 'were'}`} ` +
+      `served with ${[...new Set(odd.map(loopOf))].join(', ')}, which slows every request: ` +
+      (odd.length === runs.length ? 'compare their times only with each other.' : 'their times are not comparable with the others\'.')));
+  }
   const failed = runs.filter((r) => r.status !== 'ok');
   if (failed.length) msgs.append(el('div', { class: 'notice error' }, `Failed: ${failed.map((r) => `#${r.id} ${r.allocator} (${r.failure || 'no reason recorded'})`).join('; ')}`));
   $('chips').replaceChildren(...allocators().map((a) => {
