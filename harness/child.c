@@ -388,31 +388,56 @@ static void child_peak_snapshot(child_t *c);
 /* MMBENCH_FAULT=KIND[:N] makes the child misbehave at its first sample point
  * at or after request N, so the tests can check that the parent records a
  * failed run and the sweep goes on.  KIND: segv, abort, kill (SIGKILL, as the
- * out-of-memory killer sends), hang, exit.  Read once, before the clock. */
-static int fault_kind; /* 0 none, 1 segv, 2 abort, 3 kill, 4 hang, 5 exit */
+ * out-of-memory killer sends), hang, exit, stop (SIGSTOP: the run goes on
+ * when the test sends SIGCONT, so it can do something at that moment, such
+ * as locking the database).  kill-before-hash and
+ * exit-before-hash strike earlier, before the stream is generated and its
+ * hash reported (as the out-of-memory killer during generation, or a trace
+ * file deleted mid-sweep, would); N does not matter to them.  Read once,
+ * before the stream is generated. */
+enum {
+    FAULT_NONE, FAULT_SEGV, FAULT_ABORT, FAULT_KILL, FAULT_HANG, FAULT_EXIT, FAULT_KILL_EARLY, FAULT_EXIT_EARLY,
+    FAULT_STOP
+};
+static int fault_kind;
 static uint64_t fault_at;
 
 static void fault_setup(void) {
     const char *f = getenv("MMBENCH_FAULT");
     if (!f || !*f)
         return;
-    static const char *const kinds[] = {"segv", "abort", "kill", "hang", "exit"};
-    for (int k = 0; k < 5; k++)
-        if (!strncmp(f, kinds[k], strlen(kinds[k])))
-            fault_kind = k + 1;
+    static const char *const kinds[] = {"segv", "abort", "kill", "hang", "exit", "kill-before-hash",
+                                        "exit-before-hash", "stop"};
     const char *colon = strchr(f, ':');
+    size_t len = colon ? (size_t)(colon - f) : strlen(f);
+    for (int k = 0; k < (int)(sizeof kinds / sizeof kinds[0]); k++)
+        if (strlen(kinds[k]) == len && !strncmp(f, kinds[k], len))
+            fault_kind = k + 1;
     fault_at = colon ? strtoull(colon + 1, NULL, 10) : 0;
+}
+
+/* the faults that strike before the stream's hash is reported */
+static void fault_early(void) {
+    if (fault_kind == FAULT_KILL_EARLY)
+        raise(SIGKILL);
+    if (fault_kind == FAULT_EXIT_EARLY)
+        _exit(7);
 }
 
 static void fault_maybe(uint64_t op_index) {
     if (!fault_kind || op_index < fault_at)
         return;
     switch (fault_kind) {
-    case 1: raise(SIGSEGV); break;
-    case 2: abort();
-    case 3: raise(SIGKILL); break;
-    case 4: for (;;) pause();
-    case 5: _exit(7);
+    case FAULT_SEGV: raise(SIGSEGV); break;
+    case FAULT_ABORT: abort();
+    case FAULT_KILL: raise(SIGKILL); break;
+    case FAULT_HANG: for (;;) pause();
+    case FAULT_EXIT: _exit(7);
+    case FAULT_STOP:
+        fault_kind = FAULT_NONE; /* once */
+        raise(SIGSTOP);
+        break;
+    default: break;
     }
 }
 
@@ -1042,6 +1067,8 @@ int hx_cmd_child(int argc, char **argv) {
         c->touch = WL_TOUCH_NONE;
         c->verify = 0;
     }
+    fault_setup();
+    fault_early();
     if (wl_generate(&p, &c->s, err, sizeof err) != 0)
         child_fail("%s", err);
     out_line("H %016llx", (unsigned long long)c->s.hash);
@@ -1166,7 +1193,6 @@ int hx_cmd_child(int argc, char **argv) {
     if (nat && child_live_at(c, sample_at, nat) != 0)
         child_fail("out of memory for the harness's tables (%zu sample points)", nat);
 
-    fault_setup();
     const char *bl = getenv("MMBENCH_BARE_LOOP");
     if (bl && *bl && strcmp(bl, "0") != 0) {
         if (!(c->m->flags & ALLOC_PROCESS_MALLOC) || c->s.nthreads != 1 || c->size || c->verify)

@@ -30,7 +30,8 @@ static const char export_usage[] =
     "field is a figure the allocator could not report.  JSON is an array of runs.\n"
     "\n"
     "  --format=FMT  csv (default) or json\n"
-    "  --runs=LIST   only these runs, e.g. --runs=3,4,9 (default: every run)\n"
+    "  --runs=LIST   only these runs, each listed once, e.g. --runs=3,4,9 (default:\n"
+    "                every run)\n"
     "  --samples     CSV: one row per time-series sample instead of per run;\n"
     "                JSON: each run with its samples, heap map, composition and statistics\n"
     "  --summary     one row per workload stream, allocator and metric: the runs that\n"
@@ -93,6 +94,32 @@ static int parse_ids(const char *text, ids_t *out, char *bad, size_t badlen) {
             return 0;
         p = q + 1;
     }
+}
+
+static int cmp_id(const void *a, const void *b) {
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* A run listed twice (it would be counted twice in a summary, and its rows
+ * repeated): 1 with that run in *dup, 0 when every run is listed once, -1
+ * when out of memory. */
+static int ids_repeated(const ids_t *a, int64_t *dup) {
+    if (a->n < 2)
+        return 0;
+    int64_t *v = malloc(a->n * sizeof *v);
+    if (!v)
+        return -1;
+    memcpy(v, a->v, a->n * sizeof *v);
+    qsort(v, a->n, sizeof *v, cmp_id);
+    int found = 0;
+    for (size_t i = 1; i < a->n && !found; i++)
+        if (v[i] == v[i - 1]) {
+            *dup = v[i];
+            found = 1;
+        }
+    free(v);
+    return found;
 }
 
 /* One CSV field, quoted when it holds a comma, quote, CR or LF. */
@@ -599,6 +626,16 @@ int hx_cmd_export(int argc, char **argv) {
                             "'%s' is not a run id\n", bad);
             goto out;
         } else if (e) {
+            fprintf(stderr, "mmbench export: out of memory reading --runs\n");
+            goto out;
+        }
+        int64_t dup = 0;
+        int rep = ids_repeated(&ids, &dup);
+        if (rep > 0) {
+            fprintf(stderr, "mmbench export: --runs lists run %" PRId64 " more than once; list each run once\n",
+                    dup);
+            goto out;
+        } else if (rep < 0) {
             fprintf(stderr, "mmbench export: out of memory reading --runs\n");
             goto out;
         }

@@ -11,6 +11,7 @@
 #define _GNU_SOURCE
 #include "allocators/alloc.h"
 #include "harness/hx.h"
+#include "harness/proc.h"
 #include "harness/runner.h"
 #include "mmb_config.h"
 #include "mmb_gitrev.h"
@@ -110,7 +111,7 @@ static void run_usage(FILE *f) {
           "\n"
           "workload parameters:\n"
           "  --ops=N              requests in all threads together (default 1000000)\n"
-          "  --seed=S             seed of the request stream (default 42)\n"
+          "  --seed=S             seed of the request stream, 0 to 2^63-1 (default 42)\n"
           "  --threads=T          threads (default 1; larson and prodcons default 4)\n"
           "  --sizes=DIST         uniform:MIN:MAX | exp:MEAN | lognormal:MU:SIGMA |\n"
           "                       set:A,B,C | pow2:MIN:MAX | pareto:MIN:MAX:ALPHA\n"
@@ -131,6 +132,16 @@ static void run_usage(FILE *f) {
 static volatile sig_atomic_t run_interrupted;
 
 static void on_sigint(int sig) { run_interrupted = sig; }
+
+/* for the store: give up waiting for the database's lock once interrupted */
+static int run_stop_requested(void) { return run_interrupted != 0; }
+
+/* How long storing a finished run waits for another process's lock on the
+ * database: 120 s (a run's measurement is not thrown away because a reader
+ * like sqlite3 or another sweep held the lock a moment too long), or
+ * MMBENCH_LOCK_WAIT seconds; after 3 s it says so. */
+#define RUN_LOCK_WAIT_S 120
+#define RUN_LOCK_NOTICE_MS 3000
 
 /* Settings of the allocators under test in the environment: glibc's
  * MALLOC_* and GLIBC_TUNABLES, jemalloc's MALLOC_CONF, mimalloc's
@@ -219,6 +230,60 @@ static int usage_error(const char *fmt, ...) {
     return HX_EXIT_USAGE;
 }
 
+/* ---- memory a stream needs ----------------------------------------------- */
+
+/* A lower bound of the bytes of memory that generating and running the
+ * stream of q (resolved parameters) takes at once, in this process, which
+ * generates it to check it, and in the run's, which generates it again (not
+ * at the same time: this process frees its copy first).  It counts only what
+ * surely is held:
+ *   this process: the stream (16 bytes a request); for larson and prodcons
+ *   the order they are dealt from as well (another 16 + 1 bytes a request);
+ *   for random, powerlaw and ramp, whose live objects reach --live (or every
+ *   request), the generator's tables of one thread (16 bytes a slot, and the
+ *   lifetime queue: 24 bytes an object for exp and uniform, 4 for fifo and
+ *   lifo);
+ *   the run's process: the stream, the latency table (8 bytes per 256
+ *   requests), for those three workloads its slot tables (12 bytes a slot)
+ *   and the touched part of the live blocks (each at least its smallest
+ *   request, up to a page; none with --touch=none).
+ * Traces are left out (0): their length is the file's.  The larger of the
+ * two processes, as a double (it can exceed 2^64 in principle). */
+static double stream_memory_bound(const wl_params_t *q) {
+    if (!strcmp(q->workload, "trace"))
+        return 0;
+    double ops = (double)q->ops, stream = 16.0 * ops;
+    if (!strcmp(q->workload, "larson") || !strcmp(q->workload, "prodcons"))
+        return stream + 17.0 * ops;
+    double blocks = 0;
+    if (!strcmp(q->workload, "random") || !strcmp(q->workload, "powerlaw") || !strcmp(q->workload, "ramp"))
+        blocks = (double)(q->live < q->ops ? q->live : q->ops);
+    uint32_t T = q->threads ? q->threads : 1;
+    double per_object = q->lifetime == WL_LIFE_FIFO || q->lifetime == WL_LIFE_LIFO ? 4 : 24;
+    double parent = stream + ceil(blocks / T) * (16 + per_object);
+    double smallest = 1;
+    switch (q->sizes.kind) {
+    case WL_DIST_UNIFORM:
+    case WL_DIST_POW2:
+    case WL_DIST_PARETO:
+        smallest = q->sizes.a;
+        break;
+    case WL_DIST_SET:
+        smallest = q->sizes.nset ? (double)q->sizes.set[0] : 1;
+        for (uint32_t i = 1; i < q->sizes.nset; i++)
+            if ((double)q->sizes.set[i] < smallest)
+                smallest = (double)q->sizes.set[i];
+        break;
+    default: /* exp, lognormal: down to 1 byte */
+        break;
+    }
+    if (smallest > WL_TOUCH_PAGE_BYTES)
+        smallest = WL_TOUCH_PAGE_BYTES;
+    double touched = q->touch == WL_TOUCH_NONE ? 0 : blocks * smallest;
+    double child = stream + ops / 32 + blocks * 12 + touched;
+    return parent > child ? parent : child;
+}
+
 /* v / scale with fmt, or "n/a" when v is NULL (NaN) */
 static void fig(char *buf, size_t len, const char *fmt, double v, double scale) {
     if (isnan(v))
@@ -252,6 +317,7 @@ int hx_cmd_run(int argc, char **argv) {
     /* Fixed storage: nothing here needs freeing on any of the many exits. */
     static char alloc_buf[4096], wl_buf[8192], wl_arg_buf[32][1200];
     static wl_params_t params[MAX_LIST];
+    static uint64_t stream_hash[MAX_LIST]; /* each workload's, as generated here */
     char *alloc_arg = NULL, *wl_arg = NULL;
     const char *db = NULL;
     uint64_t reps = 1, samples = 200, timeout = 600;
@@ -382,10 +448,29 @@ int hx_cmd_run(int argc, char **argv) {
             if (wl_params_set(&params[w], key, eq + 1, err, sizeof err) != 0)
                 return usage_error("%s", err);
         }
+        /* A stream too big for the memory would get this process killed
+         * by the out-of-memory killer while it generates it: refuse it
+         * before generating anything. */
+        wl_params_t q;
+        wl_params_resolve(&params[w], &q);
+        double need = stream_memory_bound(&q);
+        int64_t avail = need > 0 ? proc_mem_available() : -1;
+        if (avail >= 0 && need > (double)avail) {
+            wl_params_t few = q;
+            few.live = 1;
+            int live_counts = stream_memory_bound(&few) <= (double)avail;
+            return usage_error("workload %s with --ops=%llu and --live=%llu needs about %.1f GiB of memory (its "
+                               "request stream, 16 bytes a request, with the tables and live blocks that go with "
+                               "it) and %.1f GiB are available; use %s",
+                               wls[w], (unsigned long long)q.ops, (unsigned long long)q.live,
+                               need / 1073741824.0, (double)avail / 1073741824.0,
+                               live_counts ? "a smaller --live or fewer requests (--ops)" : "fewer requests (--ops)");
+        }
         wl_stream_t s;
         if (wl_generate(&params[w], &s, err, sizeof err) != 0)
             return usage_error("%s", err);
         uint32_t nthreads = s.nthreads;
+        stream_hash[w] = s.hash;
         /* A trace sets its own length and live count: record those, not the
          * unused defaults of --ops and --live (a stored run says what ran). */
         uint64_t trace_ops = s.total_ops, trace_live = s.max_live_blocks;
@@ -411,6 +496,12 @@ int hx_cmd_run(int argc, char **argv) {
         }
     }
 
+    uint64_t lock_wait_s = RUN_LOCK_WAIT_S;
+    const char *lw = getenv("MMBENCH_LOCK_WAIT");
+    if (lw && *lw && (hx_parse_u64(lw, &lock_wait_s) || lock_wait_s > 86400))
+        return usage_error("MMBENCH_LOCK_WAIT: '%s' is not a number of seconds; expected an integer from 0 to 86400",
+                           lw);
+
     /* The database: usable before anything runs, so bad input writes nothing. */
     if (!db)
         db = hx_default_db_path();
@@ -419,6 +510,8 @@ int hx_cmd_run(int argc, char **argv) {
     hx_store_t *store;
     if (hx_store_open(db, 0, &store, err, sizeof err) != 0)
         return usage_error("%s", err);
+    hx_store_set_lock_wait(store, (unsigned)lock_wait_s * 1000u, RUN_LOCK_NOTICE_MS, "mmbench run",
+                           run_stop_requested);
 
     drop_allocator_settings(quiet);
 
@@ -474,7 +567,8 @@ int hx_cmd_run(int argc, char **argv) {
                 hx_iso_time(r.started_at, sizeof r.started_at);
                 hx_run_spec_t spec = {.alloc = allocs[a], .wl_args = args, .nwl_args = nargs,
                                       .samples = (uint32_t)samples, .verify = verify,
-                                      .debug_heap = debug_heap, .timeout_s = (double)timeout};
+                                      .debug_heap = debug_heap, .timeout_s = (double)timeout,
+                                      .stream_hash = stream_hash[w]};
                 int interrupted = hx_runner_run(&spec, &r);
                 hx_iso_time(r.finished_at, sizeof r.finished_at);
                 if (interrupted) {
@@ -486,13 +580,20 @@ int hx_cmd_run(int argc, char **argv) {
                 if (strcmp(r.status, "ok") != 0)
                     failed++;
                 if (hx_store_insert_run(store, &r, err, sizeof err) != 0) {
+                    /* the measurement is not lost: its record, as --json
+                     * prints it (run_id null), on the next line */
                     if (progress)
                         fputs("\r\033[K", stderr);
-                    fprintf(stderr, "mmbench run: %s; the sweep stopped (%d finished run%s kept)\n", err,
-                            stored, stored == 1 ? "" : "s");
+                    fprintf(stderr, "mmbench run: %s; the sweep stopped (%d finished run%s kept), and this run's "
+                                    "result follows, not stored, as one JSON line:\n", err, stored,
+                            stored == 1 ? "" : "s");
+                    hx_run_write_json(stderr, &r);
+                    fflush(stderr);
                     hx_run_release(&r);
                     hx_store_close(store);
-                    return HX_EXIT_RUN_FAILED;
+                    sigaction(SIGINT, &old_int, NULL);
+                    sigaction(SIGTERM, &old_term, NULL);
+                    return run_interrupted ? 128 + run_interrupted : HX_EXIT_RUN_FAILED;
                 }
                 stored++;
                 if (progress)

@@ -125,6 +125,14 @@ void hx_store_close(hx_store_t *s);
  * starts so that bad input writes nothing. */
 int hx_store_check_writable(const char *path, char *err, size_t errlen);
 
+/* While another process holds the database's write lock, wait for it up to
+ * wait_ms (instead of SQLite's few seconds) in every later statement;
+ * after notice_ms of one wait say so, once, in one line on stderr that
+ * starts with who ("mmbench run").  stop, when non-NULL, is asked between
+ * naps whether to give up at once (an interrupted sweep). */
+void hx_store_set_lock_wait(hx_store_t *s, unsigned wait_ms, unsigned notice_ms, const char *who,
+                            int (*stop)(void));
+
 /* Insert a run with its samples, snapshot, composition and info in one
  * transaction; sets r->id. */
 int hx_store_insert_run(hx_store_t *s, hx_run_t *r, char *err, size_t errlen);

@@ -159,8 +159,7 @@ void hx_run_write_json_ex(FILE *f, const hx_run_t *r, unsigned flags) {
         fputs("null", f);
     json_key(f, "allocator");
     hx_json_str(f, r->allocator);
-    json_key(f, "allocator_version");
-    hx_json_str(f, r->allocator_version);
+    json_str_or_null(f, "allocator_version", r->allocator_version);
     json_key(f, "workload");
     hx_json_str(f, r->workload);
     json_key(f, "status");

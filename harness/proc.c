@@ -5,6 +5,7 @@
 #include "harness/proc.h"
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -58,4 +59,62 @@ int proc_reset_peak_rss(void) {
     ssize_t n = write(fd, "5", 1);
     close(fd);
     return n == 1 ? 0 : -1;
+}
+
+/* The headroom cgroup v2 leaves below dir and its ancestors (INT64_MAX when
+ * none sets a limit).  dir is changed in place. */
+static int64_t cgroup_headroom(char *dir, size_t root_len) {
+    int64_t room = INT64_MAX;
+    for (;;) {
+        char path[4200], buf[64];
+        snprintf(path, sizeof path, "%s/memory.max", dir);
+        if (proc_read(path, buf, sizeof buf) > 0 && buf[0] >= '0' && buf[0] <= '9') {
+            int64_t max = strtoll(buf, NULL, 10), cur = 0;
+            snprintf(path, sizeof path, "%s/memory.current", dir);
+            if (proc_read(path, buf, sizeof buf) > 0)
+                cur = strtoll(buf, NULL, 10);
+            int64_t left = max > cur ? max - cur : 0;
+            if (left < room)
+                room = left;
+        }
+        char *slash = strrchr(dir, '/');
+        if (!slash || (size_t)(slash - dir) < root_len)
+            break;
+        *slash = 0;
+    }
+    return room;
+}
+
+int64_t proc_mem_available(void) {
+    static char buf[8192];
+    if (proc_read("/proc/meminfo", buf, sizeof buf) < 0)
+        return -1;
+    const char *m = strstr(buf, "MemAvailable:");
+    if (!m)
+        return -1;
+    int64_t avail = (int64_t)strtoll(m + 13, NULL, 10) * 1024;
+    char cg[4096];
+    if (proc_read("/proc/self/cgroup", cg, sizeof cg) > 0) {
+        /* cgroup v2: the line "0::/path" */
+        for (char *line = cg; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+            if (strncmp(line, "0::/", 4) != 0)
+                continue;
+            char *nl = strchr(line, '\n');
+            if (nl)
+                *nl = 0;
+            static const char root[] = "/sys/fs/cgroup";
+            char dir[4096];
+            int n = snprintf(dir, sizeof dir, "%s%s", root, line + 3);
+            if (n > 0 && (size_t)n < sizeof dir) {
+                size_t len = strlen(dir);
+                if (len > sizeof root - 1 && dir[len - 1] == '/')
+                    dir[len - 1] = 0;
+                int64_t room = cgroup_headroom(dir, sizeof root - 1);
+                if (room < avail)
+                    avail = room;
+            }
+            break;
+        }
+    }
+    return avail;
 }

@@ -11,4 +11,9 @@ int64_t proc_rss_bytes(void);
 int64_t proc_status_bytes(const char *field);
 /* Reset VmHWM to the current RSS (writes 5 to /proc/self/clear_refs); 0 on success. */
 int proc_reset_peak_rss(void);
+/* Memory this process may still use, in bytes: MemAvailable of
+ * /proc/meminfo, less where a cgroup (v2) of this process allows less
+ * (memory.max - memory.current, of it and of every cgroup above it); -1 when
+ * /proc/meminfo cannot be read. */
+int64_t proc_mem_available(void);
 #endif

@@ -72,8 +72,9 @@ static void copy_str(char *dst, size_t len, const char *src) {
     snprintf(dst, len, "%s", src);
 }
 
-/* Parse the child's report; returns 1 when the "D" (done) line was seen. */
-static int parse_report(char *text, hx_run_t *r, int *had_error) {
+/* Parse the child's report; returns 1 when the "D" (done) line was seen.
+ * *had_hash is set when the "H" (stream hash) line was. */
+static int parse_report(char *text, hx_run_t *r, int *had_error, int *had_hash) {
     int done = 0;
     for (char *line = text, *nl; line && *line; line = nl ? nl + 1 : NULL) {
         nl = strchr(line, '\n');
@@ -94,6 +95,7 @@ static int parse_report(char *text, hx_run_t *r, int *had_error) {
             break;
         case 'H':
             r->stream_hash = strtoull(rest, NULL, 16);
+            *had_hash = 1;
             break;
         case 'M': {
             const char *sp = strchr(rest, ' ');
@@ -357,9 +359,17 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
     if (buf.p)
         buf.p[buf.n] = 0;
 
-    int had_error = 0;
-    int done = buf.p ? parse_report(buf.p, out, &had_error) : 0;
+    int had_error = 0, had_hash = 0;
+    int done = buf.p ? parse_report(buf.p, out, &had_error, &had_hash) : 0;
     free(buf.p);
+    /* The parent generated the stream when it checked the sweep, so it
+     * knows the hash: a run that died before reporting one is recorded under
+     * it (not 0, a stream of its own in the summary), and a run whose
+     * stream came out different (its trace file changed, say) failed. */
+    uint64_t child_hash = out->stream_hash;
+    int other_stream = spec->stream_hash && had_hash && child_hash != spec->stream_hash;
+    if (spec->stream_hash)
+        out->stream_hash = spec->stream_hash;
 
     if (WIFSIGNALED(status)) {
         out->signal = WTERMSIG(status);
@@ -382,7 +392,12 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
         snprintf(out->failure, sizeof out->failure,
                  "the run's process exited with status %d before reporting its results", out->exit_code);
     }
-    if (!timed_out && !had_error && done && WIFEXITED(status) && out->exit_code == 0) {
+    if (other_stream)
+        snprintf(out->failure, sizeof out->failure,
+                 "the run's process generated another request stream (hash %016llx) than the sweep did "
+                 "(%016llx), so its figures are not of this stream; did a trace file change during the sweep?",
+                 (unsigned long long)child_hash, (unsigned long long)spec->stream_hash);
+    if (!other_stream && !timed_out && !had_error && done && WIFEXITED(status) && out->exit_code == 0) {
         snprintf(out->status, sizeof out->status, "ok");
         out->failure[0] = 0;
     } else {

@@ -14,6 +14,9 @@ typedef struct hx_run_spec {
     int verify;              /* --verify: fill and check every byte */
     int debug_heap;          /* policy heaps' debug mode (checker after every op) */
     double timeout_s;        /* 0 = none */
+    uint64_t stream_hash;    /* the stream's hash as the parent generated it (0 = unknown): recorded
+                                for a run that dies before reporting its own, and a run that reports
+                                another fails */
 } hx_run_spec_t;
 
 /* Run spec in a child process and fill out's allocator_version, status,

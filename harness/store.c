@@ -26,6 +26,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <time.h>
 #include <unistd.h>
 
 #define HX_BUSY_TIMEOUT_MS 5000
@@ -36,6 +37,15 @@ struct hx_store {
     unsigned tables; /* TB_* present (a read-only older file may lack some) */
     char *path;
     sqlite3_stmt *ins_run, *ins_sample, *ins_block, *ins_comp, *ins_info;
+    /* hx_store_set_lock_wait (until it is called, SQLite's busy timeout of
+     * HX_BUSY_TIMEOUT_MS applies): how long to wait for another process's
+     * lock, when to say so, what to ask whether to give up, and the wait
+     * now in progress */
+    unsigned lock_wait_ms, lock_notice_ms;
+    const char *lock_who;
+    int (*lock_stop)(void);
+    uint64_t lock_since_ns;
+    int lock_noticed;
 };
 
 /* ---- SQL, expanded from the lists in metrics.h ---------------------------- */
@@ -699,6 +709,42 @@ int hx_store_check_writable(const char *path, char *err, size_t errlen) {
     return judge_state(path, &st, &fresh, err, errlen);
 }
 
+/* ---- waiting for another writer's lock -------------------------------------- */
+
+/* SQLite's busy handler (count: the calls so far for this lock): 1 to try
+ * again after a nap, 0 to give up (the statement returns SQLITE_BUSY). */
+static int lock_wait_handler(void *arg, int count) {
+    hx_store_t *s = arg;
+    uint64_t now = hx_now_ns();
+    if (count == 0) {
+        s->lock_since_ns = now;
+        s->lock_noticed = 0;
+    }
+    uint64_t waited_ms = (now - s->lock_since_ns) / 1000000u;
+    if (waited_ms >= s->lock_wait_ms || (s->lock_stop && s->lock_stop()))
+        return 0;
+    if (!s->lock_noticed && waited_ms >= s->lock_notice_ms) {
+        fprintf(stderr, "%s: waiting for the lock on the database %s, which another process holds (up to %u s "
+                        "in all)\n", s->lock_who, s->path, (s->lock_wait_ms + 999) / 1000);
+        fflush(stderr);
+        s->lock_noticed = 1;
+    }
+    /* short naps first (a lock is mostly held for milliseconds), then 50 ms */
+    unsigned nap_ms = count < 10 ? 2 : count < 30 ? 10 : 50;
+    struct timespec ts = {.tv_sec = 0, .tv_nsec = (long)nap_ms * 1000000L};
+    nanosleep(&ts, NULL);
+    return 1;
+}
+
+void hx_store_set_lock_wait(hx_store_t *s, unsigned wait_ms, unsigned notice_ms, const char *who,
+                            int (*stop)(void)) {
+    s->lock_wait_ms = wait_ms;
+    s->lock_notice_ms = notice_ms;
+    s->lock_who = who ? who : "mmbench";
+    s->lock_stop = stop;
+    sqlite3_busy_handler(s->db, lock_wait_handler, s);
+}
+
 /* ---- insert ----------------------------------------------------------------- */
 
 static void bind_text_or_null(sqlite3_stmt *st, int i, const char *s) {
@@ -759,7 +805,7 @@ static int insert_run_row(hx_store_t *s, const hx_run_t *r) {
     if (trace)
         sqlite3_bind_null(st, RC_SEED);
     else
-        sqlite3_bind_int64(st, RC_SEED, (int64_t)p->seed); /* two's complement above 2^63 */
+        sqlite3_bind_int64(st, RC_SEED, (int64_t)p->seed); /* < 2^63 (wl_params_set) */
     sqlite3_bind_int64(st, RC_THREADS, p->threads);
     bind_text_or_null(st, RC_SIZES, trace ? NULL : p->sizes.text);
     sqlite3_bind_int64(st, RC_LIVE, (int64_t)p->live);

@@ -118,6 +118,19 @@ check "newer_schema_says_newer" grep -qi newer "$T/err"
 
 expect2 sizes_too_large --alloc=glibc --sizes=uniform:16:1e30
 expect2 set_empty --alloc=glibc --sizes=set:
+# the database keeps the seed as a signed 64-bit INTEGER: 2^63 and above would be stored negative
+expect2 seed_2_63 --alloc=glibc --seed=9223372036854775808
+check "seed_2_63_says_the_range" grep -q -- "--seed: '9223372036854775808' is out of range; expected an integer from 0 to 9223372036854775807" "$T/err"
+expect2 seed_2_64_minus_1 --alloc=glibc --seed=18446744073709551615
+# a stream too big for the memory is refused before it is generated (generating it got
+# the sweep killed by the out-of-memory killer): 2^32 requests, 2^32 live blocks of 4 KiB
+# or more, 16 TiB at least.  ulimit -v only keeps a broken check from taking the machine's
+# memory (ASan reserves more address space than that)
+( [[ $asan -eq 1 ]] || ulimit -v 8388608
+  exec "$MMB" run --db="$DB" --alloc=glibc --ops=4294967296 --live=4294967296 --sizes=uniform:4096:8192 ) >"$T/out" 2>"$T/err"
+rc=$?
+check "ops_beyond_memory_exit_2_nothing_written" test $rc -eq 2 -a ! -e "$DB" -a "$(wc -l <"$T/err")" -eq 1
+check "ops_beyond_memory_says_what_it_needs" grep -qE "^mmbench run: workload random with --ops=4294967296 and --live=4294967296 needs about [0-9.]+ GiB of memory .* and [0-9.]+ GiB are available; use fewer requests \(--ops\)$" "$T/err"
 
 # a database the user may not write or read (needs root to switch to nobody)
 if [[ $(id -u) -eq 0 ]] && command -v setpriv >/dev/null; then
@@ -163,8 +176,13 @@ if [[ $(id -u) -eq 0 ]] && mkdir -p "$T/tiny" && mount -t tmpfs -o size=256k tmp
   rm -f "$T/tiny/fill" "$T/tiny/f.db"
   "$MMB" run --alloc=bump,glibc --reps=50 --ops=20000 --samples=2000 --db="$T/tiny/s.db" --quiet 2>"$T/err"
   check "disk_fills_exit_1" test $? -eq 1
-  check "disk_fills_one_sentence" test "$(wc -l <"$T/err")" -eq 1
-  check "disk_fills_says_so" grep -qE "^mmbench run: cannot store the run \((bump|glibc) on random\) in $T/tiny/s.db: database or disk is full; the sweep stopped \([0-9]+ finished runs? kept\)$" "$T/err"
+  # one sentence, then the run that could not be stored as one JSON line (not lost)
+  check "disk_fills_one_sentence" test "$(wc -l <"$T/err")" -eq 2
+  check "disk_fills_says_so" grep -qE "^mmbench run: cannot store the run \((bump|glibc) on random\) in $T/tiny/s.db: database or disk is full; the sweep stopped \([0-9]+ finished runs? kept\), and this run's result follows, not stored, as one JSON line:$" "$T/err"
+  check "disk_fills_prints_the_run" python3 -c "
+import json, sys
+r = json.loads(open(sys.argv[1]).read().splitlines()[1])
+sys.exit(0 if r['run_id'] is None and r['status'] == 'ok' and r['peak_live_bytes'] > 0 else 1)" "$T/err"
   check "disk_fills_db_sound" test "$(q "$T/tiny/s.db" "pragma integrity_check")" = ok
   umount "$T/tiny"
 fi
@@ -248,6 +266,14 @@ sys.exit(0 if len({len(r) for r in rows})==1 and 'frag_jw4' in rows[0] else 1)"
 check "export_samples_rows" test "$(wc -l <"$T/samples.csv")" -gt 200
 "$MMB" export --db="$DB" --format=json >"$T/runs.json"; check "export_json_valid" python3 -c "import json; d=json.load(open('$T/runs.json')); assert len(d)==4"
 "$MMB" export --db="$DB" --runs=1,99999 >/dev/null 2>"$T/err"; check "export_unknown_run_exit_2" test $? -eq 2
+# a run listed twice would be counted twice in the summary (and its rows repeated)
+"$MMB" export --db="$DB" --runs=1,1,1,2 --summary -o "$T/dup.csv" >"$T/out" 2>"$T/err"
+check "export_run_twice_exit_2" test $? -eq 2
+check "export_run_twice_one_sentence" test "$(wc -l <"$T/err")" -eq 1
+check "export_run_twice_says_which" grep -q -- "--runs lists run 1 more than once" "$T/err"
+check "export_run_twice_writes_nothing" test ! -e "$T/dup.csv" -a ! -s "$T/out"
+"$MMB" export --db="$DB" --runs=2,3,02 >"$T/out" 2>"$T/err"
+check "export_run_twice_plain_exit_2" test $? -eq 2
 # the summary of the sweep above (bump and glibc, two reps): the baseline's
 # own ratio is 1, the peak live bytes (a fact of the stream) the same for both
 "$MMB" export --db="$DB" --summary --baseline=glibc --metrics=peak_live_bytes,ns_per_op -o "$T/sum.csv"
@@ -399,7 +425,11 @@ check "metrics_rss_peak_is_the_heap" test "$(q "$MDB" "select peak_rss_bytes - r
 # nor do the worker threads' stacks: 64 threads that malloc 16 bytes each
 printf 'a 1 16\n' >"$T/one.trace"
 "$MMB" run --alloc=bestfit --workload=trace:$T/one.trace --threads=64 --db="$MDB" --quiet
-check "metrics_rss_threads_not_counted" test "$(q "$MDB" "select peak_rss_bytes - rss_baseline_bytes < 1048576 from runs where id=(select max(id) from runs)")" -eq 1
+# (not under ASan: its per-thread state, made at a thread's first malloc inside
+# the workload, took 0.2-0.84 MiB of the 1 MiB here, the release build 0.2)
+if [[ $asan -eq 0 ]]; then
+  check "metrics_rss_threads_not_counted" test "$(q "$MDB" "select peak_rss_bytes - rss_baseline_bytes < 1048576 from runs where id=(select max(id) from runs)")" -eq 1
+fi
 
 # --- system allocators really serve ------------------------------------------------
 if [[ $asan -eq 0 ]]; then
@@ -574,6 +604,87 @@ ends() {
   done
   return 1
 }
+# whether process $1 stops (MMBENCH_FAULT=stop: at its first sample point, having
+# reported its stream's hash and its allocator's version) within a minute
+stopped() {
+  for _ in $(seq 1 600); do [[ $(ps -o stat= -p "$1" 2>/dev/null) == T* ]] && return 0; sleep 0.1; done
+  return 1
+}
+# a run that dies before it reports its stream's hash is recorded under the stream the
+# sweep generated (not under hash 0, a stream of its own in the summary), with no
+# allocator version (NULL; null in JSON): a trace deleted mid-sweep (the second run cannot
+# open it), and a run killed while generating its stream
+HDB="$T/hash.db"
+printf 'a 1 100\na 2 200\nf 1\na 3 50\nf 2\nf 3\n' >"$T/gone.trace"
+MMBENCH_FAULT=stop:0 "$MMB" run --alloc=glibc,bump --workload=trace:$T/gone.trace --timeout=0 --db="$HDB" --quiet 2>"$T/err" &
+pid=$!; c=$(child_of $pid); stopped "$c"
+rm "$T/gone.trace"; kill -9 "$c"; wait $pid
+check "trace_deleted_mid_sweep_exit_1" test $? -eq 1
+check "trace_deleted_mid_sweep_says_why" grep -q "bump on trace:$T/gone.trace failed: .*cannot open the trace" "$T/err"
+check "trace_deleted_mid_sweep_same_stream" test "$(q "$HDB" "select count(*) || ' ' || count(distinct stream_hash) || ' ' || min(stream_hash) from runs")" = "2 1 $(q "$HDB" "select stream_hash from runs where id=1")"
+check "trace_deleted_mid_sweep_hash_not_0" test "$(q "$HDB" "select count(*) from runs where stream_hash = '0000000000000000'")" -eq 0
+check "trace_deleted_mid_sweep_version_null" test "$(q "$HDB" "select allocator_version is null from runs where id=2")" -eq 1
+"$MMB" run --alloc=glibc --ops=5000 --db="$HDB" --quiet
+for f in kill-before-hash exit-before-hash; do
+  MMBENCH_FAULT=$f "$MMB" run --alloc=glibc --ops=5000 --db="$HDB" --quiet 2>/dev/null
+  check "fault_${f}_exit_1" test $? -eq 1
+done
+check "fault_before_hash_recorded_under_the_stream" test "$(q "$HDB" "select count(*) || ' ' || count(distinct stream_hash) from runs where workload='random'")" = "3 1"
+check "fault_before_hash_version_null" test "$(q "$HDB" "select count(*) from runs where workload='random' and status='failed' and allocator_version is null")" -eq 2
+"$MMB" export --db="$HDB" --format=json >"$T/hash.json"
+check "fault_before_hash_json_version_null" python3 -c "
+import json, sys
+runs = json.load(open(sys.argv[1]))
+sys.exit(0 if [r['allocator_version'] is None for r in runs] == [False, True, False, True, True] else 1)" "$T/hash.json"
+"$MMB" export --db="$HDB" --summary --metrics=ns_per_op >"$T/hash.csv"
+check "fault_before_hash_summary_one_stream" python3 -c "
+import csv, sys
+rows = [(r['workload'], r['allocator'], r['runs'], r['failed']) for r in csv.DictReader(open(sys.argv[1]))]
+want = [('random', 'glibc', '1', '2'), ('trace', 'bump', '0', '1'), ('trace', 'glibc', '0', '1')]
+sys.exit(0 if sorted(rows) == want else print(rows) or 1)" "$T/hash.csv"
+# a trace that changed between the sweep's check and a run gives another stream: that run
+# failed (its figures are not the stream's), and it is recorded under the sweep's stream
+printf 'a 1 100\na 2 200\nf 1\na 3 50\nf 2\nf 3\n' >"$T/changed.trace"
+MMBENCH_FAULT=stop:0 "$MMB" run --alloc=glibc,bump --workload=trace:$T/changed.trace --timeout=0 --db="$HDB" --quiet 2>"$T/err" &
+pid=$!; c=$(child_of $pid); stopped "$c"
+printf 'a 1 64\nf 1\n' >"$T/changed.trace"; kill -9 "$c"
+c2=
+for _ in $(seq 1 600); do
+  c2=$(pgrep -P $pid | grep -vx "$c" | head -1); [[ -n $c2 ]] && break; sleep 0.1
+done
+stopped "$c2"; kill -9 "$c2"; wait $pid
+check "trace_changed_mid_sweep_fails" test "$(q "$HDB" "select count(*) from runs where trace like '%changed.trace' and failure like '%generated another request stream%'")" -eq 1
+check "trace_changed_mid_sweep_same_stream" test "$(q "$HDB" "select count(distinct stream_hash) from runs where trace like '%changed.trace'")" -eq 1
+
+# storing a finished run waits (up to 120 s) for a lock another process holds on the
+# database, longer than SQLite's 5 s, and says so; a run that still cannot be stored is
+# printed as a JSON line, not lost.  The runs stop (MMBENCH_FAULT=stop) until the lock
+# is held, then finish while it is held for 8 s.
+KDB="$T/lock.db"
+"$MMB" run --alloc=bump --ops=1000 --db="$KDB" --quiet
+MMBENCH_FAULT=stop:0 "$MMB" run --alloc=glibc --ops=2000 --db="$KDB" --quiet 2>"$T/lock.err" &
+pid=$!; c=$(child_of $pid)
+MMBENCH_FAULT=stop:0 MMBENCH_LOCK_WAIT=1 "$MMB" run --alloc=bump --ops=2000 --db="$KDB" --quiet 2>"$T/lock1.err" &
+pid1=$!; c1=$(child_of $pid1)
+stopped "$c"; stopped "$c1"
+(echo 'BEGIN EXCLUSIVE;'; echo 'CREATE TABLE IF NOT EXISTS lockt(x);'; sleep 8; echo 'COMMIT;') | sqlite3 "$KDB" &
+holder=$!
+for _ in $(seq 1 100); do sqlite3 -cmd ".timeout 0" "$KDB" "BEGIN IMMEDIATE; ROLLBACK;" 2>/dev/null || break; sleep 0.05; done
+kill -CONT "$c" "$c1"
+wait $pid1; rc1=$?
+wait $pid; rc=$?
+wait $holder
+check "locked_db_run_stored_exit_0" test $rc -eq 0
+check "locked_db_run_stored" test "$(q "$KDB" "select count(*) from runs where status='ok' and allocator='glibc'")" -eq 1
+check "locked_db_says_waiting" grep -q "^mmbench run: waiting for the lock on the database $KDB, which another process holds" "$T/lock.err"
+check "locked_db_gave_up_exit_1" test $rc1 -eq 1
+check "locked_db_gave_up_says_so" grep -q "database is locked; the sweep stopped (0 finished runs kept), and this run's result follows, not stored, as one JSON line" "$T/lock1.err"
+check "locked_db_gave_up_prints_the_run" python3 -c "
+import json, sys
+r = json.loads(open(sys.argv[1]).read().splitlines()[1])
+sys.exit(0 if r['run_id'] is None and r['allocator'] == 'bump' and r['status'] == 'ok' and r['ns_per_op'] > 0 else 1)" "$T/lock1.err"
+check "locked_db_gave_up_not_stored" test "$(q "$KDB" "select count(*) from runs where allocator='bump'")" -eq 1
+
 # SIGTERM to the sweep alone (kill, a job scheduler) ends its run at once, not
 # when the run ends by itself (this one never does): nothing stored, 128 + 15
 SDB="$T/term.db"

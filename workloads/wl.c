@@ -146,7 +146,10 @@ int wl_params_set(wl_params_t *p, const char *key, const char *value, char *err,
         return 0;
     }
     if (!strcmp(key, "seed")) {
-        if (count_param(key, value, 0, UINT64_MAX, "an integer from 0 to 2^64-1", &x, err, errlen))
+        /* at most 2^63 - 1: the database keeps the seed as a signed 64-bit
+         * INTEGER, and a larger one would be stored as a negative number */
+        if (count_param(key, value, 0, INT64_MAX, "an integer from 0 to 9223372036854775807 (2^63-1)", &x, err,
+                        errlen))
             return EINVAL;
         p->seed = x;
         p->set |= WL_SET_SEED;
