@@ -149,7 +149,7 @@ static int metric_is_int(int i) { return !strcmp(hx_metric_info[i].sqltype, "INT
 static int sample_is_int(int i) { return !strcmp(hx_sample_info[i].sqltype, "INTEGER"); }
 
 static void csv_run_header(FILE *f) {
-    fputs("run_id,sweep,rep,allocator,allocator_version,workload,status,failure,started_at,"
+    fputs("run_id,sweep,rep,allocator,allocator_version,workload,status,failure,signal,exit_code,started_at,"
           "finished_at,ops,seed,threads,sizes,live,lifetime,touch,trace,samples_requested,"
           "stream_hash,host,mmbench_version,git_rev,machine,build",
           f);
@@ -172,6 +172,13 @@ static void csv_run_row(FILE *f, const hx_run_t *r) {
     csv_str(f, r->status);
     fputc(',', f);
     csv_str(f, r->failure);
+    /* as in JSON: the signal that ended a run, else its exit status */
+    fputc(',', f);
+    if (r->signal)
+        fprintf(f, "%d", r->signal);
+    fputc(',', f);
+    if (!r->signal && r->exit_code >= 0)
+        fprintf(f, "%d", r->exit_code);
     fputc(',', f);
     csv_str(f, r->started_at);
     fputc(',', f);

@@ -118,7 +118,9 @@ static void run_usage(FILE *f) {
           "                       (default per workload; random: uniform:16:512)\n"
           "  --live=N             target live objects in steady state (default per\n"
           "                       workload; random: 10000)\n"
-          "  --lifetime=L         exp | uniform | fifo | lifo (default exp; prodcons fifo)\n"
+          "  --lifetime=L         exp | uniform | fifo | lifo (default exp; every-other,\n"
+          "                       realloc-grow, larson and prodcons ignore it and\n"
+          "                       record none)\n"
           "  --touch=T            none | first | page | all (default page)\n"
           "Numbers accept suffixes and exponents: 10k, 4M, 1e6 (k, M, G, T are powers\n"
           "of 1000; inside --sizes they are powers of 1024: 4k = 4096).\n"
@@ -177,14 +179,38 @@ static void drop_allocator_settings(int quiet) {
                         "would change the results without being recorded)\n", names);
 }
 
+/* Cut s in place at its commas; empty items are kept (the caller refuses
+ * them, and a trace file's name may hold ",,"). */
 static int split_list(char *s, char **items, int max) {
     int n = 0;
-    for (char *tok = strtok(s, ","); tok; tok = strtok(NULL, ",")) {
+    for (char *tok = s;;) {
         if (n == max)
             return -1;
         items[n++] = tok;
+        char *c = strchr(tok, ',');
+        if (!c)
+            break;
+        *c = 0;
+        tok = c + 1;
     }
     return n;
+}
+
+/* An empty item or one given twice: one sentence into msg, 1; else 0. */
+static int list_problem(char **items, int n, const char *opt, const char *what, char *msg, size_t len) {
+    for (int i = 0; i < n; i++) {
+        if (!items[i][0]) {
+            snprintf(msg, len, "%s: the list has an empty %s; separate the %ss by single commas", opt, what, what);
+            return 1;
+        }
+        for (int j = 0; j < i; j++)
+            if (!strcmp(items[i], items[j])) {
+                snprintf(msg, len, "%s: %s is listed twice; list each %s once (--reps repeats the runs)", opt,
+                         items[i], what);
+                return 1;
+            }
+    }
+    return 0;
 }
 
 /* A trace file whose name holds a comma: an item "trace:A" of the workload
@@ -197,8 +223,8 @@ static int join_trace_names(char **items, int n) {
         if (strncmp(items[i], "trace:", 6) || stat(items[i] + 6, &sb) == 0)
             continue;
         int j = i + 1, found = 0;
-        /* strtok cut the list in place: item j follows item j-1 after one
-         * NUL where the comma was (not after an empty item) */
+        /* split_list cut the list in place: item j follows item j-1 after
+         * one NUL where the comma was */
         for (; j < n && items[j] == items[j - 1] + strlen(items[j - 1]) + 1; j++) {
             items[j][-1] = ',';
             if (stat(items[i] + 6, &sb) == 0) {
@@ -400,6 +426,9 @@ int hx_cmd_run(int argc, char **argv) {
     if (nalloc <= 0)
         return usage_error("--alloc: expected a comma-separated list of allocators; they are: %s",
                            alloc_names());
+    char lmsg[600];
+    if (list_problem(allocs, nalloc, "--alloc", "allocator", lmsg, sizeof lmsg))
+        return usage_error("%s", lmsg);
     for (int k = 0; k < nalloc; k++) {
         const char *inner;
         const alloc_methods_t *m = alloc_split_name(allocs[k], &inner);
@@ -436,6 +465,8 @@ int hx_cmd_run(int argc, char **argv) {
         nwl = join_trace_names(wls, nwl);
     if (nwl <= 0)
         return usage_error("--workload: expected a comma-separated list; the workloads are: %s", wl_names());
+    if (list_problem(wls, nwl, "--workload", "workload", lmsg, sizeof lmsg))
+        return usage_error("%s", lmsg);
     char err[512];
     for (int w = 0; w < nwl; w++) {
         wl_params_default(&params[w]);

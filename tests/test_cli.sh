@@ -536,6 +536,20 @@ MMBENCH_BARE_LOOP=1 "$MMB" run --alloc=glibc --verify --ops=20000 --db="$BDB" --
 check "bare_loop_refused_with_verify" test $? -eq 2
 check "bare_loop_refusals_wrote_nothing" test "$(q "$BDB" "select count(*) from runs")" -eq 1
 
+# --- a list with an empty item or a name given twice is refused ----------------------
+for a in "glibc,,firstfit" ",glibc" "glibc,firstfit,glibc"; do
+  "$MMB" run --alloc="$a" --ops=1000 --db="$T/lists.db" --quiet 2>"$T/err"
+  check "alloc_list_${a//,/_}_exit_2" test $? -eq 2
+done
+"$MMB" run --alloc=glibc,,firstfit --ops=1000 --db="$T/lists.db" --quiet 2>"$T/err"
+check "alloc_list_empty_says_why" grep -q "^mmbench run: --alloc: the list has an empty allocator; separate the allocators by single commas$" "$T/err"
+"$MMB" run --alloc=glibc,firstfit,glibc --ops=1000 --db="$T/lists.db" --quiet 2>"$T/err"
+check "alloc_list_twice_says_why" grep -q "^mmbench run: --alloc: glibc is listed twice; list each allocator once" "$T/err"
+"$MMB" run --alloc=glibc --workload=random,ramp,random --ops=1000 --db="$T/lists.db" --quiet 2>"$T/err"
+check "workload_list_twice_exit_2" test $? -eq 2
+check "workload_list_twice_says_why" grep -q "random is listed twice; list each workload once" "$T/err"
+check "bad_lists_wrote_nothing" test ! -e "$T/lists.db"
+
 # --- checking modes are recorded and kept apart ------------------------------------
 # --verify and --debug-heap slow every request: each run says so (run_info,
 # show), and the summary gives such runs rows of their own
@@ -581,6 +595,15 @@ if [[ $asan -eq 0 ]]; then # ASan catches SIGSEGV itself and exits 1
 fi
 check "fault_abort_signal" test "$(q "$FDB" "select count(*) from runs where signal=6")" -eq 2
 check "fault_reason_text" test "$(q "$FDB" "select count(*) from runs where failure like '%killed by signal 9%'")" -eq 2
+# the CSV export says how each failed run ended, as JSON and the API do
+"$MMB" export --db="$FDB" -o "$T/fail.csv"
+check "export_csv_signal_and_exit_code" python3 -c "
+import csv, sqlite3, sys
+rows = {int(r['run_id']): r for r in csv.DictReader(open(sys.argv[1]))}
+db = sqlite3.connect(sys.argv[2])
+want = {i: ('' if s is None else str(s), '' if e is None or s is not None else str(e)) for i, s, e in db.execute('select id, signal, exit_code from runs')}
+got = {i: (r['signal'], r['exit_code']) for i, r in rows.items()}
+sys.exit(0 if got == want and any(s for s, _ in got.values()) and any(e for _, e in got.values()) else print(got, want) or 1)" "$T/fail.csv" "$FDB"
 check "failed_metrics_null" test "$(q "$FDB" "select count(*) from runs where status='failed' and wall_ns is not null")" -eq 0
 MMBENCH_FAULT=hang:0 "$MMB" run --alloc=glibc --ops=5000 --timeout=1 --db="$FDB" --quiet 2>/dev/null
 check "timeout_exit_1" test $? -eq 1
