@@ -996,18 +996,22 @@ TEST(export_csv_is_tidy_and_parses_back) {
     const char *p = out;
     csv_row_t header, row;
     ASSERT_TRUE(csv_next(&p, &header) == 1);
-    EXPECT_EQ(header.nf, 25 + HX_METRIC_COUNT);
+    EXPECT_EQ(header.nf, 27 + HX_METRIC_COUNT);
     EXPECT_STREQ(header.f[0], "run_id");
-    EXPECT_STREQ(header.f[22], "git_rev");
-    EXPECT_STREQ(header.f[23], "machine");
-    EXPECT_STREQ(header.f[24], "build");
-    EXPECT_STREQ(header.f[25], hx_metric_info[0].key);
+    EXPECT_STREQ(header.f[8], "signal");
+    EXPECT_STREQ(header.f[9], "exit_code");
+    EXPECT_STREQ(header.f[24], "git_rev");
+    EXPECT_STREQ(header.f[25], "machine");
+    EXPECT_STREQ(header.f[26], "build");
+    EXPECT_STREQ(header.f[27], hx_metric_info[0].key);
     int nrows = 0, rc;
     while ((rc = csv_next(&p, &row)) == 1) {
         nrows++;
         EXPECT_EQ(row.nf, header.nf);
         if (nrows == 1 && row.nf == header.nf) {
             EXPECT_STREQ(row.f[csv_col(&header, "failure")], "child died, said \"out of memory\"\n(again)");
+            EXPECT_STREQ(row.f[csv_col(&header, "signal")], "11"); /* killed: no exit status */
+            EXPECT_STREQ(row.f[csv_col(&header, "exit_code")], "");
             EXPECT_STREQ(row.f[csv_col(&header, "seed")], "18364758544493064720");
             EXPECT_STREQ(row.f[csv_col(&header, "lifetime")], "fifo");
             EXPECT_STREQ(row.f[csv_col(&header, "stream_hash")], "0123456789abcdef");
@@ -1017,8 +1021,11 @@ TEST(export_csv_is_tidy_and_parses_back) {
             EXPECT_STREQ(row.f[csv_col(&header, "machine")], "Test CPU, 2 CPUs, 8 GiB; L1d 32 KiB; Linux 6.1");
             EXPECT_STREQ(row.f[csv_col(&header, "build")], "RelWithDebInfo (-O2 -g), gcc 12.2.0");
         }
-        if (nrows == 2 && row.nf == header.nf)
+        if (nrows == 2 && row.nf == header.nf) {
             EXPECT_STREQ(row.f[csv_col(&header, "failure")], "");
+            EXPECT_STREQ(row.f[csv_col(&header, "signal")], "");
+            EXPECT_STREQ(row.f[csv_col(&header, "exit_code")], "0");
+        }
         csv_free(&row);
     }
     EXPECT_EQ(rc, 0);
