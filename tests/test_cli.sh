@@ -578,7 +578,8 @@ TDB="$T/threads.db"
 "$MMB" run --alloc=glibc,firstfit --workload=ramp --threads=2 --ops=2e5 --live=2000 --samples=1 --db="$TDB" --quiet
 check "mt_runs_ok" test "$(q "$TDB" "select count(*) from runs where status='ok'")" -eq 2
 check "mt_peak_live_from_the_workers" test "$(q "$TDB" "select count(*) from runs where peak_live_bytes > 1000 * 16 and peak_live_bytes > (select max(live_bytes) from samples where run_id = runs.id)")" -eq 2
-check "mt_jw4_measured" test "$(q "$TDB" "select count(*) from runs where frag_jw4 is not null")" -eq 2
+# (glibc has no heap figure under ASan, whose allocator bypasses glibc's heap)
+check "mt_jw4_measured" test "$(q "$TDB" "select count(*) from runs where frag_jw4 is not null")" -eq $((2 - asan))
 # L (the workers' counters) and the used bytes (the allocator's statistics)
 # are not read at one moment: no frag_internal rather than a negative one
 check "mt_frag_internal_null" test "$(q "$TDB" "select count(*) from runs where frag_internal is null")" -eq 2
