@@ -638,10 +638,23 @@ static void child_peak_snapshot(child_t *c) {
         used = (double)st->used_bytes;
     else if (st->allocated_bytes != ALLOC_UNKNOWN)
         used = (double)st->allocated_bytes;
-    if (!isnan(used) && used > live)
+    if (!isnan(used) && used > live && c->s.nthreads == 1)
         out_line("C overhead\theaders, rounding and padding\t%.17g", used - live);
     double meta = st->metadata_bytes > 0 ? (double)st->metadata_bytes : 0;
-    if (!isnan(c->peak_H) && !isnan(used) && st->free_bytes != ALLOC_UNKNOWN) {
+    if (c->s.nthreads > 1) {
+        /* the statistics are read at the end of the run, L at the watcher's
+         * sample: split only what is known at one moment */
+        if (!isnan(c->peak_H)) {
+            double rest = c->peak_H - live - meta;
+            if (meta > 0 && rest >= 0)
+                out_line("C metadata\tallocator metadata\t%.17g", meta);
+            else
+                rest += meta;
+            if (rest > 0)
+                out_line("C other\theld, not split (statistics read at the end)\t%.17g",
+                         rest);
+        }
+    } else if (!isnan(c->peak_H) && !isnan(used) && st->free_bytes != ALLOC_UNKNOWN) {
         /* the allocator counts its free bytes (the figure frag_external
          * uses): those are the free part, and the metadata in H is at most
          * what is left (jemalloc's H holds only the resident part of it) */
@@ -1291,7 +1304,10 @@ int hx_cmd_child(int argc, char **argv) {
         }
     }
     m[HX_M_frag_jw1] = cnt ? sum / (double)cnt : NAN;
-    if (c->have_peak && c->peak_L > 0 && !isnan(c->peak_H))
+    /* several threads: the moment L is largest is not observed (max L is
+     * the workers' sum, H is read at the watcher's samples), so no figure
+     * rather than one that can exceed frag_jw4 */
+    if (c->have_peak && c->peak_L > 0 && !isnan(c->peak_H) && c->s.nthreads == 1)
         m[HX_M_frag_jw2] = c->peak_H / c->peak_L - 1;
     if (fin.peak_footprint != ALLOC_UNKNOWN && fin.payload_at_peak_footprint > 0)
         m[HX_M_frag_jw3] = (double)fin.peak_footprint / (double)fin.payload_at_peak_footprint - 1;

@@ -183,6 +183,8 @@ static void drop_allocator_settings(int quiet) {
  * them, and a trace file's name may hold ",,"). */
 static int split_list(char *s, char **items, int max) {
     int n = 0;
+    if (!*s)
+        return 0; /* --alloc= : no list at all */
     for (char *tok = s;;) {
         if (n == max)
             return -1;
@@ -267,7 +269,7 @@ static int usage_error(const char *fmt, ...) {
  *   the order they are dealt from as well (another 16 + 1 bytes a request);
  *   for random, powerlaw and ramp, whose live objects reach --live (or every
  *   request), the generator's tables of one thread (16 bytes a slot, and the
- *   lifetime queue: 24 bytes an object for exp and uniform, 4 for fifo and
+ *   lifetime queue: 24 bytes an object for uniform (a heap of deadlines), 4 for exp, fifo and
  *   lifo);
  *   the run's process: the stream, the latency table (8 bytes per 256
  *   requests), for those three workloads its slot tables (12 bytes a slot)
@@ -285,7 +287,7 @@ static double stream_memory_bound(const wl_params_t *q) {
     if (!strcmp(q->workload, "random") || !strcmp(q->workload, "powerlaw") || !strcmp(q->workload, "ramp"))
         blocks = (double)(q->live < q->ops ? q->live : q->ops);
     uint32_t T = q->threads ? q->threads : 1;
-    double per_object = q->lifetime == WL_LIFE_FIFO || q->lifetime == WL_LIFE_LIFO ? 4 : 24;
+    double per_object = q->lifetime == WL_LIFE_UNIFORM ? 24 : 4;
     double parent = stream + ceil(blocks / T) * (16 + per_object);
     double smallest = 1;
     switch (q->sizes.kind) {
@@ -429,6 +431,14 @@ int hx_cmd_run(int argc, char **argv) {
     char lmsg[600];
     if (list_problem(allocs, nalloc, "--alloc", "allocator", lmsg, sizeof lmsg))
         return usage_error("%s", lmsg);
+    /* buffer is recorded as buffer:<the pool that served>, which may be a
+     * buffer:X of the same list: two rows of one name in a sweep */
+    for (int k = 0; k < nalloc; k++)
+        for (int j = 0; j < nalloc; j++)
+            if (!strcmp(allocs[k], "buffer") && !strncmp(allocs[j], "buffer:", 7))
+                return usage_error("--alloc: buffer (the default pool, recorded as buffer:POOL) and %s in one "
+                                   "list may be the same allocator; name the pool of each: buffer:POOL",
+                                   allocs[j]);
     for (int k = 0; k < nalloc; k++) {
         const char *inner;
         const alloc_methods_t *m = alloc_split_name(allocs[k], &inner);

@@ -61,8 +61,23 @@ int proc_reset_peak_rss(void) {
     return n == 1 ? 0 : -1;
 }
 
+/* The file cache the kernel would reclaim in cgroup dir (inactive_file of
+ * its memory.stat), which memory.current counts as used. */
+static int64_t cgroup_reclaimable(const char *dir) {
+    char path[4200];
+    static char buf[16384];
+    snprintf(path, sizeof path, "%s/memory.stat", dir);
+    if (proc_read(path, buf, sizeof buf) <= 0)
+        return 0;
+    for (char *line = buf; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL)
+        if (!strncmp(line, "inactive_file ", 14))
+            return strtoll(line + 14, NULL, 10);
+    return 0;
+}
+
 /* The headroom cgroup v2 leaves below dir and its ancestors (INT64_MAX when
- * none sets a limit).  dir is changed in place. */
+ * none sets a limit), the reclaimable file cache counted as room, as the
+ * kernel's "working set" does.  dir is changed in place. */
 static int64_t cgroup_headroom(char *dir, size_t root_len) {
     int64_t room = INT64_MAX;
     for (;;) {
@@ -73,6 +88,8 @@ static int64_t cgroup_headroom(char *dir, size_t root_len) {
             snprintf(path, sizeof path, "%s/memory.current", dir);
             if (proc_read(path, buf, sizeof buf) > 0)
                 cur = strtoll(buf, NULL, 10);
+            int64_t cache = cgroup_reclaimable(dir);
+            cur = cur > cache ? cur - cache : 0;
             int64_t left = max > cur ? max - cur : 0;
             if (left < room)
                 room = left;
@@ -83,6 +100,32 @@ static int64_t cgroup_headroom(char *dir, size_t root_len) {
         *slash = 0;
     }
     return room;
+}
+
+/* cgroup v1's memory controller at /sys/fs/cgroup/memory + path: the
+ * hierarchical limit less the usage, the inactive file cache counted as
+ * room (INT64_MAX when there is no limit or no such controller). */
+static int64_t cgroup1_headroom(const char *path) {
+    char dir[4200], f[4300], buf[64];
+    static char st[16384];
+    snprintf(dir, sizeof dir, "/sys/fs/cgroup/memory%s", path);
+    snprintf(f, sizeof f, "%s/memory.stat", dir);
+    if (proc_read(f, st, sizeof st) <= 0)
+        return INT64_MAX;
+    int64_t limit = INT64_MAX, cache = 0, use = 0;
+    for (char *line = st; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+        if (!strncmp(line, "hierarchical_memory_limit ", 26))
+            limit = strtoll(line + 26, NULL, 10);
+        else if (!strncmp(line, "total_inactive_file ", 20))
+            cache = strtoll(line + 20, NULL, 10);
+    }
+    snprintf(f, sizeof f, "%s/memory.usage_in_bytes", dir);
+    if (proc_read(f, buf, sizeof buf) > 0)
+        use = strtoll(buf, NULL, 10);
+    if (limit <= 0 || limit >= ((int64_t)1 << 62)) /* no limit: the page-rounded INT64_MAX */
+        return INT64_MAX;
+    use = use > cache ? use - cache : 0;
+    return limit > use ? limit - use : 0;
 }
 
 int64_t proc_mem_available(void) {
@@ -97,6 +140,16 @@ int64_t proc_mem_available(void) {
     if (proc_read("/proc/self/cgroup", cg, sizeof cg) > 0) {
         /* cgroup v2: the line "0::/path" */
         for (char *line = cg; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+            char *v1 = strstr(line, ":memory:/"), *eol = strchr(line, '\n');
+            if (v1 && (!eol || v1 < eol)) { /* cgroup v1: "N:memory:/path" */
+                char p[4096];
+                int len = (int)((eol ? eol : v1 + strlen(v1)) - (v1 + 8));
+                snprintf(p, sizeof p, "%.*s", len, v1 + 8);
+                int64_t room = cgroup1_headroom(p);
+                if (room < avail)
+                    avail = room;
+                continue;
+            }
             if (strncmp(line, "0::/", 4) != 0)
                 continue;
             char *nl = strchr(line, '\n');

@@ -190,6 +190,8 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
     snprintf(out->status, sizeof out->status, "failed");
     out->signal = 0;
     out->exit_code = -1;
+    if (spec->stream_hash) /* also for a run that fails before its child starts */
+        out->stream_hash = spec->stream_hash;
     if (pipe2(fds, O_CLOEXEC) != 0) {
         snprintf(out->failure, sizeof out->failure, "cannot create a pipe to the run's process: %s",
                  strerror(errno));

@@ -548,6 +548,12 @@ check "alloc_list_twice_says_why" grep -q "^mmbench run: --alloc: glibc is liste
 "$MMB" run --alloc=glibc --workload=random,ramp,random --ops=1000 --db="$T/lists.db" --quiet 2>"$T/err"
 check "workload_list_twice_exit_2" test $? -eq 2
 check "workload_list_twice_says_why" grep -q "random is listed twice; list each workload once" "$T/err"
+"$MMB" run --alloc= --ops=1000 --db="$T/lists.db" --quiet 2>"$T/err"
+check "alloc_empty_exit_2" test $? -eq 2
+check "alloc_empty_lists_names" grep -q "expected a comma-separated list of allocators; they are: .*firstfit" "$T/err"
+"$MMB" run --alloc=buffer,buffer:glibc --ops=1000 --db="$T/lists.db" --quiet 2>"$T/err"
+check "buffer_and_buffer_pool_exit_2" test $? -eq 2
+check "buffer_and_buffer_pool_says_why" grep -q "buffer (the default pool, recorded as buffer:POOL) and buffer:glibc in one list may be the same allocator" "$T/err"
 check "bad_lists_wrote_nothing" test ! -e "$T/lists.db"
 
 # --- checking modes are recorded and kept apart ------------------------------------
@@ -583,6 +589,10 @@ check "mt_jw4_measured" test "$(q "$TDB" "select count(*) from runs where frag_j
 # L (the workers' counters) and the used bytes (the allocator's statistics)
 # are not read at one moment: no frag_internal rather than a negative one
 check "mt_frag_internal_null" test "$(q "$TDB" "select count(*) from runs where frag_internal is null")" -eq 2
+# nor is the moment L is largest observed: no frag_jw2 (it could exceed jw4),
+# and the composition splits only what one moment knows
+check "mt_frag_jw2_null" test "$(q "$TDB" "select count(*) from runs where frag_jw2 is null")" -eq 2
+check "mt_composition_not_split" test "$(q "$TDB" "select count(*) from composition where category in ('overhead', 'free')")" -eq 0
 
 # --- failures are recorded, the sweep goes on ----------------------------------------
 FDB="$T/fail.db"
