@@ -640,50 +640,47 @@ static void child_peak_snapshot(child_t *c) {
         used = (double)st->allocated_bytes;
     if (!isnan(used) && used > live && c->s.nthreads == 1)
         out_line("C overhead\theaders, rounding and padding\t%.17g", used - live);
-    double meta = st->metadata_bytes > 0 ? (double)st->metadata_bytes : 0;
-    if (c->s.nthreads > 1) {
-        /* the statistics are read at the end of the run, L at the watcher's
-         * sample: split only what is known at one moment */
-        if (!isnan(c->peak_H)) {
-            double rest = c->peak_H - live - meta;
-            if (meta > 0 && rest >= 0)
-                out_line("C metadata\tallocator metadata\t%.17g", meta);
-            else
-                rest += meta;
-            if (rest > 0)
-                out_line("C other\theld, not split (statistics read at the end)\t%.17g",
-                         rest);
+    /* The rest of H after L and the used blocks' overhead: metadata, free,
+     * and what no figure explains, each from what is known at one moment. */
+    double meta = st->metadata_bytes > 0 ? (double)st->metadata_bytes : 0, fr = 0, other = 0;
+    const char *other_is = NULL;
+    if (!isnan(c->peak_H)) {
+        double rest;
+        if (c->s.nthreads > 1) {
+            /* the statistics are read at the end of the run, L at the
+             * watcher's sample: split only what is known at one moment */
+            rest = c->peak_H - live;
+            other_is = "held, not split (statistics read at the end)";
+        } else if (isnan(used)) {
+            /* no figure of the bytes in used blocks (mimalloc): the rest
+             * of H is shown whole, not as payload and not as free */
+            rest = c->peak_H - live;
+            other_is = "held, not split (no allocated-bytes figure)";
+        } else {
+            rest = c->peak_H - (used > live ? used : live);
+            if (st->free_bytes != ALLOC_UNKNOWN) {
+                /* the allocator counts its free bytes (the figure
+                 * frag_external uses); the metadata in H is at most what is
+                 * left (jemalloc's H holds only the resident part of it) */
+                fr = (double)st->free_bytes;
+                rest -= fr;
+                other_is = "held, in none of the allocator's figures";
+            }
         }
-    } else if (!isnan(c->peak_H) && !isnan(used) && st->free_bytes != ALLOC_UNKNOWN) {
-        /* the allocator counts its free bytes (the figure frag_external
-         * uses): those are the free part, and the metadata in H is at most
-         * what is left (jemalloc's H holds only the resident part of it) */
-        double fr = (double)st->free_bytes, left = c->peak_H - (used > live ? used : live) - fr;
-        if (meta > left)
-            meta = left;
-        if (meta > 0)
-            out_line("C metadata\tallocator metadata\t%.17g", meta);
-        if (fr > 0)
-            out_line("C free\theld but not allocated\t%.17g", fr);
-        if (left - (meta > 0 ? meta : 0) > 0)
-            out_line("C other\theld, in none of the allocator's figures\t%.17g", left - (meta > 0 ? meta : 0));
-    } else if (!isnan(c->peak_H) && !isnan(used)) {
-        if (meta > 0)
-            out_line("C metadata\tallocator metadata\t%.17g", meta);
-        double rest = c->peak_H - (used > live ? used : live) - meta;
-        if (rest > 0)
-            out_line("C free\theld but not allocated\t%.17g", rest);
-    } else if (!isnan(c->peak_H)) {
-        if (meta > 0)
-            out_line("C metadata\tallocator metadata\t%.17g", meta);
-        /* no figure of the bytes in used blocks (mimalloc): the rest of H
-         * is shown whole, not as payload and not as free */
-        double rest = c->peak_H - live - meta;
-        if (rest > 0)
-            out_line("C other\theld, not split (no allocated-bytes figure)\t%.17g", rest);
-    } else if (meta > 0) {
-        out_line("C metadata\tallocator metadata\t%.17g", meta);
+        if (meta > rest)
+            meta = rest > 0 ? rest : 0;
+        rest -= meta;
+        if (other_is)
+            other = rest;
+        else
+            fr = rest; /* the rest of H is free */
     }
+    if (meta > 0)
+        out_line("C metadata\tallocator metadata\t%.17g", meta);
+    if (fr > 0)
+        out_line("C free\theld but not allocated\t%.17g", fr);
+    if (other > 0)
+        out_line("C other\t%s\t%.17g", other_is, other);
     if (st->retained_bytes > 0)
         out_line("C retained\tretained (not in H)\t%lld", (long long)st->retained_bytes);
 }
