@@ -247,6 +247,27 @@ static int join_trace_names(char **items, int n) {
     return n;
 }
 
+/* A trace that exists is named by its canonical path (realpath: absolute,
+ * no "." or ".." or symbolic links), so that trace:x and trace:./x are one
+ * workload, and the stored name finds the file from any directory.  A name
+ * that does not resolve stays as typed (its run says why it cannot open). */
+static void resolve_trace_names(char **items, int n) {
+    for (int i = 0; i < n; i++) {
+        if (strncmp(items[i], "trace:", 6) != 0)
+            continue;
+        char *abs = realpath(items[i] + 6, NULL);
+        if (!abs)
+            continue;
+        size_t len = strlen(abs) + 7;
+        char *named = malloc(len);
+        if (named) {
+            snprintf(named, len, "trace:%s", abs);
+            items[i] = named; /* lives as long as the command */
+        }
+        free(abs);
+    }
+}
+
 static int usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static int usage_error(const char *fmt, ...) {
     va_list ap;
@@ -471,8 +492,10 @@ int hx_cmd_run(int argc, char **argv) {
     char *wls[MAX_LIST];
     char default_wl[] = "random";
     int nwl = split_list(wl_arg ? wl_arg : default_wl, wls, MAX_LIST);
-    if (nwl > 0)
+    if (nwl > 0) {
         nwl = join_trace_names(wls, nwl);
+        resolve_trace_names(wls, nwl);
+    }
     if (nwl <= 0)
         return usage_error("--workload: expected a comma-separated list; the workloads are: %s", wl_names());
     if (list_problem(wls, nwl, "--workload", "workload", lmsg, sizeof lmsg))

@@ -351,6 +351,13 @@ check "trace_missing_with_comma_exit_2" test $? -eq 2
 check "trace_missing_with_comma_names_first_part" grep -q "$T/no: cannot open the trace" "$T/err"
 # a trace run records the trace's length and live count, not the defaults of --ops and --live
 check "trace_records_its_ops_and_live" test "$(q "$MDB" "select ops||' '||live from runs where id=$id")" = "5 2"
+# a trace is named by its canonical path: trace:x and trace:./x are one
+# workload (refused as listed twice), and a relative name is stored absolute
+(cd "$T" && "$MMB" run --alloc=firstfit --workload=trace:hole.trace,trace:./hole.trace --db="$MDB" --quiet) 2>"$T/err"
+check "trace_two_spellings_exit_2" test $? -eq 2
+check "trace_two_spellings_listed_twice" grep -q "trace:$(realpath "$T/hole.trace") is listed twice" "$T/err"
+(cd "$T" && "$MMB" run --alloc=firstfit --workload=trace:./hole.trace --db="$MDB" --quiet)
+check "trace_relative_stored_absolute" test "$(q "$MDB" "select trace from runs where id=(select max(id) from runs)")" = "$(realpath "$T/hole.trace")"
 check "metrics_hole_heap_map" test "$(q "$MDB" "select group_concat(offset||':'||size||':'||used, ' ') from (select * from heap_blocks where run_id=$id order by seq)")" = "8:1008:0.0 1016:1008:1.0 2024:300016:1.0 302040:746528:0.0"
 check "metrics_hole_holes_live_blocks" test "$(q "$MDB" "select holes||' '||live_blocks from runs where id=$id")" = "1 2"
 check "metrics_hole_frag_internal" near "$(q "$MDB" "select frag_internal from runs where id=$id")" "$(python3 -c 'print(24/301024)')"
