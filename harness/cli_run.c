@@ -251,8 +251,9 @@ static int join_trace_names(char **items, int n) {
  * no "." or ".." or symbolic links), so that trace:x and trace:./x are one
  * workload, and the stored name finds the file from any directory.  A name
  * that does not resolve stays as typed (its run says why it cannot open). */
+static char *resolved_traces[MAX_LIST]; /* held to the end (reachable for LeakSanitizer) */
 static void resolve_trace_names(char **items, int n) {
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < n && i < MAX_LIST; i++) {
         if (strncmp(items[i], "trace:", 6) != 0)
             continue;
         char *abs = realpath(items[i] + 6, NULL);
@@ -262,7 +263,8 @@ static void resolve_trace_names(char **items, int n) {
         char *named = malloc(len);
         if (named) {
             snprintf(named, len, "trace:%s", abs);
-            items[i] = named; /* lives as long as the command */
+            free(resolved_traces[i]);
+            items[i] = resolved_traces[i] = named;
         }
         free(abs);
     }
