@@ -246,9 +246,76 @@ static const char *loop_name(int loop) {
     return names[loop & 7];
 }
 
+/* Longest canonical --sizes: "set:" and 32 values of up to 20 characters. */
+#define SIZES_CANON_MAX 704
+
+/* A byte count as --sizes reads it, with the largest binary suffix that is
+ * exact (4096 -> 4k, 67108864 -> 64M). */
+static void bytes_canon(char *out, size_t len, double v) {
+    static const char sfx[] = "kMGT";
+    uint64_t n = (uint64_t)v;
+    int k = -1;
+    while (k < 3 && n && n % 1024 == 0) {
+        n /= 1024;
+        k++;
+    }
+    if (k >= 0)
+        snprintf(out, len, "%" PRIu64 "%c", n, sfx[k]);
+    else
+        snprintf(out, len, "%" PRIu64, n);
+}
+
+/* --sizes written one way: a run records the text as typed, so one
+ * distribution spelled two ways (uniform:1k:2k, uniform:1024:2048; 3e3 and
+ * 3000) would be two streams in the summary, each with part of the runs,
+ * although their requests are identical.  Text that does not parse (none
+ * stored by `run`) is kept as it is. */
+static void sizes_canon(char *out, size_t len, const char *text) {
+    wl_dist_t d;
+    if (!text || !*text || wl_dist_parse(&d, text, NULL, 0)) {
+        snprintf(out, len, "%s", text ? text : "");
+        return;
+    }
+    char a[HX_NUM_MAX], b[HX_NUM_MAX], c[HX_NUM_MAX];
+    switch (d.kind) {
+    case WL_DIST_UNIFORM:
+    case WL_DIST_POW2:
+    case WL_DIST_PARETO:
+        bytes_canon(a, sizeof a, d.a);
+        bytes_canon(b, sizeof b, d.b);
+        if (d.kind == WL_DIST_PARETO) {
+            hx_num_format(c, sizeof c, d.c, 0);
+            snprintf(out, len, "pareto:%s:%s:%s", a, b, c);
+        } else {
+            snprintf(out, len, "%s:%s:%s", d.kind == WL_DIST_UNIFORM ? "uniform" : "pow2", a, b);
+        }
+        break;
+    case WL_DIST_EXP:
+        hx_num_format(a, sizeof a, d.a, 0);
+        snprintf(out, len, "exp:%s", a);
+        break;
+    case WL_DIST_LOGNORMAL:
+        hx_num_format(a, sizeof a, d.a, 0);
+        hx_num_format(b, sizeof b, d.b, 0);
+        snprintf(out, len, "lognormal:%s:%s", a, b);
+        break;
+    case WL_DIST_SET: {
+        size_t n = (size_t)snprintf(out, len, "set:");
+        for (uint32_t i = 0; i < d.nset && n < len; i++) {
+            bytes_canon(a, sizeof a, (double)d.set[i]);
+            n += (size_t)snprintf(out + n, len - n, "%s%s", i ? "," : "", a);
+        }
+        break;
+    }
+    default:
+        snprintf(out, len, "%s", text);
+        break;
+    }
+}
+
 /* One run as the summary needs it. */
 typedef struct srun {
-    char workload[64], alloc[96], sweep[40], sizes[128];
+    char workload[64], alloc[96], sweep[40], sizes[SIZES_CANON_MAX];
     uint64_t hash, ops, live, seed;
     uint32_t threads;
     wl_lifetime_t lifetime;
@@ -688,7 +755,7 @@ int hx_cmd_export(int argc, char **argv) {
             snprintf(x->workload, sizeof x->workload, "%s", r.workload);
             snprintf(x->alloc, sizeof x->alloc, "%s", r.allocator);
             snprintf(x->sweep, sizeof x->sweep, "%s", r.sweep);
-            snprintf(x->sizes, sizeof x->sizes, "%s", r.params.sizes.text);
+            sizes_canon(x->sizes, sizeof x->sizes, r.params.sizes.text);
             x->hash = r.stream_hash;
             x->ops = r.params.ops;
             x->seed = r.params.seed;

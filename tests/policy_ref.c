@@ -252,7 +252,12 @@ int64_t ref_realloc(ref_heap_t *r, uint64_t poff, uint64_t n) {
         note_peak(r);
         return (int64_t)poff;
     }
+    /* a move: the payload a peak reached here records is L after the
+     * realloc (the old block counted out), as in allocators/policy */
+    uint64_t oldn = r->b[i].req;
+    r->pay -= oldn;
     int64_t q = ref_malloc(r, n);
+    r->pay += oldn;
     if (q < 0)
         return -1;
     ref_free(r, poff);

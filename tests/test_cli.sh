@@ -287,6 +287,19 @@ assert all(r['runs'] == '2' and r['n'] == '2' and r['ratio_n'] == '2' for r in r
 assert all(r['ratio_median'] == '1' for r in rows if r['allocator'] == 'glibc' or r['metric'] == 'peak_live_bytes'), rows
 assert len({r['median'] for r in rows if r['metric'] == 'peak_live_bytes'}) == 1, rows
 "
+# one distribution spelled two ways is one stream (the same hash): one row per
+# allocator, its runs together, --sizes written one way (binary suffixes)
+ZDB="$T/spell.db"
+"$MMB" run --alloc=glibc,bump --sizes=uniform:1k:2k --ops=2000 --live=100 --db="$ZDB" --quiet
+"$MMB" run --alloc=glibc,bump --sizes=uniform:1024:2048 --ops=2000 --live=100 --db="$ZDB" --quiet
+"$MMB" run --alloc=glibc --sizes=set:16,4096,3e3 --ops=2000 --live=100 --db="$ZDB" --quiet
+"$MMB" run --alloc=glibc --sizes=set:16,4k,3000 --ops=2000 --live=100 --db="$ZDB" --quiet
+"$MMB" export --db="$ZDB" --summary --baseline=glibc --metrics=ns_per_op -o "$T/spell.csv"
+check "export_summary_sizes_spelled_two_ways_one_stream" python3 -c "
+import csv, sys
+rows = [(r['sizes'], r['allocator'], r['runs'], r['ratio_n']) for r in csv.DictReader(open(sys.argv[1]))]
+want = [('set:16,4k,3000', 'glibc', '2', '2'), ('uniform:1k:2k', 'glibc', '2', '2'), ('uniform:1k:2k', 'bump', '2', '2')]
+sys.exit(0 if sorted(rows) == sorted(want) else print(rows) or 1)" "$T/spell.csv"
 "$MMB" export --db="$DB" --summary --baseline=nosuch >"$T/out" 2>"$T/err"
 check "export_summary_unknown_baseline_exit_2" test $? -eq 2
 check "export_summary_unknown_baseline_says" grep -q "no run of allocator 'nosuch'" "$T/err"
@@ -474,6 +487,12 @@ import csv, sys
 rows = list(csv.DictReader(open(sys.argv[1])))
 sys.exit(0 if sorted((r['allocator'], r['runs']) for r in rows) ==
          [('buffer:bestfit', '1'), ('buffer:firstfit', '1'), ('buffer:glibc', '1')] else 1)" "$T/pools.csv"
+# JW #3 of a buffer run over a policy allocator is H/L - 1 with the workload's L,
+# not the inner heap's payload (the buffers' capacities and headers, about twice
+# L: it read 0.28 where JW #2 and #4 read 1.6). At the moment H is largest L is
+# at most max L, so JW #3 >= JW #4; the figure is the samples' (H never shrinks)
+"$MMB" run --alloc=buffer:firstfit,buffer:segregated --ops=20000 --live=1000 --db="$T/bjw3.db" --quiet
+check "buffer_policy_jw3_of_the_workloads_bytes" test "$(q "$T/bjw3.db" "select count(*) from runs r where frag_jw3 >= frag_jw4 - 1e-12 and abs(frag_jw3 - (select max(heap_bytes) * 1.0 / max(live_bytes) - 1 from samples where run_id = r.id and heap_bytes = (select max(heap_bytes) from samples where run_id = r.id))) < 1e-9")" -eq 2
 # a name that cannot serve the pool: the warning says why, and the run is
 # stored as what served it (glibc), with glibc's version
 glibc_ver=$(grep -E '^  glibc +available' <<<"$out" | awk '{print $3}')
@@ -600,6 +619,16 @@ check "mt_frag_internal_null" test "$(q "$TDB" "select count(*) from runs where 
 # and the composition splits only what one moment knows
 check "mt_frag_jw2_null" test "$(q "$TDB" "select count(*) from runs where frag_jw2 is null")" -eq 2
 check "mt_composition_not_split" test "$(q "$TDB" "select count(*) from composition where category in ('overhead', 'free')")" -eq 0
+# a policy allocator's payload when its heap peaked is L at one real moment, so
+# max L is at least that: JW #3 (H over that payload) is never below JW #4 (it
+# was, in most prodcons runs, when max L was the workers' sums alone)
+"$MMB" run --alloc=firstfit,bestfit,segregated --workload=prodcons --threads=2 --ops=5e4 --db="$T/mtjw3.db" --quiet
+check "mt_policy_jw3_not_below_jw4" test "$(q "$T/mtjw3.db" "select count(*) from runs where status='ok' and frag_jw3 >= frag_jw4 - 1e-12")" -eq 3
+# a moving realloc places the new block before it frees the old one: the
+# payload a heap peak records there is L after the realloc, not both blocks,
+# so JW #3 is not below JW #4 in a single thread either
+"$MMB" run --alloc=firstfit,bestfit,nextfit,segregated --workload=realloc-grow,buffers --ops=2e4 --db="$T/rjw3.db" --quiet
+check "realloc_policy_jw3_not_below_jw4" test "$(q "$T/rjw3.db" "select count(*) from runs where status='ok' and frag_jw3 >= frag_jw4 - 1e-12")" -eq 8
 
 # --- failures are recorded, the sweep goes on ----------------------------------------
 FDB="$T/fail.db"

@@ -478,7 +478,14 @@ static void *pol_realloc_locked(pol_heap_t *h, void *p, size_t n) {
             pol_note_peak(h);
         return p;
     }
+    /* Move.  The old block is counted out of the payload while the new one
+     * is placed: for the workload the realloc is one step, after which L is
+     * payload - oldn + n, and that is the payload a peak of the heap reached
+     * by this malloc must record (JW #3); counting both blocks there put
+     * JW #3 below JW #4 (realloc-grow on firstfit: 0.3988 against 0.4067). */
+    h->payload -= oldn;
     void *q = pol_malloc_locked(h, K, n);
+    h->payload += oldn; /* pol_free_locked takes it out again */
     if (!q)
         return NULL;
     memcpy(q, p, s - 8 < n ? s - 8 : n);
