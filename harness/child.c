@@ -616,18 +616,33 @@ static void child_peak_snapshot(child_t *c) {
             if (top > 0)
                 a.free_cls[a.last_size < 64 ? 0 : a.last_size < 256 ? 1 : a.last_size < 1024 ? 2
                            : a.last_size < 4096 ? 3 : a.last_size < 65536 ? 4 : 5] -= top;
-            emit_live(c, &acc, L);
-            if (st->header_bytes != ALLOC_UNKNOWN)
+            double sum = emit_live(c, &acc, L);
+            if (st->header_bytes != ALLOC_UNKNOWN) {
                 out_line("C overhead\theaders\t%lld", (long long)st->header_bytes);
-            if (st->padding_bytes != ALLOC_UNKNOWN)
+                sum += (double)st->header_bytes;
+            }
+            if (st->padding_bytes != ALLOC_UNKNOWN) {
                 out_line("C overhead\tpadding\t%lld", (long long)st->padding_bytes);
+                sum += (double)st->padding_bytes;
+            }
             for (int k = 0; k < 6; k++)
-                if (a.free_cls[k] > 0)
+                if (a.free_cls[k] > 0) {
                     out_line("C free\t%s\t%.17g", free_cls_label[k], a.free_cls[k]);
-            if (top > 0)
+                    sum += a.free_cls[k];
+                }
+            if (top > 0) {
                 out_line("C top\tfree top of the heap\t%.17g", top);
-            if (st->metadata_bytes > 0)
+                sum += top;
+            }
+            if (st->metadata_bytes > 0) {
                 out_line("C metadata\tallocator metadata\t%lld", (long long)st->metadata_bytes);
+                sum += (double)st->metadata_bytes;
+            }
+            /* what H holds outside every block (the policy heap's 8-byte
+             * pad below the first block and its 8-byte end marker), so
+             * that the parts add up to H */
+            if (!isnan(c->peak_H) && c->peak_H - sum >= 1)
+                out_line("C overhead\toutside the blocks (heap start and end)\t%.17g", c->peak_H - sum);
         }
         return;
     }

@@ -372,6 +372,10 @@ check "trace_two_spellings_listed_twice" grep -q "trace:$(realpath "$T/hole.trac
 (cd "$T" && "$MMB" run --alloc=firstfit --workload=trace:./hole.trace --db="$MDB" --quiet)
 check "trace_relative_stored_absolute" test "$(q "$MDB" "select trace from runs where id=(select max(id) from runs)")" = "$(realpath "$T/hole.trace")"
 check "metrics_hole_heap_map" test "$(q "$MDB" "select group_concat(offset||':'||size||':'||used, ' ') from (select * from heap_blocks where run_id=$id order by seq)")" = "8:1008:0.0 1016:1008:1.0 2024:300016:1.0 302040:746528:0.0"
+# the parts of the composition add up to H: the 16 bytes outside every block
+# (the pad below the first block, the end marker) are a part of their own
+check "metrics_hole_composition_adds_up_to_h" test "$(q "$MDB" "select (select sum(bytes) from composition where run_id=$id and category<>'retained') = peak_heap_bytes from runs where id=$id")" = 1
+check "metrics_hole_composition_outside_blocks" test "$(q "$MDB" "select cast(bytes as int) from composition where run_id=$id and label like 'outside the blocks%'")" = 16
 check "metrics_hole_holes_live_blocks" test "$(q "$MDB" "select holes||' '||live_blocks from runs where id=$id")" = "1 2"
 check "metrics_hole_frag_internal" near "$(q "$MDB" "select frag_internal from runs where id=$id")" "$(python3 -c 'print(24/301024)')"
 check "metrics_hole_free_largest_ratio" near "$(q "$MDB" "select free_largest_ratio from runs where id=$id")" "$(python3 -c 'print(1 - 746528/747536)')"
