@@ -137,6 +137,21 @@ TEST(size_overflow_is_an_error_not_a_wrap) {
     EXPECT_EQ(buf_consume(&b, x, SIZE_MAX, 2, NULL, NULL, NULL), BUF_EOVERFLOW);
 }
 
+/* The product may fit and the block still not: capacity rounded up to 64
+ * plus the 64-byte prefix.  That is BUF_EOVERFLOW too, and its message says
+ * so rather than claiming that num_items x item_size itself overflowed. */
+TEST(size_overflow_of_the_padded_block_says_so) {
+    buf_t *b;
+    EXPECT_EQ(buf_new(&b, SIZE_MAX - 63, 1, NULL), BUF_EOVERFLOW);
+    EXPECT_EQ(buf_new(&b, 1, SIZE_MAX - 100, NULL), BUF_EOVERFLOW);
+    EXPECT_TRUE(strstr(buf_strerror(BUF_EOVERFLOW), "padded to 64 bytes") != NULL);
+    buf_builder_t *bb;
+    EXPECT_EQ(buf_builder_new(&bb, NULL, SIZE_MAX - 70), BUF_EOVERFLOW);
+    ASSERT_TRUE(buf_builder_new(&bb, NULL, 0) == BUF_OK);
+    EXPECT_EQ(buf_builder_append(bb, "x", SIZE_MAX / 2 + 1), BUF_EOVERFLOW);
+    buf_builder_free(bb);
+}
+
 TEST(death_callback_runs_once_with_the_buffers_facts) {
     counter_t c = {0};
     buf_opts_t o = BUF_OPTS_INIT;
@@ -471,6 +486,34 @@ TEST(delayed_buffers_wait_and_die_only_when_collected) {
     EXPECT_EQ(buf_delayed_collect(SIZE_MAX), 0);
 }
 
+/* A released delayed buffer waits in the registry, but buf_from_data no
+ * longer hands it out: a caller that retained it and released it again
+ * queued it twice, and the collection destroyed it twice (use after free). */
+TEST(a_waiting_delayed_buffer_is_not_found_by_its_data) {
+    counter_t c = {0};
+    buf_opts_t o = BUF_OPTS_INIT;
+    o.delayed = 1;
+    o.on_death = count_death;
+    o.death_ctx = &c;
+    buf_t *b;
+    ASSERT_TRUE(buf_new(&b, 10, 1, &o) == BUF_OK);
+    const void *d = buf_data(b);
+    EXPECT_TRUE(buf_from_data(d) == b); /* alive: found */
+    buf_release(b);                     /* waits */
+    EXPECT_EQ(buf_delayed_count(), 1);
+    const buf_t *who;
+    EXPECT_EQ(buf_registry_lookup(d, 1, &who), BUF_OK); /* still registered */
+    buf_t *again = buf_from_data(d);
+    EXPECT_TRUE(again == NULL);
+    if (again) { /* what a caller would do with it */
+        buf_retain(again);
+        buf_release(again);
+    }
+    EXPECT_EQ(buf_delayed_count(), 1);
+    EXPECT_EQ(buf_delayed_collect(SIZE_MAX), 1);
+    EXPECT_EQ(c.calls, 1);
+}
+
 TEST(set_delayed_after_creation) {
     counter_t c = {0};
     buf_opts_t o = BUF_OPTS_INIT;
@@ -744,6 +787,19 @@ TEST(builder_freed_unfinished_releases_everything) {
     EXPECT_EQ(buf_registry_count(), regs);
 }
 
+/* A NULL source with bytes to copy is an invalid argument (as buf_consume's
+ * NULL region is), not a crash in memcpy; NULL with 0 bytes is a no-op. */
+TEST(builder_append_refuses_null_bytes) {
+    buf_builder_t *bb;
+    ASSERT_TRUE(buf_builder_new(&bb, NULL, 0) == BUF_OK);
+    EXPECT_EQ(buf_builder_append(bb, NULL, 0), BUF_OK);
+    EXPECT_EQ(buf_builder_append(bb, NULL, 5), BUF_EINVAL);
+    EXPECT_EQ(buf_builder_length(bb), 0);
+    EXPECT_EQ(buf_builder_append(bb, "ok", 2), BUF_OK);
+    EXPECT_EQ(buf_builder_length(bb), 2);
+    buf_builder_free(bb);
+}
+
 /* ---- pools ------------------------------------------------------------------------- */
 
 TEST(pool_statistics_after_a_known_sequence) {
@@ -933,6 +989,25 @@ TEST(capping_pool_peak_ignores_what_its_parent_refused) {
     buf_pool_destroy(base);
 }
 
+/* A capping pool over a pool that refuses a foreign pointer (debug,
+ * logging) counts no free for it: it used to, wrapping bytes_now below 0,
+ * after which every allocation was refused as over the cap. */
+TEST(capping_pool_counts_no_free_its_parent_refused) {
+    buf_pool_t *base = bump_pool(), *dp, *cp;
+    ASSERT_TRUE(base && buf_pool_debug(&dp, base) == BUF_OK);
+    ASSERT_TRUE(buf_pool_capped(&cp, dp, 1000) == BUF_OK);
+    static _Alignas(64) unsigned char outside[256]; /* readable before it, no header */
+    EXPECT_EQ(buf_pool_free(cp, outside + 128, 40), BUF_EFOREIGN);
+    expect_pool_stats(cp, 0, 0, 0, 0, 0);
+    void *q;
+    EXPECT_EQ(buf_pool_alloc(cp, 100, 0, &q), BUF_OK);
+    expect_pool_stats(cp, 100, 100, 100, 1, 0);
+    EXPECT_EQ(buf_pool_free(cp, q, 100), BUF_OK);
+    buf_pool_destroy(cp);
+    buf_pool_destroy(dp);
+    buf_pool_destroy(base);
+}
+
 TEST(logging_pool_writes_the_trace_format) {
     char *text = NULL;
     size_t len = 0;
@@ -940,6 +1015,9 @@ TEST(logging_pool_writes_the_trace_format) {
     buf_pool_t *base = bump_pool(), *lp;
     ASSERT_TRUE(f && base && buf_pool_logging(&lp, base, f) == BUF_OK);
     EXPECT_STREQ(buf_pool_name(lp), "log(bump)");
+    buf_pool_t *none = (buf_pool_t *)1; /* no stream: refused, *out NULL as for every constructor */
+    EXPECT_EQ(buf_pool_logging(&none, base, NULL), BUF_EINVAL);
+    EXPECT_TRUE(none == NULL);
     void *a, *b, *c;
     buf_pool_alloc(lp, 100, 0, &a);
     buf_pool_alloc(lp, 200, 64, &b);
@@ -986,6 +1064,98 @@ TEST(logging_pool_refuses_a_foreign_pointer_without_freeing_it) {
     buf_pool_destroy(base);
     fclose(f);
     free(text);
+}
+
+/* buf_pool_realloc refuses a foreign pointer as buf_pool_free does: the
+ * logging pool used to pass it to its parent's realloc (moving a block it
+ * never owned, counting a free it never had and tracing "r 1 ..." for a slot
+ * it never allocated); the debug pool made, copied and counted the new block
+ * and then reported BUF_EFOREIGN, leaving the caller to leak it. */
+TEST(logging_and_debug_pools_refuse_to_realloc_a_foreign_pointer) {
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    buf_pool_t *base = bump_pool(), *dp, *lp;
+    ASSERT_TRUE(f && base && buf_pool_debug(&dp, base) == BUF_OK);
+    ASSERT_TRUE(buf_pool_logging(&lp, dp, f) == BUF_OK);
+    void *mine, *theirs, *was;
+    ASSERT_TRUE(buf_pool_alloc(lp, 10, 0, &mine) == BUF_OK);
+    ASSERT_TRUE(buf_pool_alloc(dp, 40, 0, &theirs) == BUF_OK);
+    was = theirs;
+    EXPECT_EQ(buf_pool_realloc(lp, &theirs, 40, 5000, 0), BUF_EFOREIGN);
+    EXPECT_TRUE(theirs == was);
+    expect_pool_stats(lp, 10, 10, 10, 1, 0);
+    expect_pool_stats(dp, 50, 50, 50, 2, 0);
+    EXPECT_EQ(buf_pool_free(dp, theirs, 40), BUF_OK);
+    /* memory the debug pool never handed out (readable before it, no header) */
+    static _Alignas(64) unsigned char outside[256];
+    void *q = outside + 128;
+    EXPECT_EQ(buf_pool_realloc(dp, &q, 40, 5000, 64), BUF_EFOREIGN);
+    EXPECT_TRUE(q == outside + 128);
+    expect_pool_stats(dp, 10, 50, 50, 2, 1);
+    EXPECT_EQ(buf_pool_free(lp, mine, 10), BUF_OK);
+    fflush(f);
+    EXPECT_STREQ(text, "a 0 10\nf 0\n");
+    buf_pool_destroy(lp);
+    buf_pool_destroy(dp);
+    buf_pool_destroy(base);
+    fclose(f);
+    free(text);
+}
+
+/* A heap that never reuses memory, remembers the block it handed out last
+ * and counts frees; and a stream whose every write fails. */
+static struct {
+    _Alignas(64) unsigned char arena[1 << 16];
+    size_t used;
+    void *last;
+    int frees;
+} keep;
+static void *keep_malloc(void *h, size_t n) {
+    (void)h;
+    size_t at = (keep.used + 63) & ~(size_t)63;
+    if (at + n > sizeof keep.arena)
+        return NULL;
+    keep.used = at + n;
+    return keep.last = keep.arena + at;
+}
+static void *keep_aligned(void *h, size_t align, size_t n) { return align <= 64 ? keep_malloc(h, n) : NULL; }
+static void keep_free(void *h, void *p) {
+    (void)h, (void)p;
+    keep.frees++;
+}
+static ssize_t failing_write(void *c, const char *b, size_t n) {
+    (void)c, (void)b, (void)n;
+    errno = ENOSPC;
+    return -1;
+}
+
+/* A block whose "a" line could not be written goes back to the parent
+ * (BUF_EIO); the logging pool must forget it, not keep it as its own: a
+ * later free of that address (someone else's block by then) used to be
+ * passed on to the parent. */
+TEST(logging_pool_forgets_a_block_whose_trace_line_failed) {
+    static const alloc_methods_t keep_m = {.name = "keep", .malloc = keep_malloc, .free = keep_free,
+                                           .aligned = keep_aligned};
+    memset(&keep, 0, sizeof keep);
+    cookie_io_functions_t io = {.write = failing_write};
+    FILE *f = fopencookie(NULL, "w", io);
+    ASSERT_TRUE(f != NULL);
+    setvbuf(f, NULL, _IONBF, 0);
+    buf_pool_t *base, *lp;
+    ASSERT_TRUE(buf_pool_wrap(&base, &keep_m, NULL) == BUF_OK);
+    ASSERT_TRUE(buf_pool_logging(&lp, base, f) == BUF_OK);
+    void *q = (void *)1;
+    EXPECT_EQ(buf_pool_alloc(lp, 100, 0, &q), BUF_EIO);
+    EXPECT_TRUE(q == NULL);
+    EXPECT_EQ(keep.frees, 1); /* the block went back */
+    expect_pool_stats(lp, 0, 0, 0, 0, 0);
+    EXPECT_EQ(buf_pool_free(lp, keep.last, 100), BUF_EFOREIGN);
+    EXPECT_EQ(keep.frees, 1);
+    expect_pool_stats(lp, 0, 0, 0, 0, 0);
+    buf_pool_destroy(lp);
+    buf_pool_destroy(base);
+    fclose(f);
 }
 
 TEST(debug_pool_canary_catches_overruns_only) {
@@ -1280,6 +1450,27 @@ static void table_round_trip(const char *name) {
     EXPECT_EQ(s.payload_bytes, 0);
     EXPECT_EQ(s.used_blocks, 0);
     EXPECT_EQ(s.allocated_bytes, 0);
+    alloc_fini(m, heap);
+}
+
+/* A table buffer (its handle in its block) reached with buf_from_data
+ * cannot move: BUF_EBUSY, whose message used to blame live slices it did
+ * not have. */
+TEST(a_table_buffer_cannot_move_and_says_why) {
+    const char *inner;
+    const alloc_methods_t *m = alloc_split_name("buffer:bump", &inner);
+    alloc_config_t cfg = {.inner = inner};
+    void *heap;
+    ASSERT_TRUE(alloc_init(m, &cfg, &heap) == 0);
+    char *p = m->malloc(heap, 100);
+    buf_t *b = buf_from_data(p);
+    ASSERT_TRUE(b != NULL);
+    EXPECT_EQ(buf_refcount(b), 1);
+    EXPECT_EQ(buf_resize(b, 1), BUF_OK); /* same capacity: no move */
+    EXPECT_EQ(buf_resize(b, 2), BUF_EBUSY);
+    EXPECT_TRUE(buf_data(b) == p);
+    EXPECT_TRUE(strstr(buf_strerror(BUF_EBUSY), "table buffer") != NULL);
+    m->free(heap, p);
     alloc_fini(m, heap);
 }
 
@@ -1600,6 +1791,7 @@ int main(void) {
     RUN(aligned_to_64_with_zeroed_padding_for_many_sizes);
     RUN(init_values_none_zero_byte);
     RUN(size_overflow_is_an_error_not_a_wrap);
+    RUN(size_overflow_of_the_padded_block_says_so);
     RUN(death_callback_runs_once_with_the_buffers_facts);
     RUN(consume_refuses_every_overlap_and_accepts_touching);
     RUN(consume_refuses_empty_null_and_wrapping_regions);
@@ -1611,6 +1803,7 @@ int main(void) {
     RUN(threads_create_and_release_concurrently);
     RUN(ids_increase_and_pool_references_are_exact_across_threads);
     RUN(delayed_buffers_wait_and_die_only_when_collected);
+    RUN(a_waiting_delayed_buffer_is_not_found_by_its_data);
     RUN(set_delayed_after_creation);
     RUN(slice_outlives_the_parent_handle);
     RUN(slice_bounds_are_checked_in_items);
@@ -1620,18 +1813,23 @@ int main(void) {
     RUN(resize_keeps_contents_and_zero_fills_growth);
     RUN(builder_appends_typed_values_and_finishes_immutable);
     RUN(builder_freed_unfinished_releases_everything);
+    RUN(builder_append_refuses_null_bytes);
     RUN(pool_statistics_after_a_known_sequence);
     RUN(a_failed_resize_keeps_the_block_and_its_contents);
     RUN(capping_pool_refuses_beyond_its_cap);
     RUN(capping_pool_peak_ignores_what_its_parent_refused);
+    RUN(capping_pool_counts_no_free_its_parent_refused);
     RUN(logging_pool_writes_the_trace_format);
     RUN(logging_pool_refuses_a_foreign_pointer_without_freeing_it);
+    RUN(logging_and_debug_pools_refuse_to_realloc_a_foreign_pointer);
+    RUN(logging_pool_forgets_a_block_whose_trace_line_failed);
     RUN(debug_pool_canary_catches_overruns_only);
     RUN(builder_completes_and_reports_a_broken_canary);
     RUN(pool_new_reports_unknown_and_unusable_names);
     RUN(default_pool_follows_the_environment);
     RUN(default_pool_warning_gives_the_reason);
     RUN(buffer_heap_names_the_pool_that_serves);
+    RUN(a_table_buffer_cannot_move_and_says_why);
     RUN(buffer_glibc_through_the_allocator_table);
     RUN(buffer_bump_through_the_allocator_table);
     RUN(buffer_table_treemap_split);

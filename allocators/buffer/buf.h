@@ -46,14 +46,14 @@ extern "C" {
     X(BUF_OK, "success")                                                           \
     X(BUF_EINVAL, "invalid argument")                                              \
     X(BUF_ENOMEM, "out of memory: the pool's allocator returned no memory")        \
-    X(BUF_EOVERFLOW, "num_items x item_size does not fit in size_t")               \
+    X(BUF_EOVERFLOW, "num_items x item_size, padded to 64 bytes with the block's 64-byte prefix, does not fit in size_t") \
     X(BUF_ERANGE, "offset or length outside the buffer's bounds")                  \
     X(BUF_EOVERLAP, "memory overlaps a region the buffer manager already knows")   \
     X(BUF_ECAP, "allocation refused: the capping pool's byte cap would be exceeded") \
     X(BUF_ECANARY, "debug pool canary overwritten: something wrote past the end of a block") \
     X(BUF_EFINISHED, "the builder is already finished")                            \
     X(BUF_EIMMUTABLE, "the buffer is immutable")                                   \
-    X(BUF_EBUSY, "the buffer has live slices and cannot move")                     \
+    X(BUF_EBUSY, "the buffer cannot move: it has live slices, or it is a table buffer, whose handle lives in its block") \
     X(BUF_ENOTOWNED, "the operation needs an owned host buffer (not a slice, consumed or device buffer)") \
     X(BUF_ENODEV, "no CUDA device")                                                \
     X(BUF_EDEVICE, "a CUDA runtime call failed")                                   \
@@ -89,7 +89,10 @@ typedef struct buf_pool_stats {
 
 /* Create a pool over a new heap of the allocator `name` of the table
  * (alloc_init is called on it).  BUF_ENOALLOC for an unknown name,
- * BUF_EUNAVAIL when it is not available, BUF_EINIT when its init fails.
+ * BUF_EUNAVAIL when it is not available, BUF_EINIT when its init fails
+ * (alloc_last_error() then says why, e.g. jemalloc not preloaded),
+ * BUF_EINVAL for a NULL name, a device allocator (cuda: no host memory) or
+ * the buffer manager itself ("buffer", "buffer:NAME").
  *     buf_pool_t *p;
  *     if (buf_pool_new(&p, "bump") == 0) { ...; buf_pool_destroy(p); } */
 int buf_pool_new(buf_pool_t **out, const char *name);
@@ -146,7 +149,9 @@ void buf_pool_get_stats(buf_pool_t *pool, buf_pool_stats_t *out);
 int buf_pool_alloc(buf_pool_t *pool, size_t n, size_t align, void **out);
 /* Resize *p from old_n to new_n bytes keeping contents and alignment.  On
  * BUF_ENOMEM *p and its contents are as they were.  An alignment above 16 is
- * kept by allocate + copy + free unless the block already has the room. */
+ * kept by allocate + copy + free unless the block already has the room.
+ * Logging and debug pools refuse a pointer they did not hand out
+ * (BUF_EFOREIGN, *p left alone), as buf_pool_free does. */
 int buf_pool_realloc(buf_pool_t *pool, void **p, size_t old_n, size_t new_n, size_t align);
 /* Returns BUF_ECANARY from a debug pool whose canary was overwritten. */
 int buf_pool_free(buf_pool_t *pool, void *p, size_t n);
@@ -196,7 +201,8 @@ typedef struct buf_opts {
 
 /* Allocate num_items x item_size bytes (64-byte aligned; capacity rounded up
  * to a multiple of 64, at least 64, the padding zeroed).  opts may be NULL.
- * The caller holds one reference.  BUF_EOVERFLOW when the product overflows.
+ * The caller holds one reference.  BUF_EOVERFLOW when the product, or the
+ * block it needs (capacity + 64-byte prefix), overflows size_t.
  *     buf_t *b; buf_new(&b, 100, 8, NULL); ... buf_release(b); */
 int buf_new(buf_t **out, size_t num_items, size_t item_size, const buf_opts_t *opts);
 
@@ -227,7 +233,9 @@ int buf_extract(buf_t *src, size_t start, size_t end, buf_pool_t *pool, buf_t **
 /* Change an owned host buffer's item count, keeping the contents; growth is
  * filled with the init value (zero or byte), padding stays zeroed.
  * BUF_ENOTOWNED for slices/consumed/device buffers, BUF_EBUSY while slices
- * exist, BUF_EIMMUTABLE for finished builders' buffers.
+ * exist (and for a table buffer, from buf_from_data of a pointer that the
+ * "buffer" allocator handed out, to a new capacity), BUF_EIMMUTABLE for
+ * finished builders' buffers.
  *     buf_resize(b, 200); */
 int buf_resize(buf_t *b, size_t num_items);
 
@@ -254,8 +262,9 @@ long buf_refcount(const buf_t *b);
 buf_pool_t *buf_pool_of(const buf_t *b);
 
 /* The buffer whose data starts at p (as returned by buf_data of an owned
- * buffer), or NULL (also for slices and consumed memory).  One registry
- * lookup: O(log n). */
+ * buffer), or NULL (also for slices, consumed memory and a delayed buffer
+ * already released, waiting to be collected).  It takes no reference: p's
+ * buffer must be kept alive by the caller.  One registry lookup: O(log n). */
 buf_t *buf_from_data(const void *p);
 
 /* ---- builders ------------------------------------------------------------- */
@@ -268,7 +277,9 @@ typedef struct buf_builder buf_builder_t;
  *     buf_t *b; buf_builder_finish(bb, &b); buf_builder_free(bb); */
 int buf_builder_new(buf_builder_t **out, buf_pool_t *pool, size_t initial_capacity);
 /* Appends; one that moves the block over a debug pool whose canary was
- * broken still happens and returns BUF_ECANARY (as buf_resize does). */
+ * broken still happens and returns BUF_ECANARY (as buf_resize does).
+ * BUF_EOVERFLOW past SIZE_MAX / 2 bytes in all (the capacity doubles);
+ * BUF_EINVAL for p NULL with n > 0. */
 int buf_builder_append(buf_builder_t *bb, const void *p, size_t n);
 int buf_builder_append_u8(buf_builder_t *bb, uint8_t v);
 int buf_builder_append_i32(buf_builder_t *bb, int32_t v);

@@ -452,5 +452,11 @@ buf_t *buf_from_data(const void *p) {
         return NULL;
     if (owner->kind != BUF_KIND_OWNED || owner->data != p)
         return NULL;
+    /* no reference left: released and waiting on the delayed list (it stays
+     * in the registry) or being destroyed.  Handing it out would let the
+     * caller retain it, and its next release would queue it a second time:
+     * destroyed twice by the collection. */
+    if (atomic_load(&owner->refs) == 0)
+        return NULL;
     return (buf_t *)owner;
 }

@@ -42,6 +42,8 @@ int buf_builder_new(buf_builder_t **out, buf_pool_t *pool, size_t initial_capaci
 int buf_builder_append(buf_builder_t *bb, const void *p, size_t n) {
     if (!bb)
         return BUF_EINVAL;
+    if (!p && n) /* as buf_consume refuses a NULL region: no bytes to copy from */
+        return BUF_EINVAL;
     if (bb->finished)
         return BUF_EFINISHED;
     if (n > SIZE_MAX / 2 - bb->len)

@@ -161,6 +161,7 @@ static int pool_wrapper(buf_pool_t **out, buf_pool_t *parent, buf_pool_kind_t ki
 }
 
 int buf_pool_logging(buf_pool_t **out, buf_pool_t *parent, FILE *f) {
+    *out = NULL; /* as every failed constructor leaves it */
     if (!f)
         return BUF_EINVAL;
     int rc = pool_wrapper(out, parent, BUF_POOL_LOG, "log");
@@ -249,6 +250,17 @@ static int ptrmap_put(buf_pool_t *p, uintptr_t key, uint64_t slot) {
     p->map[i].key = key;
     p->map[i].slot = slot;
     return BUF_OK;
+}
+
+/* Is key in the map? */
+static bool ptrmap_has(const buf_pool_t *p, uintptr_t key) {
+    if (!p->map_cap)
+        return false;
+    size_t mask = p->map_cap - 1;
+    for (size_t i = ptrmap_hash(key, p->map_cap); p->map[i].key; i = (i + 1) & mask)
+        if (p->map[i].key == key)
+            return true;
+    return false;
 }
 
 /* Remove key; returns its slot or UINT64_MAX. Backward-shift deletion. */
@@ -412,10 +424,14 @@ static int pool_alloc(buf_pool_t *p, size_t n, size_t align, void **out, long re
             return rc;
         pthread_mutex_lock(p->lk);
         uint64_t slot = p->next_slot++;
-        if (ptrmap_put(p, (uintptr_t)q, slot))
+        if (ptrmap_put(p, (uintptr_t)q, slot)) {
             rc = BUF_ENOMEM;
-        else if (fprintf(p->log, "a %" PRIu64 " %zu\n", slot, n) < 0)
+        } else if (fprintf(p->log, "a %" PRIu64 " %zu\n", slot, n) < 0) {
+            /* the block goes back to the parent below: forget it, or a later
+             * block of someone else's at that address would pass for ours */
+            ptrmap_take(p, (uintptr_t)q);
             rc = BUF_EIO;
+        }
         if (!rc) {
             st_alloc(p, n);
             p->refs += ref;
@@ -490,6 +506,14 @@ static int pool_free(buf_pool_t *p, void *q, size_t n, long unref) {
         break;
     case BUF_POOL_CAP:
         rc = buf_pool_free(p->parent, q, n);
+        if (rc == BUF_EFOREIGN) {
+            /* the parent (logging, debug) refused it and freed nothing:
+             * counting the free would take bytes_now below what is live
+             * (wrapping past 0, so that every later allocation is refused) */
+            if (unref)
+                buf_pool_destroy(p);
+            return rc;
+        }
         break;
     case BUF_POOL_LOG: {
         pthread_mutex_lock(p->lk);
@@ -650,6 +674,15 @@ int buf_pool_realloc(buf_pool_t *p, void **pp, size_t old_n, size_t new_n, size_
     }
     case BUF_POOL_LOG: {
         void *old = *pp;
+        /* a pointer this pool never handed out is refused before the
+         * parent sees it, as buf_pool_free refuses it: the parent's realloc
+         * would move (free) a block someone else owns, and the trace would
+         * get an "r" for a slot it never allocated */
+        pthread_mutex_lock(p->lk);
+        bool ours = ptrmap_has(p, (uintptr_t)old);
+        pthread_mutex_unlock(p->lk);
+        if (!ours)
+            return BUF_EFOREIGN;
         rc = buf_pool_realloc(p->parent, pp, old_n, new_n, align);
         if (rc && rc != BUF_ECANARY)
             return rc;
@@ -665,6 +698,13 @@ int buf_pool_realloc(buf_pool_t *p, void **pp, size_t old_n, size_t new_n, size_
         pthread_mutex_unlock(p->lk);
         return rc;
     }
+    case BUF_POOL_DEBUG:
+        /* refuse a foreign pointer up front (buf_pool_free would, but only
+         * after realloc_by_copy had made and counted the new block, which
+         * the caller, told of an error, would then leak) */
+        if (((dbg_hdr_t *)*pp - 1)->magic != BUF_DBG_MAGIC)
+            return BUF_EFOREIGN;
+        return realloc_by_copy(p, pp, old_n, new_n, align);
     default:
         return realloc_by_copy(p, pp, old_n, new_n, align);
     }
