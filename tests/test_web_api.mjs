@@ -77,6 +77,8 @@ try {
   check(r.status === 200 && r.json.total === 0, 'since as a full time');
   r = await get('/api/runs?allocator=nosuch');
   check(r.status === 200 && r.json.total === 0, 'an unknown allocator matches nothing');
+  r = await get('/api/runs?allocator');
+  check(r.status === 200 && r.json.total === 0, 'an allocator given without a value matches nothing, as allocator= does', r.body.slice(0, 100));
   r = await get('/api/runs?since=2024-02-29&until=2400-02-29');
   check(r.status === 200 && r.json.total === 8, 'a leap day is a date');
 
@@ -148,7 +150,8 @@ try {
                    '/api/runs?since=yesterday', '/api/runs?since=2026-13-01', '/api/runs?until=2026-01-01T25:00:00Z', '/api/runs?bogus=1',
                    '/api/runs?format=xml', '/api/runs.csv?format=json', '/api/metrics?x=1', '/api/runs/1?limit=3',
                    '/api/runs?since=2026-02-31', '/api/runs?until=2025-02-29', '/api/runs?since=2026-04-31T00:00:00Z', '/api/runs?until=2100-02-29',
-                   '/api/runs?limit=1&limit=abc', '/api/runs?limit=5&limit=5', '/api/compare?runs=1&runs=2', '/api/runs/1?format=csv&format=json']) {
+                   '/api/runs?limit=1&limit=abc', '/api/runs?limit=5&limit=5', '/api/compare?runs=1&runs=2', '/api/runs/1?format=csv&format=json',
+                   '/api/runs?limit', '/api/runs?offset', '/api/runs?since', '/api/runs?until', '/api/runs?format', '/api/compare?runs']) {
     r = await get(p);
     check(r.status === 400 && isJson(r) && typeof r.json.error === 'string' && r.json.error.endsWith('.'), `GET ${p} is 400 with one sentence`, `${r.status} ${r.body}`);
   }

@@ -70,8 +70,13 @@ static enum MHD_Result send_json(struct MHD_Connection *c, unsigned status, cons
 
 /* ---- query-string access for the API ------------------------------------ */
 
+/* A key given without '=' ("?limit") reads as an empty value, so that it is
+ * refused or matched as "?limit=" is, not taken for an absent one. */
 static const char *q_get(void *cls, const char *key) {
-    return MHD_lookup_connection_value(cls, MHD_GET_ARGUMENT_KIND, key);
+    const char *v = NULL;
+    if (MHD_lookup_connection_value_n(cls, MHD_GET_ARGUMENT_KIND, key, strlen(key), &v, NULL) != MHD_YES)
+        return NULL;
+    return v ? v : "";
 }
 
 typedef struct {

@@ -220,6 +220,19 @@ try {
   await page.goto(url + '?allocator=nosuch');
   await page.waitForSelector('#runs tbody td.empty');
   check(await page.$eval('#runs tbody td.empty', (t) => t.textContent === 'No runs match the filters.'), 'filters that match nothing say so');
+  // ... and the filter shows the value it filters by, not "all"
+  check(await page.$eval('#f-allocator', (s) => s.value === 'nosuch' && s.selectedOptions[0].textContent === 'nosuch (0)'),
+        'a filter value with no runs is shown in its control');
+  await page.goto(url + '?status=weird');
+  await page.waitForSelector('#runs tbody td.empty');
+  check(await page.$eval('#f-status', (s) => s.value === 'weird'), 'an unknown status in the URL is shown in its control');
+
+  // More runs selected than /api/compare takes (50): Compare is off and the
+  // page says why, instead of leading to a page that only shows the API's 400.
+  await page.goto(url + '?sel=' + Array.from({ length: 51 }, (_, i) => i + 1).join(','));
+  await page.waitForSelector('#runs tbody tr');
+  const over = await page.$eval('#compare', (b) => b.disabled) && await page.$eval('#sel-count', (c) => /51 runs selected.*at most 50/.test(c.textContent));
+  check(over, 'selecting more than 50 runs turns Compare off and says at most 50 compare');
 
   // NULL metrics are no value, not 0: multi-threaded runs (steady_ns_per_op
   // is NULL) and a failed run, next to a single run of another workload.
@@ -292,6 +305,47 @@ try {
         check(!!rssCard && new RegExp(`The baseline ${ok[0].allocator} measured 0 here, so there is no ratio to it`).test(rssCard.empty),
               `a baseline of 0 says there is no ratio, not no data (${rssCard && rssCard.empty})`);
       } else console.log('note: no sqlite3 command; the mixed-build check is skipped');
+    }
+  }
+
+  // One sweep of two traces: two request streams of the workload "trace" in
+  // the same sweep and repetition.  A ratio to the baseline pairs runs of one
+  // stream (as export --summary does), so the baseline's own bar is 1.
+  if (!process.env.MMBENCH_WEB_DB) {
+    const t2 = path.join(workdir, 'two.trace');
+    fs.writeFileSync(t2, Array.from({ length: 400 }, (_, i) => (i % 4 === 3 ? `f ${i - 1}` : `a ${i} ${16 + (i * 37) % 2000}`)).join('\n') + '\n');
+    const t1 = path.join(here, '../data/sparse.trace');
+    const tr = spawnSync(mmbench, ['run', '--alloc=glibc,bestfit', `--workload=trace:${t1},trace:${t2}`, '--reps=2', '--quiet', `--db=${db}`],
+                         { encoding: 'utf8', timeout: 60000 });
+    const traces = (await (await fetch(url + 'api/runs?workload=trace&limit=1000')).json()).runs;
+    const twoStreams = tr.status === 0 && traces.length === 8;
+    check(twoStreams, `a sweep of two traces recorded (${tr.status} ${tr.stderr})`);
+    if (twoStreams) {
+      await page.goto(`${url}compare.html?runs=${traces.map((r) => r.id).join(',')}&baseline=glibc`);
+      await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
+      const got = await page.evaluate(async () => {
+        const d = await (await fetch('/api/compare?runs=' + new URLSearchParams(location.search).get('runs'))).json();
+        const med = (v) => { const s = [...v].sort((a, b) => a - b), h = s.length >> 1; return s.length % 2 ? s[h] : (s[h - 1] + s[h]) / 2; };
+        const chart = window.Chart.getChart(document.querySelector('#bars canvas'));
+        return chart.data.labels.map((label, i) => {
+          const q = d.runs.filter((r) => r.allocator === label).map((r) => r.ns_per_op / d.runs.find((b) => b.allocator === 'glibc' &&
+            b.sweep === r.sweep && b.rep === r.rep && b.stream_hash === r.stream_hash).ns_per_op);
+          return { label, got: chart.data.datasets[0].data[i], want: med(q), eb: chart.data.datasets[0].errorBars[i] };
+        });
+      });
+      const glibcBar = got.find((b) => b.label === 'glibc');
+      check(!!glibcBar && glibcBar.got === 1 && glibcBar.eb.min === 1 && glibcBar.eb.max === 1,
+            `the baseline's bar is 1 when a sweep holds two streams of one workload (${JSON.stringify(glibcBar)})`);
+      check(got.length === 2 && got.every((b) => Math.abs(b.got - b.want) <= 1e-9 * b.want),
+            `ratios pair each run with the baseline's run of the same stream (${got.map((b) => `${b.label} ${b.got}/${b.want}`).join(', ')})`);
+      // the 8-request trace times no request: p99 is NULL for every run, the baseline's and the others'
+      const short = traces.filter((r) => r.trace === fs.realpathSync(t1)).map((r) => r.id);
+      await page.goto(`${url}compare.html?runs=${short.join(',')}&baseline=glibc`);
+      await page.waitForSelector('body[data-ready="1"]', { timeout: 15000 });
+      const p99 = await page.$$eval('#bars .card', (cs) => cs.map((c) => ({ title: c.querySelector('h3').textContent,
+        empty: c.querySelector('.empty') ? c.querySelector('.empty').textContent : '' })).find((c) => /p99/i.test(c.title)));
+      check(short.length === 4 && !!p99 && /NULL for every run/.test(p99.empty),
+            `a metric NULL for every run says so, not that the baseline lacks it (${p99 && p99.empty})`);
     }
   }
 

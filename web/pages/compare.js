@@ -133,18 +133,19 @@ function rel(key, x, b) {
   if (MINUS_ONE.has(key)) return (1 + x) / (1 + b);
   return b ? x / b : null;
 }
-// Each run against the baseline's run of the same sweep and repetition (run
-// --reps interleaves the allocators, so the two ran one after the other and
-// the machine's drift cancels): the median and range of those ratios, as
-// `mmbench export --summary --baseline` computes them.  Runs with no such
-// partner fall back to the quotient of the medians.
+// Each run against the baseline's run of the same sweep, repetition and
+// request stream (run --reps interleaves the allocators, so the two ran one
+// after the other and the machine's drift cancels; one sweep of
+// trace:a,trace:b holds two streams of the workload "trace"): the median and
+// range of those ratios, as `mmbench export --summary --baseline` computes
+// them.  Runs with no such partner fall back to the quotient of the medians.
 function relStats(key, mine, theirs) {
   const ratios = [];
   let zero = false; // a partner's value was 0: no quotient, which is not "no data"
   for (const r of mine) {
     const x = r[key];
     if (r.status !== 'ok' || x == null || !isFinite(x)) continue;
-    const b = theirs.find((q) => q.status === 'ok' && q.sweep === r.sweep && q.rep === r.rep);
+    const b = theirs.find((q) => q.status === 'ok' && q.sweep === r.sweep && q.rep === r.rep && q.stream_hash === r.stream_hash);
     const q = b && b[key] != null && isFinite(b[key]) ? rel(key, x, b[key]) : null;
     if (q != null && isFinite(q)) ratios.push(q);
     else if (b && b[key] === 0) zero = true;
@@ -184,9 +185,10 @@ function drawBars() {
     grid.append(c);
     // NULL is no value, not 0: say so instead of an empty axis or a missing bar.
     if (mids.every((m) => m == null)) {
-      box.replaceChildren(el('p', { class: 'empty' }, base && !bs
+      const none = !runs.some((r) => r[key] != null && isFinite(r[key])); // no run has a value, the baseline's or another's
+      box.replaceChildren(el('p', { class: 'empty' }, base && !bs && !none
         ? `No value for the baseline ${base}, so nothing to compare with.`
-        : base && bs.max === 0 ? `The baseline ${base} measured 0 here, so there is no ratio to it.`
+        : base && bs && bs.max === 0 ? `The baseline ${base} measured 0 here, so there is no ratio to it.`
         : 'No value: this metric is NULL for every run here (failed, or not measurable for these runs).'));
       continue;
     }

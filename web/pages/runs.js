@@ -4,6 +4,7 @@
 import { api, metricInfo, fmtUnit, fmtCount, el, pill, readState, writeState, csvLink, showError } from './common.js';
 
 const PAGE = 50;
+const COMPARE_MAX = 50; // the most runs /api/compare takes
 const KEY_METRICS = ['ns_per_op', 'steady_ns_per_op', 'lat_p99_ns', 'peak_rss_bytes', 'frag_jw4', 'rss_overhead'];
 const FILTERS = ['allocator', 'workload', 'status', 'since', 'until', 'sweep'];
 
@@ -21,17 +22,27 @@ function save() {
   if (selected.size) s.sel = [...selected].join(',');
   writeState(s);
   const n = selected.size;
-  $('sel-count').textContent = n ? `${n} run${n > 1 ? 's' : ''} selected` : 'No runs selected';
-  $('compare').disabled = n === 0;
+  $('sel-count').textContent = n ? `${n} run${n > 1 ? 's' : ''} selected` +
+    (n > COMPARE_MAX ? `: at most ${COMPARE_MAX} compare at once` : '') : 'No runs selected';
+  $('compare').disabled = n === 0 || n > COMPARE_MAX;
   $('compare').textContent = n ? `Compare ${n}` : 'Compare';
-  $('nav-compare').href = n ? `/compare.html?runs=${[...selected].join(',')}` : '/compare.html';
+  $('nav-compare').href = n && n <= COMPARE_MAX ? `/compare.html?runs=${[...selected].join(',')}` : '/compare.html';
+}
+
+// Show a filter's value in its select; one no option has (a shared URL naming
+// an allocator with no runs here) gets an option of its own, so the control
+// does not read "all" while the list is filtered.
+function showFilter(sel, v) {
+  if (!v) return;
+  if (![...sel.options].some((o) => o.value === v)) sel.append(el('option', { value: v }, `${v} (0)`));
+  sel.value = v;
 }
 
 async function fillSelect(id, route, key) {
   const d = await api(route);
   const sel = $(id);
   for (const x of d[key]) sel.append(el('option', { value: x.name }, `${x.name} (${x.runs})`));
-  if (state[id.slice(2)]) sel.value = state[id.slice(2)];
+  showFilter(sel, state[id.slice(2)]);
 }
 
 function params() {
@@ -109,7 +120,7 @@ async function load() {
 function bind() {
   for (const f of ['allocator', 'workload', 'status', 'since', 'until']) {
     const e = $('f-' + f);
-    if (state[f]) e.value = state[f];
+    if (e.tagName === 'SELECT') showFilter(e, state[f]); else if (state[f]) e.value = state[f];
     e.addEventListener('change', () => { state[f] = e.value; offset = 0; load(); });
   }
   $('f-clear').addEventListener('click', () => {
@@ -125,7 +136,7 @@ function bind() {
     save();
   });
   $('compare').addEventListener('click', () => {
-    if (selected.size) location.href = `/compare.html?runs=${[...selected].sort((a, b) => a - b).join(',')}`;
+    if (selected.size && selected.size <= COMPARE_MAX) location.href = `/compare.html?runs=${[...selected].sort((a, b) => a - b).join(',')}`;
   });
 }
 
