@@ -141,6 +141,7 @@ typedef struct child_thread {
     _Atomic int64_t live;      /* bytes this thread allocated minus freed */
     _Atomic int64_t blocks;
     int64_t peak_seen;         /* the largest L of all threads this worker added up */
+    uint64_t end_ns;           /* when this worker served its last request */
     uint64_t *lat;             /* TSC ticks of sampled requests */
     uint64_t nlat, latcap;
     char pad[64];
@@ -959,6 +960,7 @@ static inline __attribute__((always_inline)) void child_loop_worker(child_thread
                 peak = sum;
         }
     }
+    t->end_ns = hx_now_ns();
     t->peak_seen = peak;
 }
 
@@ -1010,9 +1012,14 @@ static void child_run_threads(child_t *c, uint32_t nsamples, double *wall_ns) {
                 next_k++;
         }
     }
-    for (uint32_t i = 0; i < T; i++)
+    /* The loop ends when the last worker served its last request, not when
+     * the watcher noticed (up to its 100 us sleep and a sample later) */
+    uint64_t end = 0;
+    for (uint32_t i = 0; i < T; i++) {
         pthread_join(c->th[i].tid, NULL);
-    uint64_t end = hx_now_ns();
+        if (c->th[i].end_ns > end)
+            end = c->th[i].end_ns;
+    }
     *wall_ns = (double)(end - c->t_start_ns);
     int64_t L = 0, blocks = 0;
     for (uint32_t i = 0; i < T; i++) {

@@ -276,6 +276,37 @@ static void sizes_canon(char *out, size_t len, const char *text) {
         snprintf(out, len, "%s", text ? text : "");
         return;
     }
+    /* pow2:MIN:MAX draws the powers of two from MIN up to MAX: written by
+     * the first and the last of them (pow2:100:1000 is pow2:128:512) */
+    if (d.kind == WL_DIST_POW2) {
+        uint64_t lo = 1, hi;
+        while (lo < (uint64_t)d.a)
+            lo <<= 1;
+        for (hi = lo; hi <= (uint64_t)d.b / 2; hi <<= 1)
+            ;
+        d.a = (double)lo;
+        d.b = (double)hi;
+    }
+    /* one size only (uniform:64:64, pow2:64:127, pareto:64:64:A, set:64,64):
+     * each draw takes one number from the generator and gives that size, so
+     * these are one stream, written set:64 (a set of several equal values
+     * may, once in 2^60 draws, take two numbers: the hash, also in the
+     * key, keeps such a stream apart) */
+    if (((d.kind == WL_DIST_UNIFORM || d.kind == WL_DIST_POW2 || d.kind == WL_DIST_PARETO) && d.a == d.b) ||
+        d.kind == WL_DIST_SET) {
+        uint32_t i = d.kind == WL_DIST_SET ? 1 : 0;
+        while (d.kind == WL_DIST_SET && i < d.nset && d.set[i] == d.set[0])
+            i++;
+        if (d.kind != WL_DIST_SET || i == d.nset) {
+            uint64_t v = d.kind == WL_DIST_SET ? d.set[0] : (uint64_t)d.a;
+            d.kind = WL_DIST_SET;
+            d.set[0] = v;
+            d.nset = 1;
+        }
+    }
+    /* lognormal's MU and SIGMA may be typed -0, the same as 0 */
+    d.a += 0.0;
+    d.b += 0.0;
     char a[HX_NUM_MAX], b[HX_NUM_MAX], c[HX_NUM_MAX];
     switch (d.kind) {
     case WL_DIST_UNIFORM:

@@ -250,7 +250,9 @@ static int join_trace_names(char **items, int n) {
 /* A trace that exists is named by its canonical path (realpath: absolute,
  * no "." or ".." or symbolic links), so that trace:x and trace:./x are one
  * workload, and the stored name finds the file from any directory.  A name
- * that does not resolve stays as typed (its run says why it cannot open). */
+ * that does not resolve stays as typed (its run says why it cannot open),
+ * and so does one whose canonical path is longer than a run can record (a
+ * short name deep in the tree: refused for a length the user never typed). */
 static char *resolved_traces[MAX_LIST]; /* held to the end (reachable for LeakSanitizer) */
 static void resolve_trace_names(char **items, int n) {
     for (int i = 0; i < n && i < MAX_LIST; i++) {
@@ -259,6 +261,10 @@ static void resolve_trace_names(char **items, int n) {
         char *abs = realpath(items[i] + 6, NULL);
         if (!abs)
             continue;
+        if (strlen(abs) >= sizeof ((wl_params_t *)0)->trace_path) {
+            free(abs);
+            continue;
+        }
         size_t len = strlen(abs) + 7;
         char *named = malloc(len);
         if (named) {

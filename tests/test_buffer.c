@@ -1103,6 +1103,75 @@ TEST(logging_and_debug_pools_refuse_to_realloc_a_foreign_pointer) {
     free(text);
 }
 
+/* A heap whose realloc always moves, and whose next malloc reuses the block
+ * a realloc moved away from; in between, realloc runs a hook: what another
+ * thread can do once the parent has moved the block, before the logging
+ * pool has recorded the move. */
+static struct {
+    _Alignas(64) unsigned char arena[1 << 14];
+    size_t used;
+    void *freed;
+    void (*hook)(void);
+} mover;
+static void *mover_malloc(void *h, size_t n) {
+    (void)h;
+    void *q = mover.freed;
+    if (q) {
+        mover.freed = NULL;
+        return q;
+    }
+    size_t at = (mover.used + 63) & ~(size_t)63;
+    if (at + n > sizeof mover.arena)
+        return NULL;
+    mover.used = at + n;
+    return mover.arena + at;
+}
+static void *mover_aligned(void *h, size_t align, size_t n) { return align <= 64 ? mover_malloc(h, n) : NULL; }
+static void mover_free(void *h, void *p) { (void)h, (void)p; }
+static void *mover_realloc(void *h, void *p, size_t n) {
+    void *q = mover_malloc(h, n);
+    mover.freed = p;
+    if (mover.hook)
+        mover.hook();
+    return q;
+}
+static buf_pool_t *mover_log;
+static void *mover_other;
+static void mover_alloc_other(void) { buf_pool_alloc(mover_log, 100, 0, &mover_other); }
+
+/* Another thread's allocation at the address a realloc just left: the
+ * logging pool used to keep the old address in its map until after the
+ * parent's realloc, so that allocation overwrote the entry, the realloc
+ * traced "r 1" (the other block's slot) and the other block's free was
+ * refused as foreign. */
+TEST(logging_pool_realloc_keeps_its_slot_when_another_allocation_takes_the_old_address) {
+    static const alloc_methods_t mover_m = {.name = "mover", .malloc = mover_malloc, .free = mover_free,
+                                            .realloc = mover_realloc, .aligned = mover_aligned};
+    memset(&mover, 0, sizeof mover);
+    char *text = NULL;
+    size_t len = 0;
+    FILE *f = open_memstream(&text, &len);
+    buf_pool_t *base;
+    ASSERT_TRUE(f && buf_pool_wrap(&base, &mover_m, NULL) == BUF_OK);
+    ASSERT_TRUE(buf_pool_logging(&mover_log, base, f) == BUF_OK);
+    void *a, *was;
+    ASSERT_TRUE(buf_pool_alloc(mover_log, 100, 0, &a) == BUF_OK);
+    was = a;
+    mover.hook = mover_alloc_other;
+    EXPECT_EQ(buf_pool_realloc(mover_log, &a, 100, 300, 0), BUF_OK);
+    mover.hook = NULL;
+    EXPECT_TRUE(mover_other == was); /* the other allocation got the old address */
+    EXPECT_TRUE(a != was);
+    EXPECT_EQ(buf_pool_free(mover_log, mover_other, 100), BUF_OK);
+    EXPECT_EQ(buf_pool_free(mover_log, a, 300), BUF_OK);
+    fflush(f);
+    EXPECT_STREQ(text, "a 0 100\na 1 100\nr 0 300\nf 1\nf 0\n");
+    buf_pool_destroy(mover_log);
+    buf_pool_destroy(base);
+    fclose(f);
+    free(text);
+}
+
 /* A heap that never reuses memory, remembers the block it handed out last
  * and counts frees; and a stream whose every write fails. */
 static struct {
@@ -1823,6 +1892,7 @@ int main(void) {
     RUN(logging_pool_refuses_a_foreign_pointer_without_freeing_it);
     RUN(logging_and_debug_pools_refuse_to_realloc_a_foreign_pointer);
     RUN(logging_pool_forgets_a_block_whose_trace_line_failed);
+    RUN(logging_pool_realloc_keeps_its_slot_when_another_allocation_takes_the_old_address);
     RUN(debug_pool_canary_catches_overruns_only);
     RUN(builder_completes_and_reports_a_broken_canary);
     RUN(pool_new_reports_unknown_and_unusable_names);

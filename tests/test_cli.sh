@@ -294,11 +294,17 @@ ZDB="$T/spell.db"
 "$MMB" run --alloc=glibc,bump --sizes=uniform:1024:2048 --ops=2000 --live=100 --db="$ZDB" --quiet
 "$MMB" run --alloc=glibc --sizes=set:16,4096,3e3 --ops=2000 --live=100 --db="$ZDB" --quiet
 "$MMB" run --alloc=glibc --sizes=set:16,4k,3000 --ops=2000 --live=100 --db="$ZDB" --quiet
+# the same stream, too: pow2 by the powers it draws, one size however given,
+# a MU of -0 (each pair has one stream hash)
+for z in pow2:100:1000 pow2:128:512 uniform:64:64 set:64,64 lognormal:-0:1 lognormal:0:1; do
+  "$MMB" run --alloc=glibc --sizes=$z --ops=2000 --live=100 --db="$ZDB" --quiet
+done
 "$MMB" export --db="$ZDB" --summary --baseline=glibc --metrics=ns_per_op -o "$T/spell.csv"
 check "export_summary_sizes_spelled_two_ways_one_stream" python3 -c "
 import csv, sys
 rows = [(r['sizes'], r['allocator'], r['runs'], r['ratio_n']) for r in csv.DictReader(open(sys.argv[1]))]
-want = [('set:16,4k,3000', 'glibc', '2', '2'), ('uniform:1k:2k', 'glibc', '2', '2'), ('uniform:1k:2k', 'bump', '2', '2')]
+want = [('set:16,4k,3000', 'glibc', '2', '2'), ('uniform:1k:2k', 'glibc', '2', '2'), ('uniform:1k:2k', 'bump', '2', '2'),
+        ('pow2:128:512', 'glibc', '2', '2'), ('set:64', 'glibc', '2', '2'), ('lognormal:0:1', 'glibc', '2', '2')]
 sys.exit(0 if sorted(rows) == sorted(want) else print(rows) or 1)" "$T/spell.csv"
 "$MMB" export --db="$DB" --summary --baseline=nosuch >"$T/out" 2>"$T/err"
 check "export_summary_unknown_baseline_exit_2" test $? -eq 2
@@ -371,6 +377,13 @@ check "trace_two_spellings_exit_2" test $? -eq 2
 check "trace_two_spellings_listed_twice" grep -q "trace:$(realpath "$T/hole.trace") is listed twice" "$T/err"
 (cd "$T" && "$MMB" run --alloc=firstfit --workload=trace:./hole.trace --db="$MDB" --quiet)
 check "trace_relative_stored_absolute" test "$(q "$MDB" "select trace from runs where id=(select max(id) from runs)")" = "$(realpath "$T/hole.trace")"
+# a short name whose canonical path is longer than a run records (1023
+# characters) stays as typed: it used to be refused as too long
+deep="$T"; for i in 1 2 3 4 5 6 7 8 9 10 11; do deep="$deep/$(printf 'd%.0s' {1..95})"; done
+mkdir -p "$deep" && cp "$T/hole.trace" "$deep/hole.trace"
+(cd "$deep" && "$MMB" run --alloc=firstfit --workload=trace:hole.trace --db="$MDB" --quiet)
+check "trace_deep_short_name_runs" test $? -eq 0
+check "trace_deep_short_name_stored_as_typed" test "$(q "$MDB" "select trace from runs where id=(select max(id) from runs)")" = hole.trace
 check "metrics_hole_heap_map" test "$(q "$MDB" "select group_concat(offset||':'||size||':'||used, ' ') from (select * from heap_blocks where run_id=$id order by seq)")" = "8:1008:0.0 1016:1008:1.0 2024:300016:1.0 302040:746528:0.0"
 # the parts of the composition add up to H: the 16 bytes outside every block
 # (the pad below the first block, the end marker) are a part of their own

@@ -252,17 +252,6 @@ static int ptrmap_put(buf_pool_t *p, uintptr_t key, uint64_t slot) {
     return BUF_OK;
 }
 
-/* Is key in the map? */
-static bool ptrmap_has(const buf_pool_t *p, uintptr_t key) {
-    if (!p->map_cap)
-        return false;
-    size_t mask = p->map_cap - 1;
-    for (size_t i = ptrmap_hash(key, p->map_cap); p->map[i].key; i = (i + 1) & mask)
-        if (p->map[i].key == key)
-            return true;
-    return false;
-}
-
 /* Remove key; returns its slot or UINT64_MAX. Backward-shift deletion. */
 static uint64_t ptrmap_take(buf_pool_t *p, uintptr_t key) {
     if (!p->map_cap)
@@ -674,22 +663,27 @@ int buf_pool_realloc(buf_pool_t *p, void **pp, size_t old_n, size_t new_n, size_
     }
     case BUF_POOL_LOG: {
         void *old = *pp;
-        /* a pointer this pool never handed out is refused before the
-         * parent sees it, as buf_pool_free refuses it: the parent's realloc
-         * would move (free) a block someone else owns, and the trace would
-         * get an "r" for a slot it never allocated */
-        pthread_mutex_lock(p->lk);
-        bool ours = ptrmap_has(p, (uintptr_t)old);
-        pthread_mutex_unlock(p->lk);
-        if (!ours)
-            return BUF_EFOREIGN;
-        rc = buf_pool_realloc(p->parent, pp, old_n, new_n, align);
-        if (rc && rc != BUF_ECANARY)
-            return rc;
+        /* The slot leaves the map before the parent moves the block, and a
+         * pointer this pool never handed out is refused here, as
+         * buf_pool_free refuses it (the parent's realloc would move, that
+         * is free, a block someone else owns).  Taken out only after the
+         * move, the entry would still name the old address once the parent
+         * had freed it: another thread's allocation there would overwrite
+         * it, and this realloc would then take and trace that thread's slot
+         * ("r" of the wrong slot), leaving its block foreign to the pool. */
         pthread_mutex_lock(p->lk);
         uint64_t slot = ptrmap_take(p, (uintptr_t)old);
+        pthread_mutex_unlock(p->lk);
         if (slot == UINT64_MAX)
-            slot = p->next_slot++;
+            return BUF_EFOREIGN;
+        rc = buf_pool_realloc(p->parent, pp, old_n, new_n, align);
+        pthread_mutex_lock(p->lk);
+        if (rc && rc != BUF_ECANARY) {
+            /* not moved: the block is still ours, under its slot */
+            ptrmap_put(p, (uintptr_t)old, slot);
+            pthread_mutex_unlock(p->lk);
+            return rc;
+        }
         if (ptrmap_put(p, (uintptr_t)*pp, slot))
             rc = BUF_ENOMEM;
         else if (fprintf(p->log, "r %" PRIu64 " %zu\n", slot, new_n) < 0)
