@@ -385,6 +385,30 @@ TEST(sizes_stay_within_each_distributions_bounds) {
         EXPECT_GT(p2[2 * k + 1], 2000);
 }
 
+/* set:A,B,C takes up to WL_SET_MAX values however they are spelled: 32
+ * sizes of 13 digits each, recorded whole; a 33rd value is refused as such */
+TEST(a_set_takes_32_values_written_in_full_digits) {
+    char d[600], json[1024], err[512];
+    size_t n = (size_t)snprintf(d, sizeof d, "set:");
+    for (int i = 0; i < WL_SET_MAX; i++)
+        n += (size_t)snprintf(d + n, sizeof d - n, "%s%llu", i ? "," : "",
+                              (unsigned long long)(WL_MAX_SIZE - (uint64_t)i));
+    wl_params_t p;
+    wl_params_default(&p);
+    int rc = wl_params_set(&p, "sizes", d, err, sizeof err);
+    if (rc)
+        printf("  %s\n", err);
+    ASSERT_TRUE(rc == 0);
+    EXPECT_EQ(p.sizes.nset, WL_SET_MAX);
+    EXPECT_EQ(p.sizes.set[WL_SET_MAX - 1], WL_MAX_SIZE - (WL_SET_MAX - 1));
+    EXPECT_STREQ(p.sizes.text, d);
+    wl_params_json(&p, json, sizeof json);
+    EXPECT_TRUE(strstr(json, d) != NULL);
+    snprintf(d + n, sizeof d - n, ",4096");
+    EXPECT_EQ(wl_params_set(&p, "sizes", d, err, sizeof err), EINVAL);
+    EXPECT_TRUE(strstr(err, "more than 32 values") != NULL);
+}
+
 /* Malloc order of each live slot: fifo frees the oldest, lifo the newest. */
 static void check_order(const char *lifetime, int oldest) {
     char l[40];
@@ -790,6 +814,7 @@ int main(void) {
     RUN(peak_is_where_the_recount_says_for_one_thread);
     RUN(ramp_up_ends_where_the_block_count_first_peaks);
     RUN(sizes_stay_within_each_distributions_bounds);
+    RUN(a_set_takes_32_values_written_in_full_digits);
     RUN(fifo_frees_the_oldest_and_lifo_the_newest);
     RUN(uniform_lifetime_is_valid_and_differs_from_exp);
     RUN(bad_parameters_are_einval_with_a_sentence_naming_the_parameter);

@@ -105,7 +105,8 @@ typedef struct wl_dist {
     double c;                    /* pareto: ALPHA */
     uint64_t set[WL_SET_MAX];
     uint32_t nset;
-    char text[128];              /* as given, e.g. "uniform:16:512" */
+    char text[512];              /* as given, e.g. "uniform:16:512" (room for a set of
+                                    WL_SET_MAX values written in full digits) */
 } wl_dist_t;
 
 typedef enum wl_lifetime { WL_LIFE_EXP, WL_LIFE_UNIFORM, WL_LIFE_FIFO, WL_LIFE_LIFO } wl_lifetime_t;
