@@ -479,6 +479,11 @@ if [[ $asan -eq 0 ]]; then
   # mimalloc reports no allocated bytes: the rest of H is shown whole, not as payload
   if grep -qE "^  mimalloc +available" <<<"$out"; then
     check "system_mimalloc_composition_rest_of_h" test "$(q "$DB" "select count(*) from composition where category='other' and bytes > 0 and run_id=(select max(id) from runs where allocator='mimalloc')")" -eq 1
+    # its statistics table: no row that says nothing (all 0 in a build without
+    # MI_STAT, which never counts it) or nonsense (pages: current -1 below peak 0)
+    mid="(select max(id) from runs where allocator='mimalloc')"
+    check "system_mimalloc_info_no_uncounted_rows" test "$(q "$DB" "select count(*) from run_info where run_id=$mid and key like 'mi.%' and (key like '%.current' and (value < 0 or value > (select value from run_info p where p.run_id=$mid and p.key = substr(run_info.key, 1, length(run_info.key) - 7) || 'peak')) or (not exists (select 1 from run_info n where n.run_id=$mid and n.key like 'mi.normal%') and key in ('mi.mmaps', 'mi.commits') and value = 0))")" -eq 0
+    check "system_mimalloc_info_keeps_the_counted_rows" test "$(q "$DB" "select count(*) from run_info where run_id=$mid and key in ('mi.committed.current', 'mi.reserved.current', 'mi.segments.current')")" -eq 3
   fi
   # where the allocator counts its free bytes, the treemap's free part is that
   # figure (the one frag_external divides by H), and the parts add up to H

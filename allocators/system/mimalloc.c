@@ -146,7 +146,7 @@ static int mim_amount(char **p, double *out) {
 
 /* Emit the figures of one line; sub-rows ("-abandoned" under "segments")
  * are named after the row above them, kept in parent[]. */
-static void mim_emit_line(char *line, char parent[48],
+static void mim_emit_line(char *line, char parent[48], int counted,
                           void (*emit)(void *, const char *, double), void *ctx) {
     static const char *const cols[] = {"peak", "total", "freed", "current"};
     char *colon = strchr(line, ':');
@@ -189,10 +189,20 @@ static void mim_emit_line(char *line, char parent[48],
         k++;
     }
     char key[128];
+    /* A build without MI_STAT (`counted` 0, Debian's) never counts some rows
+     * and counts others on one side only: an uncounted row reads 0, which
+     * here means unknown, and a half-counted one reads nonsense (pages:
+     * current -1 below a peak of 0).  Those are left out, not stored as
+     * figures: a row all 0 in such a build, and in any build a row whose
+     * current is negative or above its peak. */
     if (k == 1) {
+        if (!counted && v[0] == 0)
+            return;
         snprintf(key, sizeof key, "mi.%s", full);
         emit(ctx, key, v[0]);
     } else if (k == 4) {
+        if (v[3] < 0 || v[3] > v[0] || (!counted && v[0] == 0 && v[1] == 0 && v[2] == 0 && v[3] == 0))
+            return;
         for (int i = 0; i < 4; i++) {
             snprintf(key, sizeof key, "mi.%s.%s", full, cols[i]);
             emit(ctx, key, v[i]);
@@ -217,6 +227,8 @@ static int mim_stats_extra(void *heap, void (*emit)(void *, const char *, double
     text.len = 0;
     text.buf[0] = 0;
     print(mim_collect, &text);
+    /* an MI_STAT build prints the application's bytes as a "normal" row */
+    int counted = strstr(text.buf, "normal:") != NULL;
     char parent[48] = "";
     for (char *line = text.buf, *nl; *line; line = nl + 1) {
         nl = strchr(line, '\n');
@@ -224,7 +236,7 @@ static int mim_stats_extra(void *heap, void (*emit)(void *, const char *, double
             nl = line + strlen(line) - 1;
         else
             *nl = 0;
-        mim_emit_line(line, parent, emit, ctx);
+        mim_emit_line(line, parent, counted, emit, ctx);
     }
     return 0;
 }
