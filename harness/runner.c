@@ -348,6 +348,18 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
         struct timespec nap = ns_to_timespec(1000000);
         ppoll(NULL, 0, &nap, &wait_mask);
     }
+    /* A SIGTERM or SIGINT sent to the process group reaches the run and
+     * this process at once; when it came while this process was outside
+     * ppoll (reading the report) and the run died of it, it is still
+     * pending here, blocked.  It stops the sweep all the same: the run is
+     * not stored as one killed by signal 15. */
+    if (!runner_stop_sig) {
+        sigset_t pending;
+        sigpending(&pending);
+        for (int k = 0; k < 2; k++)
+            if (sigismember(&stop_set, stop_sigs[k]) && sigismember(&pending, stop_sigs[k]))
+                runner_stop_sig = stop_sigs[k];
+    }
     for (int k = 0; k < 2; k++)
         sigaction(stop_sigs[k], &old_sa[k], NULL);
     sigprocmask(SIG_SETMASK, &old_mask, NULL);

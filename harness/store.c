@@ -182,6 +182,18 @@ static int make_parents(const char *path, char *err, size_t errlen) {
     return 0;
 }
 
+/* A path that names a FIFO, a device or a socket: no database.  Opening a
+ * FIFO to read its header waited forever for a writer, and SQLite on
+ * /dev/null wrote /dev/null-journal beside it. */
+static int not_a_file(const char *path, const struct stat *sb, char *err, size_t errlen) {
+    const char *what = S_ISFIFO(sb->st_mode)                              ? "a FIFO"
+                       : S_ISCHR(sb->st_mode) || S_ISBLK(sb->st_mode) ? "a device"
+                       : S_ISSOCK(sb->st_mode)                          ? "a socket"
+                                                                        : "a special file";
+    seterr(err, errlen, "%s is %s, not a database file", path, what);
+    return EINVAL;
+}
+
 /* Validate the first 100 bytes of an existing, non-empty file: the SQLite
  * magic, and user_version (bytes 60..63, big-endian) not newer than ours.
  * The header can lag behind a WAL; hx_store_open checks again through
@@ -481,6 +493,8 @@ int hx_store_open(const char *path, int readonly, hx_store_t **out, char *err, s
         seterr(err, errlen, "%s is a directory, not a database file", path);
         return EISDIR;
     }
+    if (exists && !S_ISREG(sb.st_mode))
+        return not_a_file(path, &sb, err, errlen);
     if (readonly && (!exists || sb.st_size == 0)) {
         seterr(err, errlen, "no database at %s; run `mmbench run` first", path);
         return ENOENT;
@@ -663,6 +677,8 @@ int hx_store_check_writable(const char *path, char *err, size_t errlen) {
         seterr(err, errlen, "%s is a directory, not a database file", path);
         return EISDIR;
     }
+    if (!S_ISREG(sb.st_mode))
+        return not_a_file(path, &sb, err, errlen);
     if (access(path, R_OK | W_OK) != 0) {
         int e = errno;
         seterr(err, errlen, "the database %s is not writable: %s", path, strerror(e));
@@ -837,6 +853,15 @@ int hx_store_insert_run(hx_store_t *s, hx_run_t *r, char *err, size_t errlen) {
         return EROFS;
     }
     sqlite3 *db = s->db;
+    /* A database deleted (or replaced) under a sweep still takes its runs,
+     * into the unlinked file that vanishes at close, and the sweep said they
+     * were stored: refuse, so the run is printed rather than lost. */
+    int moved = 0;
+    if (sqlite3_file_control(db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved) {
+        seterr(err, errlen, "cannot store the run (%s on %s) in %s: the file was deleted or moved during the "
+               "sweep (the runs stored before went with it)", r->allocator, r->workload, s->path);
+        return ENOENT;
+    }
     int rc = sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL);
     if (rc != SQLITE_OK) {
         seterr(err, errlen, "cannot store the run in %s: %s", s->path, sqlite3_errmsg(db));

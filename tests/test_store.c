@@ -479,6 +479,55 @@ TEST(round_trip_keeps_every_field_and_nan_is_null) {
     hx_store_close(s);
 }
 
+/* A file deleted or moved under an open store would take the run into the
+ * unlinked inode, lost at close while the insert said it was stored. */
+TEST(insert_into_a_deleted_file_is_refused) {
+    char p[512], err[256];
+    path_in(p, sizeof p, "deleted.db");
+    unlink(p);
+    hx_store_t *s;
+    ASSERT_TRUE(hx_store_open(p, 0, &s, err, sizeof err) == 0);
+    hx_run_t r;
+    make_run(&r, 0);
+    EXPECT_EQ(hx_store_insert_run(s, &r, err, sizeof err), 0);
+    char side[600];
+    unlink(p);
+    snprintf(side, sizeof side, "%s-wal", p);
+    unlink(side);
+    snprintf(side, sizeof side, "%s-shm", p);
+    unlink(side);
+    r.id = 0;
+    EXPECT_NE(hx_store_insert_run(s, &r, err, sizeof err), 0);
+    EXPECT_TRUE(strstr(err, "deleted or moved during the sweep") != NULL);
+    EXPECT_EQ(r.id, 0);
+    hx_run_release(&r);
+    hx_store_close(s);
+}
+
+/* A FIFO as the database: refused at once (reading its header blocked until
+ * some writer opened it, forever) by every way of opening. */
+TEST(fifo_path_is_refused_without_blocking) {
+    char p[512], err[256];
+    path_in(p, sizeof p, "db.fifo");
+    unlink(p);
+    ASSERT_TRUE(mkfifo(p, 0600) == 0);
+    /* bytes waiting in it, so that a build without the check fails here
+     * rather than blocking */
+    int fd = open(p, O_RDWR | O_NONBLOCK);
+    ASSERT_TRUE(fd >= 0);
+    char junk[400];
+    memset(junk, 'x', sizeof junk);
+    EXPECT_EQ(write(fd, junk, sizeof junk), (ssize_t)sizeof junk);
+    hx_store_t *s = NULL;
+    EXPECT_EQ(hx_store_check_writable(p, err, sizeof err), EINVAL);
+    EXPECT_TRUE(strstr(err, "is a FIFO, not a database file") != NULL);
+    EXPECT_EQ(hx_store_open(p, 0, &s, err, sizeof err), EINVAL);
+    EXPECT_EQ(hx_store_open(p, 1, &s, err, sizeof err), EINVAL);
+    EXPECT_TRUE(s == NULL);
+    close(fd);
+    unlink(p);
+}
+
 TEST(failed_insert_rolls_back_everything) {
     char p[512], err[256];
     path_in(p, sizeof p, "rollback.db");
@@ -1359,6 +1408,8 @@ int main(void) {
     }
     RUN(round_trip_keeps_every_field_and_nan_is_null);
     RUN(failed_insert_rolls_back_everything);
+    RUN(insert_into_a_deleted_file_is_refused);
+    RUN(fifo_path_is_refused_without_blocking);
     RUN(a_reader_does_not_block_the_writer);
     RUN(open_while_another_process_creates_the_schema);
     RUN(newer_schema_is_refused_and_untouched);
