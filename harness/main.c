@@ -42,6 +42,10 @@ int main(int argc, char **argv) {
         argc = 3;
         argv = help_argv;
     }
+    if (!strcmp(cmd, "help") && argc > 3) {
+        fprintf(stderr, "mmbench: help takes one command at most (mmbench help COMMAND), not '%s'\n", argv[3]);
+        return HX_EXIT_USAGE;
+    }
     if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
         usage(stdout);
         return 0;

@@ -496,7 +496,11 @@ int hx_store_open(const char *path, int readonly, hx_store_t **out, char *err, s
     if (exists && !S_ISREG(sb.st_mode))
         return not_a_file(path, &sb, err, errlen);
     if (readonly && (!exists || sb.st_size == 0)) {
-        seterr(err, errlen, "no database at %s; run `mmbench run` first", path);
+        if (exists) /* a file is there: say what is wrong with it */
+            seterr(err, errlen, "%s is empty, not a database yet; `mmbench run --db=%s` stores runs in it", path,
+                   path);
+        else
+            seterr(err, errlen, "no database at %s; run `mmbench run` first", path);
         return ENOENT;
     }
     if (exists) {

@@ -28,6 +28,9 @@ check "version_with_an_argument_says" grep -q "takes no arguments, not 'extra'" 
 for c in list run show export serve; do
   check "help_command_$c" bash -c "'$MMB' help $c | grep -q 'usage: mmbench $c'"
 done
+"$MMB" help run extra >"$T/out" 2>"$T/err"
+check "help_with_two_words_exit_2" test $? -eq 2
+check "help_with_two_words_says" grep -q "help takes one command at most (mmbench help COMMAND), not 'extra'" "$T/err"
 check "run_help_sizes_default_per_workload" bash -c "'$MMB' run --help | grep -q 'default per workload; random: uniform:16:512'"
 check "run_help_lists_pareto" bash -c "'$MMB' run --help | grep -q 'pareto:MIN:MAX:ALPHA'"
 "$MMB" frobnicate 2>"$T/err"; check "unknown_command_exit_2" test $? -eq 2

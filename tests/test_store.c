@@ -712,6 +712,22 @@ TEST(not_a_database_is_refused_and_untouched) {
     EXPECT_EQ(hx_store_open(tmpdir, 0, &s, err, sizeof err), EISDIR);
 }
 
+TEST(readonly_open_of_an_empty_file_says_it_is_empty) {
+    char p[512], err[1400];
+    path_in(p, sizeof p, "empty0.db");
+    FILE *f = fopen(p, "w");
+    EXPECT_TRUE(f != NULL);
+    if (f)
+        fclose(f);
+    hx_store_t *s = NULL;
+    EXPECT_EQ(hx_store_open(p, 1, &s, err, sizeof err), ENOENT);
+    char want[1400];
+    snprintf(want, sizeof want, "%s is empty, not a database yet; `mmbench run --db=%s` stores runs in it", p, p);
+    EXPECT_STREQ(err, want);
+    struct stat sb;
+    EXPECT_TRUE(stat(p, &sb) == 0 && sb.st_size == 0); /* left as it was */
+}
+
 TEST(readonly_open_of_a_missing_file_creates_nothing) {
     char p[512], err[256];
     path_in(p, sizeof p, "nowhere/missing.db");
@@ -1414,6 +1430,7 @@ int main(void) {
     RUN(open_while_another_process_creates_the_schema);
     RUN(newer_schema_is_refused_and_untouched);
     RUN(not_a_database_is_refused_and_untouched);
+    RUN(readonly_open_of_an_empty_file_says_it_is_empty);
     RUN(readonly_open_of_a_missing_file_creates_nothing);
     RUN(older_file_gains_new_columns_and_old_rows_read_null);
     RUN(check_writable_says_before_anything_is_created);
