@@ -264,6 +264,40 @@ int64_t ref_realloc(ref_heap_t *r, uint64_t poff, uint64_t n) {
     return q;
 }
 
+/* Alignments up to 16 are malloc.  Above, the policy chooses a free block of
+ * a + align + 32 bytes, which holds an aligned block whatever its address;
+ * the leading gap, when there is one, stays a free block of at least 32
+ * bytes (an alignment step is added to a smaller gap) and the block is
+ * placed after it as malloc places one. */
+int64_t ref_aligned(ref_heap_t *r, uint64_t align, uint64_t n, uint64_t base) {
+    if (align <= 16)
+        return ref_malloc(r, n);
+    if (n > r->reserve || align > r->reserve)
+        return -1;
+    uint64_t a = asize(n), need = a + align + MINB;
+    long i = find(r, need);
+    if (i < 0) {
+        i = grow(r, need);
+        if (i < 0)
+            return -1;
+    }
+    uint64_t off = r->b[i].off;
+    uint64_t g = (((base + off + 8 + align - 1) & ~(align - 1)) - base) - 8 - off;
+    if (g && g < MINB)
+        g += align;
+    if (g) {
+        ref_block_t rest = {.off = off + g, .size = r->b[i].size - g, .free = 1};
+        r->b[i].size = g;
+        stamp(r, (size_t)i);
+        ins(r, (size_t)i + 1, rest);
+        i++;
+    }
+    place(r, (size_t)i, a, n);
+    r->pay += n;
+    note_peak(r);
+    return (int64_t)r->b[i].off + 8;
+}
+
 void ref_stats(const ref_heap_t *r, ref_stats_t *s) {
     memset(s, 0, sizeof *s);
     s->footprint = r->footprint;

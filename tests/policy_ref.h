@@ -40,6 +40,9 @@ int64_t ref_malloc(ref_heap_t *r, uint64_t n);
 void ref_free(ref_heap_t *r, uint64_t payload_off);
 /* new payload offset, or -1 (old block intact) */
 int64_t ref_realloc(ref_heap_t *r, uint64_t payload_off, uint64_t n);
+/* aligned allocation (align a power of two): payload offset or -1; base is
+ * the heap's address, since an alignment above the page's depends on it */
+int64_t ref_aligned(ref_heap_t *r, uint64_t align, uint64_t n, uint64_t base);
 void ref_stats(const ref_heap_t *r, ref_stats_t *s);
 
 #endif

@@ -473,19 +473,31 @@ TEST(aligned_allocations) {
 /* ---- edge cases ---------------------------------------------------------------- */
 
 TEST(malloc_zero_returns_unique_minimum_blocks) {
-    const alloc_methods_t *m = &alloc_firstfit_methods;
-    void *h = heap_new(m, CHUNK, 1);
-    void *a = m->malloc(h, 0), *b = m->malloc(h, 0);
-    EXPECT_TRUE(a && b && a != b);
-    EXPECT_EQ(boff(h, b) - boff(h, a), 32);
-    EXPECT_EQ(m->usable_size(h, a), 24);
-    alloc_stats_t s;
-    block_stats(m, h, &s);
-    EXPECT_EQ(s.payload_bytes, 0);
-    EXPECT_EQ(s.padding_bytes, 48);
-    m->free(h, NULL); /* no-op */
-    EXPECT_TRUE(heap_ok(m, h));
-    alloc_fini(m, h);
+    const alloc_methods_t *all[] = {&alloc_firstfit_methods, &alloc_bestfit_methods,
+                                    &alloc_nextfit_methods, &alloc_segregated_methods};
+    for (int i = 0; i < 4; i++) {
+        const alloc_methods_t *m = all[i];
+        void *h = heap_new(m, CHUNK, 1);
+        void *a = m->malloc(h, 0), *b = m->malloc(h, 0);
+        EXPECT_TRUE(a && b && a != b);
+        EXPECT_EQ(boff(h, b) - boff(h, a), 32);
+        EXPECT_EQ(m->usable_size(h, a), 24);
+        void *c = m->aligned(h, 64, 0);
+        EXPECT_TRUE(c && (uintptr_t)c % 64 == 0);
+        EXPECT_EQ(m->usable_size(h, c), 24);
+        /* realloc(p, 0) keeps p as a minimum block */
+        void *d = m->malloc(h, 100);
+        EXPECT_TRUE(m->realloc(h, d, 0) == d);
+        EXPECT_EQ(m->usable_size(h, d), 24);
+        alloc_stats_t s;
+        block_stats(m, h, &s);
+        EXPECT_EQ(s.used_blocks, 4);
+        EXPECT_EQ(s.payload_bytes, 0);
+        EXPECT_EQ(s.padding_bytes, 4 * 24);
+        m->free(h, NULL); /* no-op */
+        EXPECT_TRUE(heap_ok(m, h));
+        alloc_fini(m, h);
+    }
 }
 
 TEST(huge_requests_fail_with_enomem_and_heap_intact) {
@@ -726,6 +738,93 @@ TEST(checker_detects_corruption) {
     alloc_fini(m, h);
 }
 
+/* Every policy: damage one thing at a time (a boundary tag, a side-array
+ * bit, an entry of the policy's search structure, a running counter) and
+ * the checker must report it; undone, the heap passes again. */
+static int check_fails(const alloc_methods_t *m, void *h, const char *what) {
+    char err[256] = "";
+    if (m->check(h, err, sizeof err) == 0) {
+        TEST_FAIL_AT("%s: the checker missed: %s", m->name, what);
+        return 0;
+    }
+    return 1;
+}
+#define DAMAGED(what, damage, repair)                                              \
+    do {                                                                           \
+        damage;                                                                    \
+        check_fails(m, h, what);                                                   \
+        repair;                                                                    \
+        EXPECT_TRUE(heap_ok(m, h));                                                \
+    } while (0)
+
+TEST(checker_detects_corruption_of_every_structure) {
+    const alloc_methods_t *all[] = {&alloc_firstfit_methods, &alloc_bestfit_methods,
+                                    &alloc_nextfit_methods, &alloc_segregated_methods};
+    for (int i = 0; i < 4; i++) {
+        const alloc_methods_t *m = all[i];
+        void *h = heap_new(m, CHUNK, 0);
+        pol_heap_t *ph = h;
+        /* u: used 112; big: used 5008 (header read); f: free 2016 (treap for
+         * bestfit and segregated), s: free 48 (a class, a byte-tree leaf) */
+        char *u = m->malloc(h, 100), *f = m->malloc(h, 2000);
+        m->malloc(h, 100);
+        char *big = m->malloc(h, 5000), *sm = m->malloc(h, 40);
+        m->malloc(h, 40);
+        m->free(h, f);
+        m->free(h, sm);
+        ASSERT_TRUE(heap_ok(m, h));
+        uint64_t *uh = (uint64_t *)(void *)(u - 8), *bh = (uint64_t *)(void *)(big - 8);
+        size_t us = pol_slot(ph, u - 8), ss = pol_slot(ph, sm - 8);
+        /* boundary tags */
+        DAMAGED("used header size", *uh += 16, *uh -= 16);
+        DAMAGED("used header USED bit", *uh &= ~(uint64_t)POL_USED, *uh |= POL_USED);
+        DAMAGED("used header padding", *uh += 1ull << 48, *uh -= 1ull << 48);
+        DAMAGED("big used header size", *bh += 16, *bh -= 16);
+        DAMAGED("epilogue", *pol_hdr(pol_epilogue(ph)) = 0, *pol_hdr(pol_epilogue(ph)) = POL_USED);
+        /* side arrays */
+        DAMAGED("fbits of a used block", pol_bit_set(ph->fbits, us), pol_bit_clr(ph->fbits, us));
+        DAMAGED("fbits of a free block", pol_bit_clr(ph->fbits, ss), pol_bit_set(ph->fbits, ss));
+        DAMAGED("ebits", pol_bit_set(ph->ebits, us + 7), pol_bit_clr(ph->ebits, us + 7));
+        DAMAGED("size byte of a free block", ph->fsz[ss] += 1, ph->fsz[ss] -= 1);
+        /* counters behind the statistics */
+        DAMAGED("payload counter", ph->payload += 1, ph->payload -= 1);
+        DAMAGED("used counter", ph->used += POL_USE(16), ph->used -= POL_USE(16));
+        DAMAGED("free block counter", ph->nfree += 1, ph->nfree -= 1);
+        DAMAGED("payload at the peak", ph->payload_at_peak += 1, ph->payload_at_peak -= 1);
+        /* the policy's search structure */
+        if (m == &alloc_firstfit_methods || m == &alloc_nextfit_methods) {
+            DAMAGED("byte-tree leaf", ph->mb[0][0] += 1, ph->mb[0][0] -= 1);
+            DAMAGED("big-block tree leaf", ph->mx[0][0] += 1, ph->mx[0][0] -= 1);
+            if (ph->mb_top > 0)
+                DAMAGED("byte-tree root", ph->mb[ph->mb_top][0] += 1, ph->mb[ph->mb_top][0] -= 1);
+        }
+        if (m == &alloc_bestfit_methods) {
+            unsigned c = pol_seg_class(48);
+            DAMAGED("class bitmap bit", ph->cw[0][c] ^= 1, ph->cw[0][c] ^= 1);
+            DAMAGED("class bitmap, empty class", ph->cw[0][c + 1] ^= 1, ph->cw[0][c + 1] ^= 1);
+            DAMAGED("class count", ph->cls_count[c] += 1, ph->cls_count[c] -= 1);
+            DAMAGED("class mask", ph->cls_mask ^= 1ull << (c + 1), ph->cls_mask ^= 1ull << (c + 1));
+        }
+        if (m == &alloc_bestfit_methods || m == &alloc_segregated_methods) {
+            uint32_t root = ph->root, *lk = pol_links(pol_blk(ph, root));
+            EXPECT_EQ(pol_blk(ph, root), f - 8);
+            DAMAGED("size tree root", ph->root = 0, ph->root = root);
+            DAMAGED("size tree link", lk[0] = pol_idx(ph, u - 8), lk[0] = 0);
+        }
+        if (m == &alloc_segregated_methods) {
+            unsigned c = pol_seg_class(48);
+            uint32_t head = ph->seg_heads[c];
+            EXPECT_EQ(pol_blk(ph, head), sm - 8);
+            DAMAGED("class list head", ph->seg_heads[c] = 0, ph->seg_heads[c] = head);
+            DAMAGED("class list link", pol_cl_links(sm - 8)[1] = pol_idx(ph, u - 8),
+                    pol_cl_links(sm - 8)[1] = 0);
+            DAMAGED("class bitmap", ph->seg_bitmap ^= 1ull << c, ph->seg_bitmap ^= 1ull << c);
+        }
+        alloc_fini(m, h);
+    }
+}
+#undef DAMAGED
+
 /* ---- threads --------------------------------------------------------------- */
 
 typedef struct {
@@ -859,6 +958,7 @@ int main(void) {
     RUN(debug_mode_aborts_on_double_free_and_foreign_pointers);
     RUN(release_mode_refuses_double_free_and_foreign_pointers);
     RUN(checker_detects_corruption);
+    RUN(checker_detects_corruption_of_every_structure);
     RUN(threads_after_single_threaded_use);
     RUN(threads_hammer_one_heap);
     RUN(reported_footprint_counts_the_metadata);

@@ -1,9 +1,10 @@
 /*
  * test_policy_diff.c - differential test of the policy allocators against
  * the naive reference (policy_ref.c): random request streams (malloc, free,
- * realloc) under several seeds and size distributions must give the same
- * offset for every allocation, the same statistics, and a heap that passes
- * its checker.  Payloads carry a tag that must survive until the free.
+ * realloc, aligned) under several seeds and size distributions must give
+ * the same offset for every allocation, the same statistics, the same heap
+ * walk, and a heap that passes its checker.  Payloads carry a tag that must
+ * survive until the free.
  *
  *   test_policy_diff          1e5+ requests per stream, checker every 2000 ops
  *   test_policy_diff debug    debug heaps (checker after every op), shorter
@@ -113,11 +114,53 @@ static int stats_match(const alloc_methods_t *m, void *h, const ref_heap_t *r, l
     CMP(top_free_bytes, top_free)
     CMP(largest_free, largest_free)
 #undef CMP
+    if ((uint64_t)s.header_bytes != 8 * e.used_blocks) {
+        printf("  op %ld: stats header_bytes = %lld, reference %llu (8 per used block)\n", op,
+               (long long)s.header_bytes, (unsigned long long)(8 * e.used_blocks));
+        ok = 0;
+    }
     if (s.header_bytes + s.padding_bytes + s.payload_bytes != s.used_bytes) {
         printf("  op %ld: header + padding + payload != used\n", op);
         ok = 0;
     }
     return ok;
+}
+
+/* The heap walk (the dashboard's heap map) lists exactly the reference's
+ * blocks: offset, size, used or free, in address order. */
+typedef struct {
+    const ref_heap_t *r;
+    size_t i;
+    long op;
+    int ok;
+} walk_cmp_t;
+
+static int walk_cmp(void *ctx, uint64_t off, uint64_t size, int used) {
+    walk_cmp_t *w = ctx;
+    const ref_block_t *x = w->i < w->r->n ? &w->r->b[w->i] : NULL;
+    if (!x || x->off != off || x->size != size || x->free == used) {
+        printf("  op %ld: walk block %zu is (off %llu, size %llu, %s), reference ", w->op, w->i,
+               (unsigned long long)off, (unsigned long long)size, used ? "used" : "free");
+        if (x)
+            printf("(off %llu, size %llu, %s)\n", (unsigned long long)x->off,
+                   (unsigned long long)x->size, x->free ? "free" : "used");
+        else
+            printf("has no more blocks\n");
+        w->ok = 0;
+        return 1;
+    }
+    w->i++;
+    return 0;
+}
+
+static int walk_matches(const alloc_methods_t *m, void *h, const ref_heap_t *r, long op) {
+    walk_cmp_t w = {r, 0, op, 1};
+    m->walk(h, walk_cmp, &w);
+    if (w.ok && w.i != r->n) {
+        printf("  op %ld: walk listed %zu blocks, reference %zu\n", op, w.i, r->n);
+        w.ok = 0;
+    }
+    return w.ok;
 }
 
 /* One stream; returns 1 when the allocator and the reference agree. */
@@ -171,6 +214,23 @@ static int run_stream(int pi, dist_t dist, uint64_t seed, long ops, int debug, l
                 live[v].tag = (uint64_t)op;
                 tag_write(&live[v]);
             }
+        } else if (do_alloc && r % 10 == 1) { /* aligned: 16 (malloc) up to a page */
+            size_t align = (size_t)16 << (rng_next(&rs) % 9);
+            n = draw_size(&rs, dist);
+            what = "aligned";
+            expect = ref_aligned(&ref, align, n, (uint64_t)(uintptr_t)base);
+            got = m->aligned(heap, align, n);
+            if (got) {
+                if ((uintptr_t)got % align) {
+                    printf("  op %ld: aligned(%zu, %zu) = %p\n", op, align, n, got);
+                    ok = 0;
+                }
+                if (nlive == cap)
+                    live = realloc(live, (cap *= 2) * sizeof *live);
+                live[nlive] = (live_t){got, n, (uint64_t)op};
+                tag_write(&live[nlive]);
+                nlive++;
+            }
         } else if (do_alloc) {
             n = draw_size(&rs, dist);
             what = "malloc";
@@ -214,7 +274,7 @@ static int run_stream(int pi, dist_t dist, uint64_t seed, long ops, int debug, l
                 printf("  %s op %ld: heap check failed: %s\n", m->name, op, err);
                 ok = 0;
             }
-            if (!stats_match(m, heap, &ref, op))
+            if (!stats_match(m, heap, &ref, op) || !walk_matches(m, heap, &ref, op))
                 ok = 0;
         }
     }
@@ -229,7 +289,7 @@ static int run_stream(int pi, dist_t dist, uint64_t seed, long ops, int debug, l
             printf("  %s at end: heap check failed: %s\n", m->name, err);
             ok = 0;
         }
-        if (!stats_match(m, heap, &ref, op))
+        if (!stats_match(m, heap, &ref, op) || !walk_matches(m, heap, &ref, op))
             ok = 0;
         alloc_stats_t s;
         alloc_stats(m, heap, &s);
