@@ -994,6 +994,11 @@ static void child_run_threads(child_t *c, uint32_t nsamples, double *wall_ns) {
     for (;;) {
         struct timespec ts = {0, 100000};
         nanosleep(&ts, NULL);
+        /* the sample's time is read before the counters: a worker that
+         * serves its last request after this read ends (end_ns) after it,
+         * so that no sample comes out later than the run's wall time (read
+         * after the counters, it could, the watcher preempted in between) */
+        uint64_t now = hx_now_ns();
         uint64_t prog = 0;
         int64_t L = 0, blocks = 0;
         for (uint32_t i = 0; i < T; i++) {
@@ -1007,7 +1012,7 @@ static void child_run_threads(child_t *c, uint32_t nsamples, double *wall_ns) {
             int peak = (double)L > maxL;
             if (peak)
                 maxL = (double)L;
-            child_sample(c, prog, hx_now_ns() - c->t_start_ns, (double)L, blocks, peak, 1);
+            child_sample(c, prog, now - c->t_start_ns, (double)L, blocks, peak, 1);
             while (next_k * total <= prog * (uint64_t)nsamples)
                 next_k++;
         }
