@@ -400,14 +400,25 @@ int hx_cmd_run(int argc, char **argv) {
         } else if ((v = hx_opt(argc, argv, &i, "--db"))) {
             db = v;
         } else if ((v = hx_opt(argc, argv, &i, "--reps"))) {
-            if (hx_parse_u64(v, &reps) || reps == 0 || reps > 10000)
+            /* a number out of range is called so, not "not a count" */
+            int bad = hx_parse_u64(v, &reps);
+            if (bad == EINVAL)
                 return usage_error("--reps: '%s' is not a count; expected an integer from 1 to 10000", v);
+            if (bad || reps == 0 || reps > 10000)
+                return usage_error("--reps: %s is out of range; expected an integer from 1 to 10000", v);
         } else if ((v = hx_opt(argc, argv, &i, "--samples"))) {
-            if (hx_parse_u64(v, &samples) || samples == 0 || samples > 100000)
+            int bad = hx_parse_u64(v, &samples);
+            if (bad == EINVAL)
                 return usage_error("--samples: '%s' is not a count; expected an integer from 1 to 100000", v);
+            if (bad || samples == 0 || samples > 100000)
+                return usage_error("--samples: %s is out of range; expected an integer from 1 to 100000", v);
         } else if ((v = hx_opt(argc, argv, &i, "--timeout"))) {
-            if (hx_parse_u64(v, &timeout) || timeout > 86400)
+            int bad = hx_parse_u64(v, &timeout);
+            if (bad == EINVAL)
                 return usage_error("--timeout: '%s' is not a number of seconds; expected an integer "
+                                   "from 0 (no limit) to 86400", v);
+            if (bad || timeout > 86400)
+                return usage_error("--timeout: %s seconds is out of range; expected an integer "
                                    "from 0 (no limit) to 86400", v);
         } else if (!strcmp(a, "--json")) {
             json = 1;

@@ -40,6 +40,7 @@ int hx_parse_u64(const char *s, uint64_t *out) {
         case 'k': case 'K': mul = 1000ull; break;
         case 'M': case 'm': mul = 1000000ull; break;
         case 'G': case 'g': mul = 1000000000ull; break;
+        case 'T': case 't': mul = 1000000000000ull; break; /* as run --help says */
         default: return EINVAL;
         }
         if (end[1])

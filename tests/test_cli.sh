@@ -84,6 +84,14 @@ expect2 touch_bad --alloc=glibc --touch=some
 expect2 threads_zero --alloc=glibc --threads=0
 expect2 reps_zero --alloc=glibc --reps=0
 expect2 samples_zero --alloc=glibc --samples=0
+# a number out of range is called so, not "not a count"; T is a suffix as --help says
+"$MMB" run --alloc=glibc --reps=20k --db="$T/never.db" >/dev/null 2>"$T/err"
+check "reps_out_of_range_says_so" grep -q "^mmbench run: --reps: 20k is out of range; expected an integer from 1 to 10000$" "$T/err"
+"$MMB" run --alloc=glibc --timeout=1T --db="$T/never.db" >/dev/null 2>"$T/err"
+check "timeout_t_suffix_out_of_range" grep -q "^mmbench run: --timeout: 1T seconds is out of range" "$T/err"
+"$MMB" run --alloc=glibc --samples=x --db="$T/never.db" >/dev/null 2>"$T/err"
+check "samples_not_a_count_says_so" grep -q "^mmbench run: --samples: 'x' is not a count" "$T/err"
+check "out_of_range_makes_no_db" test ! -e "$T/never.db"
 expect2 unknown_option --alloc=glibc --frobnicate=1
 expect2 trace_missing --alloc=glibc --workload=trace:$T/nosuch.trace
 # an option without its value says so (it is not an unknown option)
