@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <math.h>
+#include <signal.h>
 #include <sqlite3.h>
 #include <stdlib.h>
 #include <string.h>
@@ -634,6 +635,51 @@ static int all_ids(sqlite3 *db, ids_t *out) {
     return rc == SQLITE_DONE ? 0 : -1;
 }
 
+/* -o FILE is written to FILE.tmp: a signal that ends the export (Ctrl-C, a
+ * job scheduler's SIGTERM) takes that file with it rather than leave it
+ * beside FILE (30 MB of a large database's samples).  unlink is safe in a
+ * handler; the signal is then raised again with its default action. */
+static const char *volatile export_tmp;
+static const int export_sigs[3] = {SIGINT, SIGTERM, SIGHUP};
+static struct sigaction export_old_sa[3];
+
+static void export_on_signal(int sig) {
+    const char *t = export_tmp;
+    if (t)
+        unlink(t);
+    signal(sig, SIG_DFL);
+    raise(sig);
+}
+
+static void export_catch(const char *tmp) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = export_on_signal;
+    sigemptyset(&sa.sa_mask);
+    export_tmp = tmp;
+    for (int k = 0; k < 3; k++) {
+        sigaction(export_sigs[k], NULL, &export_old_sa[k]);
+        if (export_old_sa[k].sa_handler != SIG_IGN) /* a background job ignores SIGINT: keep it so */
+            sigaction(export_sigs[k], &sa, NULL);
+    }
+}
+
+static void export_release(void) {
+    if (!export_tmp)
+        return;
+    for (int k = 0; k < 3; k++)
+        sigaction(export_sigs[k], &export_old_sa[k], NULL);
+    export_tmp = NULL;
+}
+
+/* MMBENCH_FAULT=export-stop (tests only): stop (SIGSTOP) once FILE.tmp is
+ * open, so that a test can signal an export in the middle of writing */
+static void export_fault(void) {
+    const char *f = getenv("MMBENCH_FAULT");
+    if (f && !strcmp(f, "export-stop"))
+        raise(SIGSTOP);
+}
+
 int hx_cmd_export(int argc, char **argv) {
     const char *db = NULL, *format = "csv", *runs = NULL, *outpath = NULL, *baseline = NULL, *metrics = NULL;
     int samples = 0, summary = 0;
@@ -832,6 +878,8 @@ int hx_cmd_export(int argc, char **argv) {
             tmp = NULL;
             goto out;
         }
+        export_catch(tmp);
+        export_fault();
     } else {
         f = stdout;
     }
@@ -884,6 +932,7 @@ int hx_cmd_export(int argc, char **argv) {
             fprintf(stderr, "mmbench export: cannot write %s: %s\n", outpath, strerror(errno));
             goto out;
         }
+        export_release(); /* (a signal between the rename and here unlinks nothing) */
         free(tmp);
         tmp = NULL;
     }
@@ -894,6 +943,7 @@ out:
         fclose(f);
     if (tmp) {
         unlink(tmp);
+        export_release();
         free(tmp);
     }
     hx_store_close(s);
