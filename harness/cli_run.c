@@ -17,6 +17,7 @@
 #include "mmb_gitrev.h"
 
 #include <errno.h>
+#include <inttypes.h>
 #include <math.h>
 #include <signal.h>
 #include <sys/stat.h>
@@ -287,6 +288,23 @@ static int usage_error(const char *fmt, ...) {
     return HX_EXIT_USAGE;
 }
 
+/* An integer option from lo to hi: text that is no number is called so, and
+ * a number out of range is called out of range (not "not a count").
+ * Returns 0, or 1 after the one-sentence message. */
+static int bounded_opt(const char *opt, const char *v, uint64_t lo, uint64_t hi, const char *noun,
+                       const char *unit, const char *lo_text, uint64_t *out) {
+    int bad = hx_parse_u64(v, out);
+    if (bad == EINVAL) {
+        usage_error("%s: '%s' is not %s; expected an integer from %s to %" PRIu64, opt, v, noun, lo_text, hi);
+        return 1;
+    }
+    if (bad || *out < lo || *out > hi) {
+        usage_error("%s: %s%s is out of range; expected an integer from %s to %" PRIu64, opt, v, unit, lo_text, hi);
+        return 1;
+    }
+    return 0;
+}
+
 /* ---- memory a stream needs ----------------------------------------------- */
 
 /* A lower bound of the bytes of memory that generating and running the
@@ -400,26 +418,14 @@ int hx_cmd_run(int argc, char **argv) {
         } else if ((v = hx_opt(argc, argv, &i, "--db"))) {
             db = v;
         } else if ((v = hx_opt(argc, argv, &i, "--reps"))) {
-            /* a number out of range is called so, not "not a count" */
-            int bad = hx_parse_u64(v, &reps);
-            if (bad == EINVAL)
-                return usage_error("--reps: '%s' is not a count; expected an integer from 1 to 10000", v);
-            if (bad || reps == 0 || reps > 10000)
-                return usage_error("--reps: %s is out of range; expected an integer from 1 to 10000", v);
+            if (bounded_opt("--reps", v, 1, 10000, "a count", "", "1", &reps))
+                return HX_EXIT_USAGE;
         } else if ((v = hx_opt(argc, argv, &i, "--samples"))) {
-            int bad = hx_parse_u64(v, &samples);
-            if (bad == EINVAL)
-                return usage_error("--samples: '%s' is not a count; expected an integer from 1 to 100000", v);
-            if (bad || samples == 0 || samples > 100000)
-                return usage_error("--samples: %s is out of range; expected an integer from 1 to 100000", v);
+            if (bounded_opt("--samples", v, 1, 100000, "a count", "", "1", &samples))
+                return HX_EXIT_USAGE;
         } else if ((v = hx_opt(argc, argv, &i, "--timeout"))) {
-            int bad = hx_parse_u64(v, &timeout);
-            if (bad == EINVAL)
-                return usage_error("--timeout: '%s' is not a number of seconds; expected an integer "
-                                   "from 0 (no limit) to 86400", v);
-            if (bad || timeout > 86400)
-                return usage_error("--timeout: %s seconds is out of range; expected an integer "
-                                   "from 0 (no limit) to 86400", v);
+            if (bounded_opt("--timeout", v, 0, 86400, "a number of seconds", " seconds", "0 (no limit)", &timeout))
+                return HX_EXIT_USAGE;
         } else if (!strcmp(a, "--json")) {
             json = 1;
         } else if (!strcmp(a, "--quiet") || !strcmp(a, "-q")) {
