@@ -391,24 +391,36 @@ static void child_peak_snapshot(child_t *c);
  * failed run and the sweep goes on.  KIND: segv, abort, kill (SIGKILL, as the
  * out-of-memory killer sends), hang, exit, stop (SIGSTOP: the run goes on
  * when the test sends SIGCONT, so it can do something at that moment, such
- * as locking the database).  kill-before-hash and
+ * as locking the database), suspend (the same stop, as a Ctrl-Z of the
+ * sweep would: the run fails at the end, its times holding the stop; a
+ * SIGSTOP, since a SIGTSTP may be discarded in the tests' process group).
+ * kill-before-hash and
  * exit-before-hash strike earlier, before the stream is generated and its
  * hash reported (as the out-of-memory killer during generation, or a trace
  * file deleted mid-sweep, would); N does not matter to them.  Read once,
  * before the stream is generated. */
 enum {
     FAULT_NONE, FAULT_SEGV, FAULT_ABORT, FAULT_KILL, FAULT_HANG, FAULT_EXIT, FAULT_KILL_EARLY, FAULT_EXIT_EARLY,
-    FAULT_STOP
+    FAULT_STOP, FAULT_SUSPEND
 };
 static int fault_kind;
 static uint64_t fault_at;
+
+/* SIGCONT's count: a run stopped (Ctrl-Z, SIGSTOP) and continued during its
+ * measured loop has the stop in its times, so it fails (hx_cmd_child).  The
+ * stop fault below is excused: the tests that use it check other things. */
+static volatile sig_atomic_t child_continued, child_cont_excused;
+static void child_on_cont(int sig) {
+    (void)sig;
+    child_continued++;
+}
 
 static void fault_setup(void) {
     const char *f = getenv("MMBENCH_FAULT");
     if (!f || !*f)
         return;
     static const char *const kinds[] = {"segv", "abort", "kill", "hang", "exit", "kill-before-hash",
-                                        "exit-before-hash", "stop"};
+                                        "exit-before-hash", "stop", "suspend"};
     const char *colon = strchr(f, ':');
     size_t len = colon ? (size_t)(colon - f) : strlen(f);
     for (int k = 0; k < (int)(sizeof kinds / sizeof kinds[0]); k++)
@@ -436,6 +448,11 @@ static void fault_maybe(uint64_t op_index) {
     case FAULT_EXIT: _exit(7);
     case FAULT_STOP:
         fault_kind = FAULT_NONE; /* once */
+        raise(SIGSTOP);
+        child_cont_excused++;
+        break;
+    case FAULT_SUSPEND: /* as Ctrl-Z of the sweep: not excused */
+        fault_kind = FAULT_NONE;
         raise(SIGSTOP);
         break;
     default: break;
@@ -1105,6 +1122,12 @@ int hx_cmd_child(int argc, char **argv) {
         c->verify = 0;
     }
     fault_setup();
+    struct sigaction cont_sa;
+    memset(&cont_sa, 0, sizeof cont_sa);
+    cont_sa.sa_handler = child_on_cont;
+    sigemptyset(&cont_sa.sa_mask);
+    cont_sa.sa_flags = SA_RESTART;
+    sigaction(SIGCONT, &cont_sa, NULL);
     fault_early();
     if (wl_generate(&p, &c->s, err, sizeof err) != 0)
         child_fail("%s", err);
@@ -1241,6 +1264,7 @@ int hx_cmd_child(int argc, char **argv) {
         child_start_threads(c);
     c->rss_base = proc_rss_bytes();
     int hwm_ok = proc_reset_peak_rss() == 0;
+    sig_atomic_t cont0 = child_continued;
     uint64_t tsc0 = CHILD_TICKS(), ns0 = hx_now_ns();
     double wall_ns = 0;
     if (c->s.nthreads == 1)
@@ -1248,6 +1272,9 @@ int hx_cmd_child(int argc, char **argv) {
     else
         child_run_threads(c, (uint32_t)nsamples, &wall_ns);
     uint64_t tsc1 = CHILD_TICKS(), ns1 = hx_now_ns();
+    if (child_continued - cont0 > child_cont_excused)
+        child_fail("the run's process was stopped (Ctrl-Z, SIGTSTP or SIGSTOP) and continued during its measured "
+                   "loop, so its times hold the stop; run it again");
     int64_t final_rss = proc_rss_bytes();
     int64_t hwm = hwm_ok ? proc_status_bytes("VmHWM") : -1;
     alloc_stats_t fin;

@@ -25,6 +25,27 @@
 static volatile sig_atomic_t runner_stop_sig;
 
 static void runner_on_signal(int sig) { runner_stop_sig = sig; }
+/* set by SIGCONT: this process was stopped (Ctrl-Z, SIGSTOP) and goes on */
+static volatile sig_atomic_t runner_continued;
+static void runner_on_cont(int sig) {
+    (void)sig;
+    runner_continued = 1;
+}
+
+/* The --timeout deadline leaves out the time this process spent stopped:
+ * after a SIGCONT it moves on by the time since `before`, the last moment
+ * this process was seen running (an overestimate of the stop by at most
+ * one wait, so waits are cut to RUNNER_WAIT_NS).  A sweep paused with
+ * Ctrl-Z and resumed with fg does not kill the run it paused as timed out
+ * (the run records that it was stopped, child.c). */
+#define RUNNER_WAIT_NS 1000000000ull
+static void runner_after_wait(uint64_t *deadline, uint64_t before) {
+    if (!runner_continued)
+        return;
+    runner_continued = 0;
+    if (*deadline)
+        *deadline += hx_now_ns() - before;
+}
 
 static struct timespec ns_to_timespec(uint64_t ns) {
     struct timespec ts = {.tv_sec = (time_t)(ns / 1000000000u), .tv_nsec = (long)(ns % 1000000000u)};
@@ -250,12 +271,20 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
             sigaddset(&stop_set, stop_sigs[k]);
         }
     }
+    struct sigaction cont_sa, old_cont_sa;
+    memset(&cont_sa, 0, sizeof cont_sa);
+    cont_sa.sa_handler = runner_on_cont;
+    sigemptyset(&cont_sa.sa_mask);
+    cont_sa.sa_flags = SA_RESTART;
+    runner_continued = 0;
+    sigaction(SIGCONT, &cont_sa, &old_cont_sa);
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         snprintf(out->failure, sizeof out->failure, "cannot fork the run's process: %s", strerror(errno));
         for (int k = 0; k < 2; k++)
             sigaction(stop_sigs[k], &old_sa[k], NULL);
+        sigaction(SIGCONT, &old_cont_sa, NULL);
         free(argv);
         close(fds[0]);
         close(fds[1]);
@@ -296,19 +325,20 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
             break;
         }
         struct timespec ts, *tsp = NULL;
+        uint64_t now = hx_now_ns();
         if (deadline) {
-            uint64_t now = hx_now_ns();
             if (now >= deadline) {
                 timed_out = 1;
                 kill(pid, SIGKILL);
                 killed = 1;
                 break;
             }
-            ts = ns_to_timespec(deadline - now);
+            ts = ns_to_timespec(deadline - now < RUNNER_WAIT_NS ? deadline - now : RUNNER_WAIT_NS);
             tsp = &ts;
         }
         struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
         int pr = ppoll(&pfd, 1, tsp, &wait_mask);
+        runner_after_wait(&deadline, now);
         if (pr < 0) {
             if (errno == EINTR)
                 continue;
@@ -333,12 +363,14 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
      * closed it early and lives on is held to the same deadline and
      * signals. */
     int status = 0;
+    uint64_t nap_start = hx_now_ns();
     for (;;) {
         pid_t w = waitpid(pid, &status, killed ? 0 : WNOHANG);
         if (w == pid || (w < 0 && errno != EINTR))
             break;
         if (w < 0)
             continue;
+        runner_after_wait(&deadline, nap_start);
         if (runner_stop_sig || (deadline && hx_now_ns() >= deadline)) {
             timed_out = !runner_stop_sig;
             kill(pid, SIGKILL);
@@ -346,6 +378,7 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
             continue;
         }
         struct timespec nap = ns_to_timespec(1000000);
+        nap_start = hx_now_ns();
         ppoll(NULL, 0, &nap, &wait_mask);
     }
     /* A SIGTERM or SIGINT sent to the process group reaches the run and
@@ -362,6 +395,7 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
     }
     for (int k = 0; k < 2; k++)
         sigaction(stop_sigs[k], &old_sa[k], NULL);
+    sigaction(SIGCONT, &old_cont_sa, NULL);
     sigprocmask(SIG_SETMASK, &old_mask, NULL);
     int stop_sig = runner_stop_sig;
     if (stop_sig) {

@@ -777,6 +777,30 @@ stopped "$c2"; kill -9 "$c2"; wait $pid
 check "trace_changed_mid_sweep_fails" test "$(q "$HDB" "select count(*) from runs where trace like '%changed.trace' and failure like '%generated another request stream%'")" -eq 1
 check "trace_changed_mid_sweep_same_stream" test "$(q "$HDB" "select count(distinct stream_hash) from runs where trace like '%changed.trace'")" -eq 1
 
+# a run stopped during its measured loop (a Ctrl-Z of the sweep; MMBENCH_FAULT=suspend
+# stops it as one would) and continued has the stop in its times: it fails and says so,
+# and the sweep goes on
+SDB2="$T/suspend.db"
+MMBENCH_FAULT=suspend:1000 "$MMB" run --alloc=glibc,bump --ops=5000 --timeout=0 --db="$SDB2" --quiet 2>"$T/err" &
+pid=$!; c=$(child_of $pid); stopped "$c"; kill -CONT "$c"
+c2=
+for _ in $(seq 1 600); do
+  c2=$(pgrep -P $pid | grep -vx "$c" | head -1); [[ -n $c2 ]] && break; sleep 0.1
+done
+stopped "$c2"; kill -CONT "$c2"; wait $pid
+check "suspended_run_exit_1" test $? -eq 1
+check "suspended_run_fails_saying_why" test "$(q "$SDB2" "select count(*) from runs where status='failed' and failure like '%was stopped%during its measured loop%'")" -eq 2
+check "suspended_run_says_why_on_stderr" grep -q "glibc on random failed: the run's process was stopped" "$T/err"
+# the sweep's own process stopped for longer than --timeout (kill -STOP, or a Ctrl-Z) does
+# not count that time against the run: the run (stopped at its first sample point by the
+# excused stop fault, so that the sweep is surely waiting on it) ends while the sweep is
+# stopped, and is stored when the sweep goes on
+MMBENCH_FAULT=stop:0 "$MMB" run --alloc=glibc --ops=5000 --timeout=3 --db="$SDB2" --quiet 2>"$T/err" &
+pid=$!; c=$(child_of $pid); stopped "$c"
+kill -STOP $pid; kill -CONT "$c"; sleep 4; kill -CONT $pid; wait $pid
+check "sweep_stopped_past_timeout_exit_0" test $? -eq 0
+check "sweep_stopped_past_timeout_run_ok" test "$(q "$SDB2" "select status from runs order by id desc limit 1")" = ok
+
 # storing a finished run waits (up to 120 s) for a lock another process holds on the
 # database, longer than SQLite's 5 s, and says so; a run that still cannot be stored is
 # printed as a JSON line, not lost.  The runs stop (MMBENCH_FAULT=stop) until the lock
