@@ -92,8 +92,8 @@ static void run_usage(FILE *f) {
           "options:\n"
           "  --alloc=A[,B...]     allocators (see `mmbench list`); buffer:NAME runs the\n"
           "                       buffer manager over NAME; buffer alone, over the\n"
-          "                       default pool ($MMBENCH_DEFAULT_POOL, default glibc), is\n"
-          "                       stored as buffer:NAME of the allocator that served it\n"
+          "                       default pool, is buffer:NAME for the allocator that\n"
+          "                       $MMBENCH_DEFAULT_POOL names (default glibc)\n"
           "  --workload=W[,W...]  named workloads or trace:FILE (default random)\n"
           "  --reps=R             repetitions of each pair (default 1)\n"
           "  --samples=N          time-series points per run (default 200; one thread:\n"
@@ -478,14 +478,38 @@ int hx_cmd_run(int argc, char **argv) {
     char lmsg[600];
     if (list_problem(allocs, nalloc, "--alloc", "allocator", lmsg, sizeof lmsg))
         return usage_error("%s", lmsg);
-    /* buffer is recorded as buffer:<the pool that served>, which may be a
-     * buffer:X of the same list: two rows of one name in a sweep */
-    for (int k = 0; k < nalloc; k++)
+    /* buffer alone is the buffer manager over its default pool, the
+     * allocator MMBENCH_DEFAULT_POOL names (glibc when unset): the sweep runs
+     * it as buffer:POOL, so that the run's process preloads POOL where it
+     * needs that (jemalloc, ...) and the run is stored under the name of
+     * what serves it even when it fails before it says so.  The library
+     * falls back to glibc with a warning for a name that cannot serve the
+     * pool; a sweep refuses it before anything runs. */
+    static char default_buffer[96];
+    for (int k = 0; k < nalloc; k++) {
+        if (strcmp(allocs[k], "buffer"))
+            continue;
+        const char *want = getenv("MMBENCH_DEFAULT_POOL");
+        if (!want || !*want)
+            want = "glibc";
+        const alloc_methods_t *pm = alloc_find(want);
+        if (!pm || (pm->flags & (ALLOC_DEVICE | ALLOC_WRAPPER)))
+            return usage_error("MMBENCH_DEFAULT_POOL=%s: --alloc=buffer draws its default pool from the allocator "
+                               "this names, and %s; name one of `mmbench list` other than a device allocator and "
+                               "buffer, or unset it (glibc)",
+                               want, !pm ? "there is no such allocator"
+                                         : (pm->flags & ALLOC_DEVICE) ? "its memory is the device's, which buffers cannot use"
+                                                                      : "the buffer manager cannot draw a pool from itself");
+        snprintf(default_buffer, sizeof default_buffer, "buffer:%s", pm->name);
         for (int j = 0; j < nalloc; j++)
-            if (!strcmp(allocs[k], "buffer") && !strncmp(allocs[j], "buffer:", 7))
-                return usage_error("--alloc: buffer (the default pool, recorded as buffer:POOL) and %s in one "
-                                   "list may be the same allocator; name the pool of each: buffer:POOL",
-                                   allocs[j]);
+            if (!strcmp(allocs[j], default_buffer))
+                return usage_error("--alloc: buffer (the default pool, %s%s) and %s are one allocator; list it "
+                                   "once", default_buffer,
+                                   getenv("MMBENCH_DEFAULT_POOL") && *getenv("MMBENCH_DEFAULT_POOL")
+                                       ? " as MMBENCH_DEFAULT_POOL says" : ": MMBENCH_DEFAULT_POOL is unset",
+                                   default_buffer);
+        allocs[k] = default_buffer;
+    }
     for (int k = 0; k < nalloc; k++) {
         const char *inner;
         const alloc_methods_t *m = alloc_split_name(allocs[k], &inner);

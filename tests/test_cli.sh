@@ -541,17 +541,22 @@ sys.exit(0 if sorted((r['allocator'], r['runs']) for r in rows) ==
 # at most max L, so JW #3 >= JW #4; the figure is the samples' (H never shrinks)
 "$MMB" run --alloc=buffer:firstfit,buffer:segregated --ops=20000 --live=1000 --db="$T/bjw3.db" --quiet
 check "buffer_policy_jw3_of_the_workloads_bytes" test "$(q "$T/bjw3.db" "select count(*) from runs r where frag_jw3 >= frag_jw4 - 1e-12 and abs(frag_jw3 - (select max(heap_bytes) * 1.0 / max(live_bytes) - 1 from samples where run_id = r.id and heap_bytes = (select max(heap_bytes) from samples where run_id = r.id))) < 1e-9")" -eq 2
-# a name that cannot serve the pool: the warning says why, and the run is
-# stored as what served it (glibc), with glibc's version
-glibc_ver=$(grep -E '^  glibc +available' <<<"$out" | awk '{print $3}')
-MMBENCH_DEFAULT_POOL=cuda "$MMB" run --alloc=buffer --ops=5000 --db="$PDB" --quiet 2>"$T/err"
-check "buffer_default_pool_cuda_says_why" grep -q "MMBENCH_DEFAULT_POOL=cuda: cuda is a device allocator, whose memory the CPU cannot use, and buffers need host memory; using glibc" "$T/err"
-check "buffer_default_pool_cuda_stored_as_glibc" test "$(q "$PDB" "select allocator || ' ' || allocator_version from runs order by id desc limit 1")" = "buffer:glibc mmbench-buffer/$glibc_ver"
+# a name that cannot serve the pool is refused before anything runs (the library
+# itself would fall back to glibc with a warning, and the run be glibc's)
+n_pool=$(q "$PDB" "select count(*) from runs")
+for e in cuda nosuch buffer; do
+  MMBENCH_DEFAULT_POOL=$e "$MMB" run --alloc=buffer --ops=5000 --db="$PDB" --quiet 2>"$T/err"
+  check "buffer_default_pool_${e}_exit_2" test $? -eq 2
+  check "buffer_default_pool_${e}_says_why" grep -q "^mmbench run: MMBENCH_DEFAULT_POOL=$e: --alloc=buffer draws its default pool from the allocator this names, and .*; name one of \`mmbench list\` other than a device allocator and buffer, or unset it (glibc)$" "$T/err"
+done
+check "buffer_default_pool_refused_wrote_nothing" test "$(q "$PDB" "select count(*) from runs")" -eq "$n_pool"
 if [[ $asan -eq 0 ]] && grep -qE "^  jemalloc +available" <<<"$out"; then
-  # jemalloc is not preloaded into a run of plain buffer: refused, glibc serves
+  # jemalloc as the default pool is preloaded into the run, as for buffer:jemalloc,
+  # and serves it (it was refused there, and glibc served)
   MMBENCH_DEFAULT_POOL=jemalloc "$MMB" run --alloc=buffer --ops=5000 --db="$PDB" --quiet 2>"$T/err"
-  check "buffer_default_pool_jemalloc_says_why" grep -q "MMBENCH_DEFAULT_POOL=jemalloc: jemalloc: .*not loaded in this process.*; using glibc" "$T/err"
-  check "buffer_default_pool_jemalloc_stored_as_glibc" test "$(q "$PDB" "select allocator || ' ' || allocator_version from runs order by id desc limit 1")" = "buffer:glibc mmbench-buffer/$glibc_ver"
+  check "buffer_default_pool_jemalloc_no_warning" test ! -s "$T/err"
+  je_ver0=$(grep -E '^  jemalloc +available' <<<"$out" | awk '{print $3}')
+  check "buffer_default_pool_jemalloc_served_by_jemalloc" test "$(q "$PDB" "select allocator || ' ' || allocator_version from runs order by id desc limit 1")" = "buffer:jemalloc mmbench-buffer/$je_ver0"
   # the version is stored whole: jemalloc's has 49 characters
   "$MMB" run --alloc=jemalloc,buffer:jemalloc --ops=5000 --db="$PDB" --quiet
   je_ver=$(q "$PDB" "select allocator_version from runs where allocator='jemalloc' order by id desc limit 1")
@@ -627,7 +632,10 @@ check "alloc_empty_exit_2" test $? -eq 2
 check "alloc_empty_lists_names" grep -q "expected a comma-separated list of allocators; they are: .*firstfit" "$T/err"
 "$MMB" run --alloc=buffer,buffer:glibc --ops=1000 --db="$T/lists.db" --quiet 2>"$T/err"
 check "buffer_and_buffer_pool_exit_2" test $? -eq 2
-check "buffer_and_buffer_pool_says_why" grep -q "buffer (the default pool, recorded as buffer:POOL) and buffer:glibc in one list may be the same allocator" "$T/err"
+check "buffer_and_buffer_pool_says_why" grep -q "buffer (the default pool, buffer:glibc: MMBENCH_DEFAULT_POOL is unset) and buffer:glibc are one allocator; list it once" "$T/err"
+MMBENCH_DEFAULT_POOL=firstfit "$MMB" run --alloc=buffer,buffer:bestfit --ops=1000 --db="$T/twopools.db" --quiet 2>"$T/err"
+check "buffer_and_another_pool_ok" test $? -eq 0
+check "buffer_and_another_pool_stored_apart" test "$(q "$T/twopools.db" "select group_concat(allocator, ' ') from (select allocator from runs order by id)")" = "buffer:firstfit buffer:bestfit"
 check "bad_lists_wrote_nothing" test ! -e "$T/lists.db"
 
 # --- checking modes are recorded and kept apart ------------------------------------
