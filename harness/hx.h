@@ -177,6 +177,13 @@ const char *hx_opt(int argc, char **argv, int *i, const char *name);
 void *hx_mem_alloc(size_t n);
 void hx_mem_free(void *p, size_t n);
 uint64_t hx_now_ns(void); /* CLOCK_MONOTONIC */
+/* The permille/1000 quantile of the n values v, sorted ascending, by the
+ * nearest-rank method: v[ceil(permille * n / 1000) - 1], the smallest value
+ * with at least that share of the values at or below it.  NaN when n is too
+ * small for the rank to be below the largest value (n < 1000 / (1000 -
+ * permille): p50 needs 2 values, p99 100, p99.9 1000), and for n = 0
+ * (metrics.c). */
+double hx_percentile(const uint64_t *v, uint64_t n, unsigned permille);
 void hx_iso_time(char *buf, size_t len); /* now, ISO 8601 UTC */
 /* The machine a run is measured on: CPU model, CPUs online, memory, cache
  * sizes, kernel (hx_run_t.machine). */

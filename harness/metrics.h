@@ -16,9 +16,9 @@
     X(ns_per_op, REAL, "ns", "ns per request", "wall_ns divided by the requests of all threads") \
     X(ops_per_sec, REAL, "1/s", "Requests per second", "requests of all threads per second of wall time") \
     X(steady_ns_per_op, REAL, "ns", "ns per request after the ramp-up", "wall time per request from the moment the live block count first reaches its maximum to the end (one thread only; NULL when fewer than a tenth of the requests, or 1000, follow that moment)") \
-    X(lat_p50_ns, REAL, "ns", "Latency p50", "median latency of the sampled requests") \
-    X(lat_p99_ns, REAL, "ns", "Latency p99", "99th percentile latency of the sampled requests") \
-    X(lat_p999_ns, REAL, "ns", "Latency p99.9", "99.9th percentile latency of the sampled requests") \
+    X(lat_p50_ns, REAL, "ns", "Latency p50", "median latency of the sampled requests (nearest rank; NULL under 2 of them)") \
+    X(lat_p99_ns, REAL, "ns", "Latency p99", "99th percentile latency of the sampled requests (nearest rank; NULL under 100 of them, where it would be their maximum)") \
+    X(lat_p999_ns, REAL, "ns", "Latency p99.9", "99.9th percentile latency of the sampled requests (nearest rank; NULL under 1000 of them, where it would be their maximum)") \
     X(lat_max_ns, REAL, "ns", "Latency max", "largest latency among the sampled requests") \
     X(peak_live_bytes, INTEGER, "B", "Peak live bytes", "max L(t): bytes requested and not yet freed") \
     X(peak_heap_bytes, INTEGER, "B", "Peak heap bytes", "max H(t): bytes the allocator holds for its heap") \

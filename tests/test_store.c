@@ -878,6 +878,43 @@ TEST(default_db_path_follows_the_environment) {
 
 /* ---- writers ---------------------------------------------------------------- */
 
+/* Latency percentiles (hx_percentile): the nearest rank, v[ceil(q n) - 1],
+ * and no figure where the values are too few for the rank to fall below
+ * the largest: a p99.9 of 781 timed requests was stored, and it was their
+ * maximum. */
+TEST(percentile_is_the_nearest_rank_and_null_when_too_few) {
+    static uint64_t v[4000];
+    for (uint64_t i = 0; i < 4000; i++)
+        v[i] = 10 * (i + 1); /* sorted; rank k holds 10 k */
+    EXPECT_TRUE(isnan(hx_percentile(v, 0, 500)));
+    EXPECT_TRUE(isnan(hx_percentile(v, 1, 500)));
+    EXPECT_EQ(hx_percentile(v, 2, 500), 10);
+    EXPECT_EQ(hx_percentile(v, 3, 500), 20);
+    EXPECT_TRUE(isnan(hx_percentile(v, 99, 990)));
+    EXPECT_EQ(hx_percentile(v, 100, 990), 990);
+    EXPECT_EQ(hx_percentile(v, 101, 990), 1000); /* ceil(99.99) = 100 */
+    EXPECT_TRUE(isnan(hx_percentile(v, 781, 999)));
+    EXPECT_TRUE(isnan(hx_percentile(v, 999, 999)));
+    EXPECT_EQ(hx_percentile(v, 1000, 999), 9990);
+    EXPECT_EQ(hx_percentile(v, 1001, 999), 10000); /* ceil(999.999) = 1000 */
+    /* a run's 3904 timed requests, checked by hand against its dump */
+    EXPECT_EQ(hx_percentile(v, 3904, 500), 19520);
+    EXPECT_EQ(hx_percentile(v, 3904, 990), 38650);
+    EXPECT_EQ(hx_percentile(v, 3904, 999), 39010);
+    /* exact ranks where q n is an integer, for every n up to 4000 */
+    for (uint64_t n = 1; n <= 4000; n++) {
+        if (n % 2 == 0 && hx_percentile(v, n, 500) != (double)(10 * (n / 2)))
+            TEST_FAIL_AT("p50 of %" PRIu64 " values", n);
+        if (n % 100 == 0 && hx_percentile(v, n, 990) != (double)(10 * (n / 100 * 99)))
+            TEST_FAIL_AT("p99 of %" PRIu64 " values", n);
+        if (n % 1000 == 0 && hx_percentile(v, n, 999) != (double)(10 * (n / 1000 * 999)))
+            TEST_FAIL_AT("p99.9 of %" PRIu64 " values", n);
+        /* never the largest value, when there is a figure at all */
+        if (!isnan(hx_percentile(v, n, 999)) && hx_percentile(v, n, 999) >= (double)(10 * n))
+            TEST_FAIL_AT("p99.9 of %" PRIu64 " values is their maximum", n);
+    }
+}
+
 TEST(json_escapes_and_numbers) {
     char b[64];
     EXPECT_EQ(hx_json_escape(b, sizeof b, "a\"b\\c\n\x01"), 17);
@@ -1435,6 +1472,7 @@ int main(void) {
     RUN(older_file_gains_new_columns_and_old_rows_read_null);
     RUN(check_writable_says_before_anything_is_created);
     RUN(default_db_path_follows_the_environment);
+    RUN(percentile_is_the_nearest_rank_and_null_when_too_few);
     RUN(json_escapes_and_numbers);
     RUN(run_json_is_one_valid_line_with_every_metric);
     RUN(show_prints_a_report_with_units);
