@@ -1052,9 +1052,13 @@ static void child_run_threads(child_t *c, uint32_t nsamples, double *wall_ns) {
     uint64_t end = 0;
     for (uint32_t i = 0; i < T; i++) {
         pthread_join(c->th[i].tid, NULL);
-        if (c->th[i].end_ns > end)
+        /* a worker with no request (--ops below --threads) ends whenever
+         * it gets a core: not a request's end */
+        if (c->s.thread[i].nops && c->th[i].end_ns > end)
             end = c->th[i].end_ns;
     }
+    if (!end) /* no requests at all */
+        end = c->t_start_ns;
     *wall_ns = (double)(end - c->t_start_ns);
     int64_t L = 0, blocks = 0;
     for (uint32_t i = 0; i < T; i++) {
