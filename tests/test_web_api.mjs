@@ -7,6 +7,7 @@
 //   node test_web_api.mjs MMBENCH WORKDIR
 import { spawnSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { makeDb, startServer, stopServer, request, raw, check, report } from './web/harness.mjs';
 
@@ -182,6 +183,27 @@ try {
   }
   r = await get('/assets/vendor/chart.umd.min.js');
   check(!/sourceMappingURL/.test(r.body), 'vendor scripts do not point at missing source maps');
+  // no-cache means "ask again": an entity tag lets the answer be 304
+  {
+    const a = await get('/assets/app.css'), h = await get('/'), etag = a.headers.etag;
+    check(/^"[0-9a-f]{16}"$/.test(etag || '') && /^"[0-9a-f]{16}"$/.test(h.headers.etag || '') && etag !== h.headers.etag,
+          'assets carry an entity tag of their own', `${etag} ${h.headers.etag}`);
+    check((await get('/index.html')).headers.etag === h.headers.etag, 'the tag is the same for the same bytes');
+    for (const inm of [etag, `W/${etag}`, `"0000000000000000", ${etag}`, '*']) {
+      r = await get('/assets/app.css', { headers: { 'If-None-Match': inm } });
+      check(r.status === 304 && r.body === '' && r.headers.etag === etag && r.headers['cache-control'] === 'no-cache' &&
+            r.headers['content-length'] === a.headers['content-length'], `If-None-Match: ${inm} is 304 without a body`,
+            `${r.status} ${JSON.stringify(r.headers)}`);
+    }
+    r = await get('/assets/app.css', { method: 'HEAD', headers: { 'If-None-Match': etag } });
+    check(r.status === 304, 'HEAD with the tag is 304', r.status);
+    for (const inm of ['"0000000000000000"', etag.slice(0, -2) + '"', h.headers.etag]) {
+      r = await get('/assets/app.css', { headers: { 'If-None-Match': inm } });
+      check(r.status === 200 && r.body === a.body, `If-None-Match: ${inm} (another tag) is the file`, r.status);
+    }
+    r = await get('/api/health', { headers: { 'If-None-Match': '*' } });
+    check(r.status === 200 && !r.headers.etag, 'API answers have no tag and ignore If-None-Match', `${r.status} ${r.headers.etag}`);
+  }
   r = await get('/compare.html?runs=1,2&baseline=glibc');
   check(r.status === 200 && /<canvas|<section/.test(r.body), 'pages ignore their query string (it is client state)');
 
@@ -213,6 +235,53 @@ try {
     x = await raw(P, `GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
     check(x.status === 404 || x.status === 400, `traversal ${p} is ${x.status}`, x.text.slice(0, 80));
     check(!/root:|#ifndef|MMB_WEB_H/.test(x.text), `traversal ${p} leaks nothing`);
+  }
+
+  // ---- empty segments of a query ("?a=1&&b=2", a trailing or leading '&')
+  // are no parameters: not "Unknown parameter ''", not "given more than once"
+  for (const p of ['/api/runs?limit=2&&offset=1', '/api/runs?&&&limit=2&offset=1', '/api/runs?limit=2&offset=1&']) {
+    r = await get(p);
+    check(r.status === 200 && r.json.limit === 2 && r.json.offset === 1, `GET ${p} ignores the empty segments`, `${r.status} ${r.body.slice(0, 100)}`);
+  }
+  r = await get('/api/metrics?&');
+  check(r.status === 200 && !!r.json.metrics, 'GET /api/metrics?& is the metrics', `${r.status} ${r.body.slice(0, 100)}`);
+  r = await get('/api/runs?=x');
+  check(r.status === 400 && /Unknown parameter/.test(r.json.error), 'a value without a key is still an unknown parameter', r.body);
+
+  // ---- connections are kept alive (HTTP/1.1): a second request reuses the
+  // socket, and pipelined requests are all answered
+  {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    const viaAgent = (p) => new Promise((resolve, reject) => {
+      const req = http.get({ host: '127.0.0.1', port: P, path: p, agent }, (res) => {
+        res.resume();
+        res.on('end', () => resolve({ status: res.statusCode, reused: req.reusedSocket, connection: res.headers.connection }));
+      });
+      req.on('error', reject);
+    });
+    const seq = [];
+    for (const p of ['/api/health', '/api/metrics', `/api/runs/${r0.id}/samples`, '/', '/api/nope', '/api/health'])
+      seq.push(await viaAgent(p));
+    agent.destroy();
+    check(seq.every((x, i) => (i === 4 ? x.status === 404 : x.status === 200) && x.connection !== 'close'), 'answers do not close the connection',
+          JSON.stringify(seq));
+    check(seq.slice(1).every((x) => x.reused), 'later requests reuse the first connection', JSON.stringify(seq));
+    x = await raw(P, 'GET /api/health HTTP/1.1\r\nHost: x\r\n\r\nGET /api/metrics.csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    check((x.text.match(/^HTTP\/1\.1 200 /gm) || []).length === 2 && /"ok":true/.test(x.text) && /kind,key,type/.test(x.text),
+          'two pipelined requests are both answered', x.text.slice(0, 80));
+    x = await raw(P, 'GET /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /api/metrics.csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    check((x.text.match(/^HTTP\/1\.1 200 /gm) || []).length === 2 && /kind,key,type/.test(x.text),
+          'a body sent with GET is skipped, and the next request on the connection answered', x.text.slice(0, 80));
+  }
+
+  // ---- answers are UTF-8 even when the request is not: a parameter name
+  // with bytes that are not UTF-8 is named in the error with U+FFFD
+  x = await raw(P, 'GET /api/runs?%ff%fe%22=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  {
+    const body = Buffer.from(x.text, 'latin1').subarray(x.text.indexOf('\r\n\r\n') + 4);
+    let j = null;
+    try { j = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body)); } catch (e) { /* checked below */ }
+    check(x.status === 400 && j && j.error === "Unknown parameter '\ufffd\ufffd\"' for /api/runs.", 'an error naming a parameter that is not UTF-8 is valid UTF-8 JSON', body.toString('latin1'));
   }
 
   // ---- a burst of 200 concurrent requests, all answered correctly
@@ -286,6 +355,54 @@ check(await stopServer(s2, 'SIGTERM') === 0, 'SIGTERM stops the server with stat
   check(/^mmbench serve: an answer was cut short after \d+ rows: database disk image is malformed$/m.test(s3.errors()),
         'the server says why it cut the answer short', s3.errors().slice(-300));
   await stopServer(s3);
+}
+
+// ---- stored strings that are odd: a trace file named with a quote, a
+// backslash, '<' and a newline comes back exactly; one whose name holds bytes
+// that are not UTF-8 comes back as valid UTF-8 (U+FFFD for each such byte),
+// in JSON and in CSV, and its params (stored JSON text) still parse
+{
+  const odd = path.join(workdir, 'odd.db'), dir = path.join(workdir, 'odd-traces');
+  for (const f of [odd, odd + '-wal', odd + '-shm']) fs.rmSync(f, { force: true });
+  fs.rmSync(dir, { recursive: true, force: true });
+  fs.mkdirSync(dir);
+  const made = spawnSync('/bin/sh', ['-c', `set -e
+    t1="$1/$(printf 'q"uo\\\\te<b>\\nnl.trace')"; t2="$1/$(printf 'bad\\377\\376utf.trace')"
+    printf 'a 1 100\\na 2 200\\nf 1\\nr 2 500\\nf 2\\n' > "$t1"; cp "$t1" "$t2"
+    "$2" run --alloc=glibc --workload="trace:$t1" --quiet --db="$3"
+    "$2" run --alloc=glibc --workload="trace:$t2" --quiet --db="$3"`, 'sh', dir, mmbench, odd], { encoding: 'utf8', timeout: 60000 });
+  check(made.status === 0, 'a database with oddly named traces', made.stderr);
+  const s4 = await startServer(mmbench, odd);
+  const rawBody = async (p) => {
+    const x = await raw(s4.port, `GET ${p} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    const bytes = Buffer.from(x.text, 'latin1');
+    let text = null;
+    try { text = new TextDecoder('utf-8', { fatal: true }).decode(bytes.subarray(x.text.indexOf('\r\n\r\n') + 4)); } catch (e) { /* not UTF-8 */ }
+    return { status: x.status, text };
+  };
+  const want1 = path.join(dir, 'q"uo\\te<b>\nnl.trace'), want2 = path.join(dir, 'bad\ufffd\ufffdutf.trace');
+  let b = await rawBody('/api/runs');
+  check(b.status === 200 && b.text !== null, 'GET /api/runs is valid UTF-8 whatever the stored names', b.status);
+  let j = null;
+  try { j = JSON.parse(b.text); } catch (e) { /* checked below */ }
+  if (check(j && j.runs.length === 2, 'and valid JSON')) {
+    const traces = j.runs.map((x) => x.trace).sort();
+    check(traces.includes(want1) && traces.includes(want2), 'trace names come back exactly, bytes that are not UTF-8 as U+FFFD', JSON.stringify(traces));
+    check(j.runs.every((x) => { try { return JSON.parse(x.params).trace === x.trace; } catch (e) { return false; } }), 'params of the odd runs parse and name the trace');
+    for (const id of j.runs.map((x) => x.id)) {
+      b = await rawBody(`/api/runs/${id}`);
+      let one = null;
+      try { one = JSON.parse(b.text); } catch (e) { /* checked below */ }
+      check(b.status === 200 && one && [want1, want2].includes(one.trace), `GET /api/runs/${id} of an odd trace is valid UTF-8 JSON`, b.text && b.text.slice(0, 80));
+    }
+    b = await rawBody(`/api/compare?runs=${j.runs.map((x) => x.id).join(',')}`);
+    check(b.status === 200 && b.text !== null && (() => { try { return JSON.parse(b.text).runs.length === 2; } catch (e) { return false; } })(),
+          'GET /api/compare of the odd runs is valid UTF-8 JSON');
+    b = await rawBody('/api/runs.csv');
+    check(b.status === 200 && b.text !== null && b.text.includes('"' + want1.replace(/"/g, '""') + '"') && b.text.includes(want2),
+          'GET /api/runs.csv is valid UTF-8, the odd names quoted as CSV quotes them', b.text && b.text.slice(0, 80));
+  }
+  await stopServer(s4);
 }
 
 // ---- bad options and inputs: exit 2 with one sentence

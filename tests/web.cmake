@@ -8,6 +8,10 @@ if(NOT MMBENCH_HAVE_MHD)
   return()
 endif()
 
+# The JSON and CSV string writers (C, no server).
+mmb_test(test_web_buf SOURCES test_web_buf.c LIBS mmb_web)
+add_test(NAME test_web_buf COMMAND test_web_buf)
+
 find_program(MMB_NODE node)
 if(NOT MMB_NODE)
   message(STATUS "  web tests         node not found: web_api and web_browser not registered")

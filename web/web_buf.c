@@ -67,6 +67,44 @@ char *web_buf_take(web_buf_t *b, size_t *n) {
     return p;
 }
 
+/* The length of the well-formed UTF-8 sequence at p (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0 when p does not start
+ * one.  A stored string may hold any bytes (a trace file's name is the file
+ * system's), but the answers are declared UTF-8 and JSON must be. */
+static size_t utf8_len(const unsigned char *p) {
+    unsigned c = p[0];
+    size_t n;
+    unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xC2 && c <= 0xDF) {
+        n = 2;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        n = 3;
+        if (c == 0xE0)
+            lo = 0xA0;
+        else if (c == 0xED)
+            hi = 0x9F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        n = 4;
+        if (c == 0xF0)
+            lo = 0x90;
+        else if (c == 0xF4)
+            hi = 0x8F;
+    } else {
+        return 0;
+    }
+    if (p[1] < lo || p[1] > hi)
+        return 0;
+    for (size_t i = 2; i < n; i++)
+        if (p[i] < 0x80 || p[i] > 0xBF)
+            return 0;
+    return n;
+}
+
+/* U+FFFD, the replacement character, for a byte that is not UTF-8. */
+static const char utf8_bad[] = "\xEF\xBF\xBD";
+
 void web_json_str(web_buf_t *b, const char *s) {
     if (!s) {
         web_buf_puts(b, "null");
@@ -88,6 +126,13 @@ void web_json_str(web_buf_t *b, const char *s) {
             if (*p < 0x20) {
                 snprintf(u, sizeof u, "\\u%04x", *p);
                 esc = u;
+            } else if (*p >= 0x80) {
+                size_t n = utf8_len(p);
+                if (n) {
+                    p += n - 1; /* a whole character, copied as it is */
+                    continue;
+                }
+                esc = utf8_bad;
             }
         }
         if (esc) {
@@ -130,16 +175,34 @@ void web_json_col(web_buf_t *b, sqlite3_stmt *st, int i) {
     }
 }
 
+/* s with each byte that is not UTF-8 replaced by U+FFFD. */
+static void put_utf8(web_buf_t *b, const char *s, size_t len) {
+    const unsigned char *p = (const unsigned char *)s, *end = p + len, *run = p;
+    while (p < end) {
+        size_t n = *p < 0x80 ? 1 : utf8_len(p);
+        if (n) {
+            p += n;
+            continue;
+        }
+        web_buf_put(b, run, (size_t)(p - run));
+        web_buf_puts(b, utf8_bad);
+        run = ++p;
+    }
+    web_buf_put(b, run, (size_t)(p - run));
+}
+
 void web_csv_str(web_buf_t *b, const char *s) {
     if (!strpbrk(s, ",\"\r\n")) {
-        web_buf_puts(b, s);
+        put_utf8(b, s, strlen(s));
         return;
     }
     web_buf_put(b, "\"", 1);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
+    for (const char *p = s, *q; *p; p = q) {
+        q = strchr(p, '"');
+        q = q ? q + 1 : p + strlen(p);
+        put_utf8(b, p, (size_t)(q - p));
+        if (q[-1] == '"')
             web_buf_put(b, "\"", 1);
-        web_buf_put(b, p, 1);
     }
     web_buf_put(b, "\"", 1);
 }

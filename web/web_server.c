@@ -41,9 +41,18 @@ enum {
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "       \
     "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
+/* One per web_assets[i], made at start-up: the answer, the 304 answer to a
+ * request that already holds it, and its entity tag (a hash of the bytes;
+ * with Cache-Control: no-cache the browser asks again each time, and the
+ * tag lets it be told "unchanged" instead of fetching the file again). */
+typedef struct web_asset_resp {
+    struct MHD_Response *full, *unchanged;
+    char etag[24];
+} web_asset_resp_t;
+
 typedef struct web_server {
     const char *dbpath;
-    struct MHD_Response **assets; /* one per web_assets[i], created at start-up */
+    web_asset_resp_t *assets;
 } web_server_t;
 
 static void add_headers(struct MHD_Response *r, const char *type, const char *cache) {
@@ -84,10 +93,14 @@ typedef struct {
     const char *bad;
 } unknown_scan_t;
 
+/* An empty segment of the query ("?a=1&&b=2", "?&") is no parameter. */
+static int q_empty(const char *key, const char *value) { return !*key && (!value || !*value); }
+
 static enum MHD_Result q_scan(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
     (void)kind;
-    (void)value;
     unknown_scan_t *u = cls;
+    if (q_empty(key, value))
+        return MHD_YES;
     for (const char *const *k = u->known; *k; k++)
         if (strcmp(*k, key) == 0)
             return MHD_YES;
@@ -114,8 +127,9 @@ typedef struct {
 
 static enum MHD_Result q_rescan(void *cls, enum MHD_ValueKind kind, const char *key, const char *value) {
     (void)kind;
-    (void)value;
     repeat_scan_t *u = cls;
+    if (q_empty(key, value))
+        return MHD_YES;
     for (int i = 0; i < u->n; i++)
         if (strcmp(u->seen[i], key) == 0) {
             u->bad = key;
@@ -241,19 +255,38 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
                                   void **con_cls) {
     (void)version;
     (void)upload_data;
-    (void)upload_size;
-    (void)con_cls;
     web_server_t *srv = cls;
     if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
         return send_json(c, MHD_HTTP_METHOD_NOT_ALLOWED, "{\"error\":\"Only GET and HEAD are allowed.\"}\n");
+    /* Answer on the second call, once the whole request is in: libmicrohttpd
+     * closes the connection after an answer queued on the first call (the
+     * body might still be on its way), so every request would otherwise cost
+     * a new connection and a pipelined one would be dropped.  A body sent
+     * with GET or HEAD is read and ignored. */
+    static int request_seen;
+    if (!*con_cls) {
+        *con_cls = &request_seen;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        *upload_size = 0;
+        return MHD_YES;
+    }
     if (strlen(url) > WEB_URL_MAX)
         return send_json(c, MHD_HTTP_URI_TOO_LONG, "{\"error\":\"The request URL is too long.\"}\n");
     if (strncmp(url, "/api/", 5) == 0)
         return send_api(srv, c, url, strcmp(method, MHD_HTTP_METHOD_HEAD) == 0);
     const char *path = strcmp(url, "/") == 0 ? "/index.html" : url;
     for (size_t i = 0; i < web_asset_count; i++)
-        if (strcmp(web_assets[i].path, path) == 0)
-            return MHD_queue_response(c, MHD_HTTP_OK, srv->assets[i]);
+        if (strcmp(web_assets[i].path, path) == 0) {
+            web_asset_resp_t *a = &srv->assets[i];
+            const char *inm = MHD_lookup_connection_value(c, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+            /* "*", the tag, or a list holding it (W/ is the weak form of it,
+             * which If-None-Match compares alike); the quotes delimit it. */
+            if (inm && (strcmp(inm, "*") == 0 || strstr(inm, a->etag)))
+                return MHD_queue_response(c, MHD_HTTP_NOT_MODIFIED, a->unchanged);
+            return MHD_queue_response(c, MHD_HTTP_OK, a->full);
+        }
     return send_json(c, MHD_HTTP_NOT_FOUND, "{\"error\":\"No such page.\"}\n");
 }
 
@@ -380,19 +413,31 @@ int web_cmd_serve(int argc, char **argv) {
     }
     hx_store_close(store); /* it was a check; requests open their own connections */
 
-    web_server_t srv = {db, calloc(web_asset_count ? web_asset_count : 1, sizeof(struct MHD_Response *))};
+    web_server_t srv = {db, calloc(web_asset_count ? web_asset_count : 1, sizeof(web_asset_resp_t))};
     if (!srv.assets) {
         fprintf(stderr, "mmbench serve: out of memory\n");
         return 1;
     }
     for (size_t i = 0; i < web_asset_count; i++) {
-        srv.assets[i] = MHD_create_response_from_buffer(web_assets[i].size, (void *)web_assets[i].data,
-                                                        MHD_RESPMEM_PERSISTENT);
-        if (!srv.assets[i]) {
+        web_asset_resp_t *a = &srv.assets[i];
+        uint64_t h = 0xcbf29ce484222325u; /* FNV-1a */
+        for (size_t k = 0; k < web_assets[i].size; k++)
+            h = (h ^ web_assets[i].data[k]) * 0x100000001b3u;
+        snprintf(a->etag, sizeof a->etag, "\"%016llx\"", (unsigned long long)h);
+        a->full = MHD_create_response_from_buffer(web_assets[i].size, (void *)web_assets[i].data,
+                                                  MHD_RESPMEM_PERSISTENT);
+        /* the same bytes: a 304 carries no body, but its Content-Length must be
+         * the 200's (RFC 9110 8.6) */
+        a->unchanged = MHD_create_response_from_buffer(web_assets[i].size, (void *)web_assets[i].data,
+                                                       MHD_RESPMEM_PERSISTENT);
+        if (!a->full || !a->unchanged) {
             fprintf(stderr, "mmbench serve: out of memory\n");
             return 1;
         }
-        add_headers(srv.assets[i], web_assets[i].type, "no-cache");
+        add_headers(a->full, web_assets[i].type, "no-cache");
+        add_headers(a->unchanged, web_assets[i].type, "no-cache");
+        MHD_add_response_header(a->full, MHD_HTTP_HEADER_ETAG, a->etag);
+        MHD_add_response_header(a->unchanged, MHD_HTTP_HEADER_ETAG, a->etag);
     }
 
     sigset_t stop;
@@ -427,8 +472,10 @@ int web_cmd_serve(int argc, char **argv) {
         fflush(stdout);
     }
     /* SIGINT/SIGTERM stay blocked: a second Ctrl-C must not kill us mid-cleanup. */
-    for (size_t i = 0; i < web_asset_count; i++)
-        MHD_destroy_response(srv.assets[i]);
+    for (size_t i = 0; i < web_asset_count; i++) {
+        MHD_destroy_response(srv.assets[i].full);
+        MHD_destroy_response(srv.assets[i].unchanged);
+    }
     free(srv.assets);
     return rc;
 }
