@@ -274,6 +274,12 @@ try {
           'a body sent with GET is skipped, and the next request on the connection answered', x.text.slice(0, 80));
   }
 
+  // ---- the absolute form of the request target (RFC 9112 3.2.2) is its path
+  x = await raw(P, `GET http://127.0.0.1:${P}/api/health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+  check(x.status === 200 && /"ok":true/.test(x.text), 'an absolute-form target is served as its path', x.text.slice(0, 80));
+  x = await raw(P, 'GET HTTP://example.org HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  check(x.status === 200 && /text\/html/i.test(x.text), 'an absolute-form target without a path is /', x.text.slice(0, 80));
+
   // ---- answers are UTF-8 even when the request is not: a parameter name
   // with bytes that are not UTF-8 is named in the error with U+FFFD
   x = await raw(P, 'GET /api/runs?%ff%fe%22=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');

@@ -24,6 +24,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -271,6 +272,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     if (*upload_size) {
         *upload_size = 0;
         return MHD_YES;
+    }
+    /* the absolute form of the target ("GET http://host:port/api/health"),
+     * which HTTP/1.1 servers must accept (RFC 9112 3.2.2): its path */
+    if (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0) {
+        const char *slash = strchr(strstr(url, "//") + 2, '/');
+        url = slash ? slash : "/";
     }
     if (strlen(url) > WEB_URL_MAX)
         return send_json(c, MHD_HTTP_URI_TOO_LONG, "{\"error\":\"The request URL is too long.\"}\n");
