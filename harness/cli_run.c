@@ -34,7 +34,8 @@ static void list_usage(FILE *f) {
     fputs("usage: mmbench list [--help]\n"
           "\n"
           "Print every allocator (with its availability, version and the figure used\n"
-          "as heap held) and every named workload.\n",
+          "as heap held) and every named workload.\n"
+          "  --help   print this help\n",
           f);
 }
 
@@ -110,6 +111,7 @@ static void run_usage(FILE *f) {
           "  --debug-heap         policy allocators: run the heap checker after every\n"
           "                       request and prove every freed pointer (much slower;\n"
           "                       a broken invariant fails the run with its reason)\n"
+          "  --help               print this help\n"
           "\n"
           "workload parameters:\n"
           "  --ops=N              requests in all threads together (default 1000000)\n"

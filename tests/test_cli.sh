@@ -16,6 +16,9 @@ asan=0; "$MMB" list | grep -q 'sanitizer builds' && asan=1
 for c in list run show export serve; do
   check "help_$c" bash -c "'$MMB' $c --help | grep -qi usage"
 done
+for c in list run show export serve; do
+  check "help_${c}_lists_help" bash -c "'$MMB' $c --help | grep -qE '^  --help +print this help'"
+done
 check "top_help" bash -c "'$MMB' --help | grep -q serve"
 # --version: the commit, then the build and the machine as runs record them
 "$MMB" --version >"$T/ver"

@@ -349,6 +349,7 @@ static void usage(FILE *f) {
                "  --port=PORT   TCP port (default %d; 0 picks a free port)\n"
                "  --bind=ADDR   IPv4 or IPv6 address to listen on (default 127.0.0.1)\n"
                "  --db=PATH     database (default $MMBENCH_DB or results/mmbench.db)\n"
+               "  --help        print this help\n"
                "Stops on Ctrl-C (SIGINT) or SIGTERM.\n",
                WEB_PORT_DEFAULT);
 }
