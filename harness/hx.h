@@ -146,6 +146,15 @@ int hx_store_get_run_head(hx_store_t *s, int64_t id, hx_run_t *out, char *err, s
  * sqlite3_close); returns the SQLite result code.  Works where the user may
  * not write the database's directory.  Used by the web API per request. */
 int hx_store_open_ro_db(const char *path, void **db);
+/* Reading a database in WAL mode makes its -wal and -shm files where they
+ * are not, and a read-only connection cannot remove them when it closes:
+ * hx_store_wal_absent(path) says whether neither is there (before a read),
+ * hx_store_tidy(path) removes them afterwards as SQLite does when the last
+ * connection closes (a read-write one: nothing happens while another
+ * process has the database open, or where this one may not write it).
+ * hx_store_close does both for a store opened read-only. */
+int hx_store_wal_absent(const char *path);
+void hx_store_tidy(const char *path);
 
 /* The underlying sqlite3* for read-only queries (web API). */
 void *hx_store_db(hx_store_t *s);

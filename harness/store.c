@@ -46,6 +46,7 @@ struct hx_store {
     int (*lock_stop)(void);
     uint64_t lock_since_ns;
     int lock_noticed;
+    int tidy; /* read-only, and no -wal or -shm was there: hx_store_tidy at close */
 };
 
 /* ---- SQL, expanded from the lists in metrics.h ---------------------------- */
@@ -476,6 +477,29 @@ int hx_store_open_ro_db(const char *path, void **out) {
     return rc;
 }
 
+int hx_store_wal_absent(const char *path) {
+    char f[PATH_MAX + 8];
+    snprintf(f, sizeof f, "%s-wal", path);
+    if (access(f, F_OK) == 0)
+        return 0;
+    snprintf(f, sizeof f, "%s-shm", path);
+    return access(f, F_OK) != 0;
+}
+
+void hx_store_tidy(const char *path) {
+    char uri[3 * PATH_MAX + 32];
+    uri_of(path, "mode=rw", uri, sizeof uri);
+    sqlite3 *db = NULL;
+    if (sqlite3_open_v2(uri, &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_URI, NULL) == SQLITE_OK &&
+        sqlite3_db_readonly(db, "main") == 0) {
+        sqlite3_busy_timeout(db, 100);
+        /* one read opens the WAL index; the close of the last connection
+         * checkpoints (nothing: no writer was here) and removes both files */
+        sqlite3_exec(db, "PRAGMA schema_version", NULL, NULL, NULL);
+    }
+    sqlite3_close(db);
+}
+
 int hx_store_open(const char *path, int readonly, hx_store_t **out, char *err, size_t errlen) {
     *out = NULL;
     if (!path || !*path) {
@@ -522,6 +546,7 @@ int hx_store_open(const char *path, int readonly, hx_store_t **out, char *err, s
     s->readonly = readonly;
     int rc;
     if (readonly) {
+        s->tidy = hx_store_wal_absent(path);
         rc = hx_store_open_ro_db(path, (void **)&s->db);
     } else {
         rc = sqlite3_open_v2(path, &s->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, NULL);
@@ -599,6 +624,8 @@ void hx_store_close(hx_store_t *s) {
     sqlite3_finalize(s->ins_comp);
     sqlite3_finalize(s->ins_info);
     sqlite3_close(s->db);
+    if (s->tidy && s->path)
+        hx_store_tidy(s->path);
     free(s->path);
     free(s);
 }

@@ -836,6 +836,30 @@ kill -STOP $pid; kill -CONT "$c"; sleep 4; kill -CONT $pid; wait $pid
 check "sweep_stopped_past_timeout_exit_0" test $? -eq 0
 check "sweep_stopped_past_timeout_run_ok" test "$(q "$SDB2" "select status from runs order by id desc limit 1")" = ok
 
+# reading a database (show, export, serve) leaves no -wal or -shm file that was not
+# there: a read-only connection cannot remove those it makes (a copied database
+# gained two files); while a sweep has it open, they stay
+WDIR="$T/walcopy"; mkdir -p "$WDIR"; cp "$DB" "$WDIR/c.db"
+rm -f "$WDIR/c.db-wal" "$WDIR/c.db-shm"
+"$MMB" show 1 --db="$WDIR/c.db" >/dev/null
+"$MMB" export --db="$WDIR/c.db" >/dev/null
+"$MMB" export --summary --db="$WDIR/c.db" >/dev/null
+check "read_leaves_no_wal_files" test "$(ls "$WDIR")" = c.db
+"$MMB" serve --port=0 --db="$WDIR/c.db" >"$T/wserve.out" 2>&1 &
+spid=$!
+port=
+for _ in $(seq 1 100); do port=$(sed -n 's|.*http://127.0.0.1:\([0-9]*\)/.*|\1|p' "$T/wserve.out"); [[ -n $port ]] && break; sleep 0.1; done
+curl -s "http://127.0.0.1:$port/api/runs" >/dev/null
+check "serve_made_wal_files" test -e "$WDIR/c.db-shm"
+kill -INT $spid; wait $spid
+check "serve_leaves_no_wal_files" test "$(ls "$WDIR")" = c.db
+MMBENCH_FAULT=stop:0 "$MMB" run --alloc=glibc --ops=2000 --db="$WDIR/c.db" --quiet &
+pid=$!; c=$(child_of $pid); stopped "$c"
+"$MMB" show 1 --db="$WDIR/c.db" >/dev/null
+check "read_keeps_wal_files_of_a_sweep" test -e "$WDIR/c.db-wal" -a -e "$WDIR/c.db-shm"
+kill -CONT "$c"; wait $pid
+check "read_during_a_sweep_run_stored" test "$(q "$WDIR/c.db" "select status from runs order by id desc limit 1")" = ok
+
 # storing a finished run waits (up to 120 s) for a lock another process holds on the
 # database, longer than SQLite's 5 s, and says so; a run that still cannot be stored is
 # printed as a JSON line, not lost.  The runs stop (MMBENCH_FAULT=stop) until the lock

@@ -415,6 +415,9 @@ int web_cmd_serve(int argc, char **argv) {
     }
     char err[512];
     hx_store_t *store = NULL;
+    /* the requests' read-only connections leave -wal and -shm files behind:
+     * removed at the end when they were not there at the start */
+    int tidy = hx_store_wal_absent(db);
     if (hx_store_open(db, 1, &store, err, sizeof err) != 0) {
         fprintf(stderr, "mmbench serve: %s\n", err);
         return HX_EXIT_USAGE;
@@ -485,5 +488,7 @@ int web_cmd_serve(int argc, char **argv) {
         MHD_destroy_response(srv.assets[i].unchanged);
     }
     free(srv.assets);
+    if (tidy)
+        hx_store_tidy(db);
     return rc;
 }
