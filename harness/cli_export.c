@@ -38,8 +38,9 @@ static const char export_usage[] =
     "  --summary     one row per workload stream, allocator and metric: the runs that\n"
     "                succeeded and failed, and the median, lowest and highest value\n"
     "                over the repetitions (a stream: the same workload, parameters,\n"
-    "                seed and --touch; loop says whether the harness's loop served it or\n"
-    "                MMBENCH_BARE_LOOP's)\n"
+    "                seed and --touch; loop says which loop served it: harness, or bare\n"
+    "                for MMBENCH_BARE_LOOP's, with +verify and +debug-heap for runs of\n"
+    "                those options, whose times do not compare with plain runs)\n"
     "  --baseline=A  with --summary: also each run's ratio to allocator A's run in the\n"
     "                same sweep and repetition (adjacent in time, so the machine's\n"
     "                drift cancels), as their median, lowest and highest; x/A, or\n"
@@ -681,7 +682,7 @@ static void export_fault(void) {
 }
 
 int hx_cmd_export(int argc, char **argv) {
-    const char *db = NULL, *format = "csv", *runs = NULL, *outpath = NULL, *baseline = NULL, *metrics = NULL;
+    const char *db = NULL, *format = NULL, *runs = NULL, *outpath = NULL, *baseline = NULL, *metrics = NULL;
     int samples = 0, summary = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v;
@@ -693,19 +694,30 @@ int hx_cmd_export(int argc, char **argv) {
         } else if (!strcmp(a, "--summary")) {
             summary = 1;
         } else if ((v = hx_opt(argc, argv, &i, "--baseline"))) {
+            if (hx_opt_twice("export", "--baseline", baseline, v, 0))
+                return HX_EXIT_USAGE;
             baseline = v;
         } else if ((v = hx_opt(argc, argv, &i, "--metrics"))) {
+            if (hx_opt_twice("export", "--metrics", metrics, v, 1))
+                return HX_EXIT_USAGE;
             metrics = v;
         } else if ((v = hx_opt(argc, argv, &i, "--format"))) {
+            if (hx_opt_twice("export", "--format", format, v, 0))
+                return HX_EXIT_USAGE;
             format = v;
         } else if ((v = hx_opt(argc, argv, &i, "--runs"))) {
+            if (hx_opt_twice("export", "--runs", runs, v, 1))
+                return HX_EXIT_USAGE;
             runs = v;
         } else if ((v = hx_opt(argc, argv, &i, "--db"))) {
+            if (hx_opt_twice("export", "--db", db, v, 0))
+                return HX_EXIT_USAGE;
             db = v;
-        } else if ((v = hx_opt(argc, argv, &i, "--output")) || (v = hx_opt(argc, argv, &i, "-o"))) {
+        } else if ((v = hx_opt(argc, argv, &i, "--output")) || (v = hx_opt(argc, argv, &i, "-o")) ||
+                   (!strncmp(a, "-o", 2) && a[2] && (v = a + 2))) {
+            if (hx_opt_twice("export", "-o", outpath, v, 0))
+                return HX_EXIT_USAGE;
             outpath = v;
-        } else if (!strncmp(a, "-o", 2) && a[2]) {
-            outpath = a + 2;
         } else if (!strcmp(a, "--format") || !strcmp(a, "--runs") || !strcmp(a, "--db") || !strcmp(a, "-o") ||
                    !strcmp(a, "--output") || !strcmp(a, "--baseline") || !strcmp(a, "--metrics")) {
             fprintf(stderr, "mmbench export: %s needs a value; see mmbench export --help\n", a);
@@ -719,6 +731,8 @@ int hx_cmd_export(int argc, char **argv) {
         }
     }
     int json;
+    if (!format)
+        format = "csv";
     if (!strcmp(format, "csv")) {
         json = 0;
     } else if (!strcmp(format, "json")) {

@@ -398,6 +398,8 @@ int hx_cmd_run(int argc, char **argv) {
     static uint64_t stream_hash[MAX_LIST]; /* each workload's, as generated here */
     char *alloc_arg = NULL, *wl_arg = NULL;
     const char *db = NULL;
+    /* each option's value as given, to refuse it given twice */
+    const char *alloc_v = NULL, *wl_v = NULL, *reps_v = NULL, *samples_v = NULL, *timeout_v = NULL;
     uint64_t reps = 1, samples = 200, timeout = 600;
     int json = 0, quiet = 0, verify = 0, debug_heap = 0;
     char *wl_args[32];
@@ -411,22 +413,39 @@ int hx_cmd_run(int argc, char **argv) {
             run_usage(stdout);
             return 0;
         } else if ((v = hx_opt(argc, argv, &i, "--alloc"))) {
+            if (hx_opt_twice("run", "--alloc", alloc_v, v, 1))
+                return HX_EXIT_USAGE;
+            alloc_v = v;
             if (strlen(v) >= sizeof alloc_buf)
                 return usage_error("--alloc: the list is too long (at most %zu characters)", sizeof alloc_buf - 1);
             alloc_arg = strcpy(alloc_buf, v);
         } else if ((v = hx_opt(argc, argv, &i, "--workload"))) {
+            if (hx_opt_twice("run", "--workload", wl_v, v, 1))
+                return HX_EXIT_USAGE;
+            wl_v = v;
             if (strlen(v) >= sizeof wl_buf)
                 return usage_error("--workload: the list is too long (at most %zu characters)", sizeof wl_buf - 1);
             wl_arg = strcpy(wl_buf, v);
         } else if ((v = hx_opt(argc, argv, &i, "--db"))) {
+            if (hx_opt_twice("run", "--db", db, v, 0))
+                return HX_EXIT_USAGE;
             db = v;
         } else if ((v = hx_opt(argc, argv, &i, "--reps"))) {
+            if (hx_opt_twice("run", "--reps", reps_v, v, 0))
+                return HX_EXIT_USAGE;
+            reps_v = v;
             if (bounded_opt("--reps", v, 1, 10000, "a count", "", "1", &reps))
                 return HX_EXIT_USAGE;
         } else if ((v = hx_opt(argc, argv, &i, "--samples"))) {
+            if (hx_opt_twice("run", "--samples", samples_v, v, 0))
+                return HX_EXIT_USAGE;
+            samples_v = v;
             if (bounded_opt("--samples", v, 1, 100000, "a count", "", "1", &samples))
                 return HX_EXIT_USAGE;
         } else if ((v = hx_opt(argc, argv, &i, "--timeout"))) {
+            if (hx_opt_twice("run", "--timeout", timeout_v, v, 0))
+                return HX_EXIT_USAGE;
+            timeout_v = v;
             if (bounded_opt("--timeout", v, 0, 86400, "a number of seconds", " seconds", "0 (no limit)", &timeout))
                 return HX_EXIT_USAGE;
         } else if (!strcmp(a, "--json")) {
@@ -443,6 +462,11 @@ int hx_cmd_run(int argc, char **argv) {
                 char name[32];
                 snprintf(name, sizeof name, "--%s", wl_keys[k]);
                 if ((v = hx_opt(argc, argv, &i, name))) {
+                    size_t nl = strlen(name);
+                    for (int k2 = 0; k2 < nwl_args; k2++)
+                        if (!strncmp(wl_args[k2], name, nl) && wl_args[k2][nl] == '=' &&
+                            hx_opt_twice("run", name, wl_args[k2] + nl + 1, v, 0))
+                            return HX_EXIT_USAGE;
                     if (nwl_args == (int)(sizeof wl_args / sizeof wl_args[0]) - 1)
                         return usage_error("too many workload parameters");
                     int len = snprintf(wl_arg_buf[nwl_args], sizeof wl_arg_buf[0], "--%s=%s", wl_keys[k], v);
@@ -594,7 +618,31 @@ int hx_cmd_run(int argc, char **argv) {
         for (uint32_t t = 0; t < s.nthreads && bare; t++)
             for (uint64_t i = 0; i < s.thread[t].nops && only_malloc_free; i++)
                 only_malloc_free = s.thread[t].ops[i].kind <= WL_FREE;
+        /* A baseline allocator (bump) has every byte the stream requests
+         * faulted in before its run (harness/child.c): a stream that asks
+         * for more than the memory got its run killed by the out-of-memory
+         * killer minutes later, the machine short of memory meanwhile.  The
+         * same sum as the run's, blocks rounded to 16 bytes plus 16. */
+        const char *baseline = NULL;
+        for (int k = 0; k < nalloc && !baseline; k++)
+            if (alloc_split_name(allocs[k], &(const char *){NULL})->flags & ALLOC_BASELINE)
+                baseline = allocs[k];
+        double prefault = 0;
+        for (uint32_t t = 0; t < s.nthreads && baseline; t++)
+            for (uint64_t i = 0; i < s.thread[t].nops; i++)
+                if (s.thread[t].ops[i].kind == WL_MALLOC || s.thread[t].ops[i].kind == WL_REALLOC)
+                    prefault += (double)((s.thread[t].ops[i].size + 15) & ~(uint64_t)15) + 16;
+        double need_b = prefault + 16.0 * (double)s.total_ops; /* and the run's copy of the stream */
         wl_stream_free(&s);
+        if (baseline) {
+            int64_t avail_b = proc_mem_available();
+            if (avail_b >= 0 && need_b > (double)avail_b)
+                return usage_error("allocator %s faults in every byte that workload %s requests before its run "
+                                   "(it never reuses memory), about %.1f GiB, and %.1f GiB are available; use "
+                                   "fewer requests (--ops) or smaller --sizes, or leave %s out",
+                                   baseline, wls[w], need_b / 1073741824.0, (double)avail_b / 1073741824.0,
+                                   baseline);
+        }
         if (bare && (nthreads != 1 || !only_malloc_free))
             return usage_error("MMBENCH_BARE_LOOP is set, and its bare loop serves one thread of malloc and free "
                                "only: workload %s has %s", wls[w], nthreads != 1 ? "several threads" : "other requests");

@@ -217,6 +217,8 @@ int hx_cmd_show(int argc, char **argv) {
         } else if (!strcmp(a, "--json")) {
             json = 1;
         } else if ((v = hx_opt(argc, argv, &i, "--db"))) {
+            if (hx_opt_twice("show", "--db", db, v, 0))
+                return HX_EXIT_USAGE;
             db = v;
         } else if (!strcmp(a, "--db")) {
             fprintf(stderr, "mmbench show: --db needs a path; see mmbench show --help\n");
@@ -238,7 +240,14 @@ int hx_cmd_show(int argc, char **argv) {
     }
     int64_t id;
     if (parse_run_id(id_text, &id)) {
-        fprintf(stderr, "mmbench show: RUN_ID must be a positive integer, got '%s'\n", id_text);
+        /* all digits and still refused: beyond SQLite's 64-bit ids, not "no positive integer" */
+        size_t len = strlen(id_text);
+        int digits = len && strspn(id_text, "0123456789") == len && strspn(id_text, "0") != len;
+        if (digits)
+            fprintf(stderr, "mmbench show: RUN_ID %s is out of range; run ids go from 1 to 9223372036854775807\n",
+                    id_text);
+        else
+            fprintf(stderr, "mmbench show: RUN_ID must be a positive integer, got '%s'\n", id_text);
         return HX_EXIT_USAGE;
     }
     if (!db)

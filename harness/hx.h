@@ -181,6 +181,11 @@ int hx_parse_u64(const char *s, uint64_t *out);
 /* Match "--name=value" or "--name value" (advancing *i); returns the value
  * or NULL.  A next word that starts with "--" is never taken as the value. */
 const char *hx_opt(int argc, char **argv, int *i, const char *name);
+/* An option given a second time (prev, its first value, is not NULL): one
+ * sentence on stderr, "mmbench CMD: --alloc is given twice ('a' and 'b');
+ * ...", and 1; else 0.  A list option (list != 0) says to list the values in
+ * one option instead. */
+int hx_opt_twice(const char *cmd, const char *name, const char *prev, const char *v, int list);
 /* Memory for the harness's own bookkeeping inside a run's child: straight
  * from mmap, never from the allocator under test. */
 void *hx_mem_alloc(size_t n);

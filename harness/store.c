@@ -161,8 +161,28 @@ static void dir_of(const char *path, char *buf, size_t len) {
         *slash = '\0';
 }
 
-/* mkdir -p of path's directory. */
-static int make_parents(const char *path, char *err, size_t errlen) {
+/* The directories make_parents created, in order, so that an open that
+ * fails after it removes them again: a refused --db leaves nothing behind
+ * (a path like new/a/../../file/x.db creates new/a before SQLite finds that
+ * file is no directory).  Each is a prefix of the path's directory: its
+ * length is kept. */
+typedef struct made_dirs {
+    int n;
+    size_t len[64];
+} made_dirs_t;
+
+static void remove_made_dirs(const char *path, const made_dirs_t *made) {
+    char dir[PATH_MAX];
+    for (int i = made->n - 1; i >= 0; i--) {
+        dir_of(path, dir, sizeof dir);
+        dir[made->len[i]] = '\0';
+        rmdir(dir); /* only if still empty */
+    }
+}
+
+/* mkdir -p of path's directory; records in made what it created (as far as
+ * made has room: beyond that, what it creates stays). */
+static int make_parents(const char *path, made_dirs_t *made, char *err, size_t errlen) {
     char dir[PATH_MAX];
     dir_of(path, dir, sizeof dir);
     for (char *p = dir + 1;; p++) {
@@ -170,10 +190,14 @@ static int make_parents(const char *path, char *err, size_t errlen) {
             continue;
         char saved = *p;
         *p = '\0';
-        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+        if (mkdir(dir, 0777) == 0) {
+            if (made->n < (int)(sizeof made->len / sizeof made->len[0]))
+                made->len[made->n++] = (size_t)(p - dir);
+        } else if (errno != EEXIST) {
             int e = errno;
             seterr(err, errlen, "cannot create the directory %s for the database %s: %s", dir, path,
                    strerror(e));
+            remove_made_dirs(path, made);
             return e;
         }
         *p = saved;
@@ -531,8 +555,10 @@ int hx_store_open(const char *path, int readonly, hx_store_t **out, char *err, s
         int e = check_header(path, err, errlen);
         if (e)
             return e;
-    } else {
-        int e = make_parents(path, err, errlen);
+    }
+    made_dirs_t made = {0};
+    if (!exists) {
+        int e = make_parents(path, &made, err, errlen);
         if (e)
             return e;
     }
@@ -612,6 +638,7 @@ int hx_store_open(const char *path, int readonly, hx_store_t **out, char *err, s
 
 fail:
     hx_store_close(s);
+    remove_made_dirs(path, &made);
     return e;
 }
 

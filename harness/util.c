@@ -67,6 +67,17 @@ const char *hx_opt(int argc, char **argv, int *i, const char *name) {
     return NULL;
 }
 
+/* Taking the last of two values silently dropped the first: `run
+ * --alloc=glibc --alloc=jemalloc` ran jemalloc alone, and a script that
+ * appended an option to a command line that had it changed nothing visibly. */
+int hx_opt_twice(const char *cmd, const char *name, const char *prev, const char *v, int list) {
+    if (!prev)
+        return 0;
+    fprintf(stderr, "mmbench %s: %s is given twice ('%s' and '%s'); give it once%s\n", cmd, name, prev, v,
+            list ? ", with the values separated by commas" : "");
+    return 1;
+}
+
 void *hx_mem_alloc(size_t n) {
     if (n == 0)
         n = 1;

@@ -36,6 +36,7 @@ check "help_with_two_words_exit_2" test $? -eq 2
 check "help_with_two_words_says" grep -q "help takes one command at most (mmbench help COMMAND), not 'extra'" "$T/err"
 check "run_help_sizes_default_per_workload" bash -c "'$MMB' run --help | grep -q 'default per workload; random: uniform:16:512'"
 check "run_help_lists_pareto" bash -c "'$MMB' run --help | grep -q 'pareto:MIN:MAX:ALPHA'"
+check "export_help_names_every_loop" bash -c "'$MMB' export --help | tr -s ' \n' ' ' | grep -q 'loop says which loop served it: harness, or bare for MMBENCH_BARE_LOOP.s, with +verify and +debug-heap'"
 "$MMB" frobnicate 2>"$T/err"; check "unknown_command_exit_2" test $? -eq 2
 out=$("$MMB" list)
 for a in firstfit bestfit nextfit segregated glibc jemalloc mimalloc tcmalloc bump cuda cuda-async buffer; do
@@ -109,6 +110,46 @@ check "positional_argument_says_unexpected" grep -q "unexpected argument 'extra'
 check "db_then_option_exit_2" test $rc -eq 2
 check "db_then_option_says_needs_value" grep -q -- "--db needs a value" "$T/err"
 check "db_then_option_no_file" test ! -e "$T/--quiet"
+# an option given twice is refused, not taken as its last value (run
+# --alloc=glibc --alloc=jemalloc ran jemalloc alone)
+expect2 alloc_given_twice --alloc=glibc --alloc=jemalloc --ops=1000
+check "alloc_given_twice_says_so" grep -q "^mmbench run: --alloc is given twice ('glibc' and 'jemalloc'); give it once, with the values separated by commas$" "$T/err"
+expect2 ops_given_twice --alloc=glibc --ops=1000 --ops 2000
+check "ops_given_twice_says_so" grep -q "^mmbench run: --ops is given twice ('1000' and '2000'); give it once$" "$T/err"
+for o in workload:random reps:2 samples:10 timeout:5 sizes:set:64 touch:none; do
+  expect2 "${o%%:*}_given_twice" --alloc=glibc --ops=1000 "--${o%%:*}=${o#*:}" "--${o%%:*}=${o#*:}"
+done
+"$MMB" run --alloc=glibc --ops=1000 --db="$T/twice1.db" --db="$T/twice2.db" >"$T/out" 2>"$T/err"
+check "db_given_twice_exit_2" test $? -eq 2
+check "db_given_twice_writes_nothing" test ! -e "$T/twice1.db" -a ! -e "$T/twice2.db"
+# (the database named, missing, so that none is read whatever happens)
+for c in "export -o $T/tw1.csv --output=$T/tw2.csv" "export --runs=1 --runs=2" "export --format=csv --format=json" \
+         "export --summary --metrics=wall_ns --metrics=holes" "export --summary --baseline=a --baseline=b" \
+         "show 1 --db=$T/tw1.db --db=$T/tw2.db" "serve --port=0 --bind=127.0.0.1 --bind=::1" "serve --port=0 --port=1"; do
+  name=$(echo "$c" | awk '{print $1"_"$NF}' | sed "s|$T/||" | tr -c 'a-z0-9_\n' '_')
+  extra=(--db="$T/tw1.db"); [[ $c == show* ]] && extra=()
+  timeout 10 "$MMB" $c "${extra[@]}" >"$T/out" 2>"$T/err"; rc=$?
+  check "twice_${name}_exit_2" test $rc -eq 2
+  check "twice_${name}_one_sentence" bash -c "test \$(wc -l <'$T/err') -eq 1 && grep -q 'is given twice' '$T/err' && test ! -s '$T/out'"
+done
+"$MMB" show 99999999999999999999 --db="$T/tw1.db" >"$T/out" 2>"$T/err"
+check "show_huge_id_exit_2" test $? -eq 2
+check "show_huge_id_says_out_of_range" grep -q "^mmbench show: RUN_ID 99999999999999999999 is out of range; run ids go from 1 to 9223372036854775807$" "$T/err"
+check "twice_export_writes_nothing" test ! -e "$T/tw1.csv" -a ! -e "$T/tw2.csv" -a ! -e "$T/tw1.db"
+# a --db refused after run created its missing directories removes them again
+# (here SQLite finds that 'plain' is a file only once new/a is made)
+touch "$T/plain"
+"$MMB" run --alloc=glibc --ops=1000 --db="$T/new/a/../../plain/x.db" >"$T/out" 2>"$T/err"
+check "db_refused_exit_2" test $? -eq 2
+check "db_refused_leaves_no_directory" test ! -e "$T/new"
+# bump faults in every byte its stream requests before the run: a stream of
+# more than the memory is refused before anything runs (it was killed by the
+# OOM killer minutes later, the machine short of memory meanwhile)
+SECONDS=0
+expect2 bump_stream_too_big --alloc=glibc,bump --sizes=set:1T --ops=10 --live=1
+check "bump_stream_too_big_says_why" grep -q "^mmbench run: allocator bump faults in every byte that workload random requests before its run (it never reuses memory), about 5120.0 GiB, and [0-9.]* GiB are available; use fewer requests (--ops) or smaller --sizes, or leave bump out$" "$T/err"
+check "bump_stream_too_big_at_once" test $SECONDS -lt 30
+rm -f "$DB" "$DB"-* # a bad case that ran (old code) does not fail the checks after it
 printf 'a 1 100\nf 2\n' >"$T/bad.trace"
 expect2 trace_malformed --alloc=glibc --workload=trace:$T/bad.trace
 check "trace_error_names_line" grep -q ':2' "$T/err"

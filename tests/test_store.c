@@ -1048,7 +1048,7 @@ TEST(show_errors_are_one_sentence_and_exit_2) {
     free(out);
     free(err);
 
-    const char *bad_ids[] = {"abc", "-3", "0", "1x", "99999999999999999999"};
+    const char *bad_ids[] = {"abc", "-3", "0", "00", "1x", "+1"};
     for (size_t i = 0; i < sizeof bad_ids / sizeof bad_ids[0]; i++) {
         const char *a[] = {"show", bad_ids[i], dbopt, NULL};
         EXPECT_EQ(run_cmd(hx_cmd_show, a, &out, &err), 2);
@@ -1056,6 +1056,13 @@ TEST(show_errors_are_one_sentence_and_exit_2) {
         free(out);
         free(err);
     }
+    /* a positive integer beyond the 64-bit ids is called out of range */
+    const char *a_huge[] = {"show", "99999999999999999999", dbopt, NULL};
+    EXPECT_EQ(run_cmd(hx_cmd_show, a_huge, &out, &err), 2);
+    EXPECT_STREQ(err, "mmbench show: RUN_ID 99999999999999999999 is out of range; run ids go from 1 to "
+                      "9223372036854775807\n");
+    free(out);
+    free(err);
 
     path_in(missing, sizeof missing, "absent.db");
     const char *a3[] = {"show", "1", "--db", missing, NULL};

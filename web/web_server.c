@@ -355,16 +355,22 @@ static void usage(FILE *f) {
 }
 
 int web_cmd_serve(int argc, char **argv) {
-    const char *port_s = NULL, *bind_s = "127.0.0.1", *db = NULL, *v;
+    const char *port_s = NULL, *bind_s = NULL, *db = NULL, *v;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
             usage(stdout);
             return HX_EXIT_OK;
         } else if ((v = hx_opt(argc, argv, &i, "--port"))) {
+            if (hx_opt_twice("serve", "--port", port_s, v, 0))
+                return HX_EXIT_USAGE;
             port_s = v;
         } else if ((v = hx_opt(argc, argv, &i, "--bind"))) {
+            if (hx_opt_twice("serve", "--bind", bind_s, v, 0))
+                return HX_EXIT_USAGE;
             bind_s = v;
         } else if ((v = hx_opt(argc, argv, &i, "--db"))) {
+            if (hx_opt_twice("serve", "--db", db, v, 0))
+                return HX_EXIT_USAGE;
             db = v;
         } else if (strcmp(argv[i], "--port") == 0 || strcmp(argv[i], "--bind") == 0 || strcmp(argv[i], "--db") == 0) {
             fprintf(stderr, "mmbench serve: %s needs a value; see mmbench serve --help\n", argv[i]);
@@ -378,6 +384,8 @@ int web_cmd_serve(int argc, char **argv) {
             return HX_EXIT_USAGE;
         }
     }
+    if (!bind_s)
+        bind_s = "127.0.0.1";
     uint64_t port = WEB_PORT_DEFAULT;
     /* Digits only: hx_parse_u64 would also take 8k or 1e3. */
     if (port_s && (!*port_s || strspn(port_s, "0123456789") != strlen(port_s) || hx_parse_u64(port_s, &port) ||
