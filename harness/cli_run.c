@@ -633,7 +633,33 @@ int hx_cmd_run(int argc, char **argv) {
                 if (s.thread[t].ops[i].kind == WL_MALLOC || s.thread[t].ops[i].kind == WL_REALLOC)
                     prefault += (double)((s.thread[t].ops[i].size + 15) & ~(uint64_t)15) + 16;
         double need_b = prefault + 16.0 * (double)s.total_ops; /* and the run's copy of the stream */
+        /* The live blocks at the stream's peak are all in memory at once
+         * where the workload writes to every page of them (--touch=page,
+         * all): with one thread (several threads' peaks need not meet) and
+         * blocks only (buffers' slices and consumed memory are not blocks),
+         * at least the peak's bytes less a page per block.  stream_memory_bound
+         * counted a page per block at most, so such a stream had its run
+         * killed by the out-of-memory killer instead of refused. */
+        double held = 0;
+        int host = 0;
+        for (int k = 0; k < nalloc; k++)
+            host |= !(alloc_split_name(allocs[k], &(const char *){NULL})->flags & ALLOC_DEVICE);
+        if (host && s.nthreads == 1 && strcmp(q.workload, "buffers") != 0 &&
+            (q.touch == WL_TOUCH_PAGE || q.touch == WL_TOUCH_ALL)) {
+            held = (double)s.peak_live_bytes;
+            if (q.touch == WL_TOUCH_PAGE)
+                held -= (double)WL_TOUCH_PAGE_BYTES * (double)s.peak_live_blocks;
+        }
         wl_stream_free(&s);
+        if (held > 0) {
+            int64_t avail_h = proc_mem_available();
+            if (avail_h >= 0 && held > (double)avail_h)
+                return usage_error("workload %s holds about %.1f GiB of live blocks at its peak, all written to "
+                                   "(--touch=%s), and %.1f GiB are available; use smaller --sizes, a smaller "
+                                   "--live or --touch=first",
+                                   wls[w], held / 1073741824.0, q.touch == WL_TOUCH_ALL ? "all" : "page",
+                                   (double)avail_h / 1073741824.0);
+        }
         if (baseline) {
             int64_t avail_b = proc_mem_available();
             if (avail_b >= 0 && need_b > (double)avail_b)
