@@ -578,13 +578,15 @@ static int parse_metrics(const char *text, int *sel, char *bad, size_t badlen) {
     for (;;) {
         const char *q = strchr(p, ',');
         size_t len = q ? (size_t)(q - p) : strlen(p);
-        int found = 0;
+        int found = 0, twice = 0;
         for (int i = 0; i < HX_METRIC_COUNT && !found; i++)
-            if (strlen(hx_metric_info[i].key) == len && !strncmp(hx_metric_info[i].key, p, len))
+            if (strlen(hx_metric_info[i].key) == len && !strncmp(hx_metric_info[i].key, p, len)) {
+                twice = sel[i];
                 sel[i] = found = 1;
-        if (!found) {
+            }
+        if (!found || twice) {
             snprintf(bad, badlen, "%.*s", (int)(len < 60 ? len : 60), p);
-            return -1;
+            return found ? -2 : -1;
         }
         if (!q)
             return 0;
@@ -764,7 +766,12 @@ int hx_cmd_export(int argc, char **argv) {
         sel[i] = metrics == NULL;
     if (metrics) {
         char bad[64];
-        if (parse_metrics(metrics, sel, bad, sizeof bad)) {
+        int pm = parse_metrics(metrics, sel, bad, sizeof bad);
+        if (pm == -2) {
+            fprintf(stderr, "mmbench export: --metrics names %s more than once; name each metric once\n", bad);
+            return HX_EXIT_USAGE;
+        }
+        if (pm) {
             fprintf(stderr, "mmbench export: --metrics takes metric names separated by commas, like "
                             "--metrics=steady_ns_per_op,peak_rss_bytes; '%s' is not one (the names are "
                             "the metric columns of `mmbench export`)\n", bad);

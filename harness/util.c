@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 int hx_parse_u64(const char *s, uint64_t *out) {
-    if (!s || !*s || *s == '-' || *s == '+')
+    /* a digit or a point first: strtoull and strtod would skip blanks and
+     * take a sign (" 5" was 5 here but refused by the workloads' parser) */
+    if (!s || !((*s >= '0' && *s <= '9') || *s == '.'))
         return EINVAL;
     char *end;
     errno = 0;

@@ -88,6 +88,11 @@ expect2 touch_bad --alloc=glibc --touch=some
 expect2 threads_zero --alloc=glibc --threads=0
 expect2 reps_zero --alloc=glibc --reps=0
 expect2 samples_zero --alloc=glibc --samples=0
+# a count starts with a digit: a leading blank or sign is refused, as --ops refuses it
+expect2 reps_leading_blank --alloc=glibc "--reps= 5"
+check "reps_leading_blank_says_not_a_count" grep -q "^mmbench run: --reps: ' 5' is not a count; expected an integer from 1 to 10000$" "$T/err"
+expect2 samples_leading_blank --alloc=glibc "--samples= 5"
+expect2 timeout_leading_sign --alloc=glibc "--timeout=+5"
 # a number out of range is called so, not "not a count"; T is a suffix as --help says
 "$MMB" run --alloc=glibc --reps=20k --db="$T/never.db" >/dev/null 2>"$T/err"
 check "reps_out_of_range_says_so" grep -q "^mmbench run: --reps: 20k is out of range; expected an integer from 1 to 10000$" "$T/err"
@@ -348,6 +353,11 @@ check "export_run_twice_says_which" grep -q -- "--runs lists run 1 more than onc
 check "export_run_twice_writes_nothing" test ! -e "$T/dup.csv" -a ! -s "$T/out"
 "$MMB" export --db="$DB" --runs=2,3,02 >"$T/out" 2>"$T/err"
 check "export_run_twice_plain_exit_2" test $? -eq 2
+# a metric named twice likewise (it was dropped silently)
+"$MMB" export --db="$DB" --summary --metrics=ns_per_op,holes,ns_per_op -o "$T/dupm.csv" >"$T/out" 2>"$T/err"
+check "export_metric_twice_exit_2" test $? -eq 2
+check "export_metric_twice_says_which" grep -q "^mmbench export: --metrics names ns_per_op more than once; name each metric once$" "$T/err"
+check "export_metric_twice_writes_nothing" test ! -e "$T/dupm.csv" -a ! -s "$T/out"
 # the summary of the sweep above (bump and glibc, two reps): the baseline's
 # own ratio is 1, the peak live bytes (a fact of the stream) the same for both
 "$MMB" export --db="$DB" --summary --baseline=glibc --metrics=peak_live_bytes,ns_per_op -o "$T/sum.csv"
