@@ -118,11 +118,28 @@ void *alloc_realloc(const alloc_methods_t *m, void *heap, void *p, size_t n) {
         errno = ENOTSUP;
         return NULL;
     }
-    size_t old = m->usable_size(heap, p);
+    return alloc_realloc_sized(m, heap, p, m->usable_size(heap, p), n);
+}
+
+void *alloc_realloc_sized(const alloc_methods_t *m, void *heap, void *p, size_t old, size_t n) {
+    if (m->realloc)
+        return m->realloc(heap, p, n);
+    if (!p)
+        return m->malloc(heap, n);
     void *q = m->malloc(heap, n);
     if (!q)
         return NULL;
-    memcpy(q, p, old < n ? old : n);
+    size_t keep = old < n ? old : n;
+    if (keep && m->copy) {
+        int rc = m->copy(heap, q, p, keep);
+        if (rc) {
+            m->free(heap, q);
+            errno = rc;
+            return NULL;
+        }
+    } else if (keep) {
+        memcpy(q, p, keep);
+    }
     m->free(heap, p);
     return q;
 }

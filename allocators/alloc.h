@@ -139,6 +139,11 @@ typedef struct alloc_methods {
      * (optional) */
     void *(*consume)(void *heap, void *mem, size_t n, void (*release)(void *mem, size_t n, void *ctx),
                      void *ctx);
+    /* Copy n bytes from src to dst, both inside live blocks of this heap,
+     * for memory the CPU cannot touch (ALLOC_DEVICE): the copy is ordered
+     * before every later call on the heap, so src may be freed right after.
+     * 0, or an errno-style code.  Empty: memcpy.  (optional) */
+    int (*copy)(void *heap, void *dst, const void *src, size_t n);
     /* The name under which a run of this heap is recorded, when the name
      * typed does not say what serves it: "buffer" (the default pool, chosen
      * by MMBENCH_DEFAULT_POOL at run time) answers "buffer:firstfit", the
@@ -182,6 +187,13 @@ int alloc_init(const alloc_methods_t *m, const alloc_config_t *cfg, void **heap)
 void alloc_fini(const alloc_methods_t *m, void *heap);
 /* realloc via malloc+copy+free when the slot is empty (needs usable_size). */
 void *alloc_realloc(const alloc_methods_t *m, void *heap, void *p, size_t n);
+/* realloc of a block whose requested size the caller knows (old): the
+ * realloc slot when there is one, else malloc(n), a copy of the smaller of
+ * old and n (the copy slot, else memcpy) and free(p); NULL with errno set
+ * (the block kept) when the malloc or the copy fails.  This is how a program
+ * resizes device memory, which has no realloc: the harness serves a
+ * realloc request this way. */
+void *alloc_realloc_sized(const alloc_methods_t *m, void *heap, void *p, size_t old, size_t n);
 /* aligned via over-allocation is not possible without a free hook, so an
  * empty slot gives NULL with errno = ENOTSUP for alignments above 16. */
 void *alloc_aligned(const alloc_methods_t *m, void *heap, size_t align, size_t n);

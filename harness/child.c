@@ -311,7 +311,8 @@ static __attribute__((noinline, cold)) int64_t child_free_special(const serve_t 
     return 0;
 }
 
-/* The cold path: realloc (alloc_realloc supplies the fallback), slices and
+/* The cold path: realloc (alloc_realloc_sized supplies the fallback: the
+ * device allocators have no realloc, and the old size is the slot's), slices and
  * consumed memory.  Only streams with the size array come here. */
 static __attribute__((noinline)) int64_t child_serve_realloc(const serve_t *k, const wl_op_t *op) {
     if (__builtin_expect(op->kind != WL_REALLOC, 0))
@@ -320,9 +321,10 @@ static __attribute__((noinline)) int64_t child_serve_realloc(const serve_t *k, c
     uint64_t old = k->size[slot];
     if (k->verify)
         child_verify(k, slot, old);
-    void *p = alloc_realloc(k->c->m, k->heap, k->slot[slot], op->size);
+    void *p = alloc_realloc_sized(k->c->m, k->heap, k->slot[slot], (size_t)old, op->size);
     if (!p)
-        child_fail("realloc to %llu bytes returned NULL (out of memory)", (unsigned long long)op->size);
+        child_fail("realloc to %llu bytes returned NULL (%s)", (unsigned long long)op->size,
+                   errno == ENOMEM || errno == 0 ? "out of memory" : strerror(errno));
     k->slot[slot] = p;
     k->size[slot] = op->size;
     if (k->verify)
@@ -1133,13 +1135,18 @@ int hx_cmd_child(int argc, char **argv) {
     c->m = alloc_split_name(alloc_name, &inner);
     if (!c->m)
         child_fail("unknown allocator '%s'", alloc_name);
+    /* the CPU cannot touch device memory: nothing is written (the sweep
+     * stores such a run with touch none), and --verify, which reads every
+     * block, is refused (the sweep refuses it before anything runs) */
+    if (c->m->flags & ALLOC_DEVICE) {
+        if (c->verify)
+            child_fail("--verify fills every block and checks its contents, and allocator %s's memory is on the "
+                       "device, which the CPU cannot read or write; run it without --verify", alloc_name);
+        c->touch = WL_TOUCH_NONE;
+    }
     const char *reason;
     if (!alloc_is_available(c->m, &reason))
         child_fail("allocator %s is unavailable: %s", alloc_name, reason);
-    if (c->m->flags & ALLOC_DEVICE) {
-        c->touch = WL_TOUCH_NONE;
-        c->verify = 0;
-    }
     fault_setup();
     struct sigaction cont_sa;
     memset(&cont_sa, 0, sizeof cont_sa);
@@ -1398,8 +1405,9 @@ int hx_cmd_child(int argc, char **argv) {
     if (!isnan(maxH) && maxL > 0)
         m[HX_M_frag_jw4] = maxH / maxL - 1;
     /* a baseline's heap is faulted in before the RSS baseline (above), so
-     * R does not see it: no figure rather than about -1 */
-    if (!isnan(maxR) && maxL > 0 && !(c->m->flags & ALLOC_BASELINE))
+     * R does not see it; a device allocator's heap is on the device, and R
+     * is host memory: no figure rather than about -1 */
+    if (!isnan(maxR) && maxL > 0 && !(c->m->flags & (ALLOC_BASELINE | ALLOC_DEVICE)))
         m[HX_M_rss_overhead] = maxR / maxL - 1;
 
     if (c->have_peak) {

@@ -542,6 +542,11 @@ int hx_cmd_run(int argc, char **argv) {
         if (!m)
             return usage_error("unknown allocator '%s'; the allocators are: %s", allocs[k], alloc_names());
         const char *reason;
+        /* before availability: the same answer on a machine with a GPU */
+        if (verify && (m->flags & ALLOC_DEVICE))
+            return usage_error("--verify fills every block and checks its contents, and allocator %s's memory is "
+                               "on the device, which the CPU cannot read or write; run it without --verify",
+                               allocs[k]);
         if (!alloc_is_available(m, &reason))
             return usage_error("allocator %s is unavailable: %s", allocs[k], reason);
         if (inner) {
@@ -748,6 +753,11 @@ int hx_cmd_run(int argc, char **argv) {
                 const wl_info_t *wi = wl_find(wls[w]);
                 snprintf(r.workload, sizeof r.workload, "%s", wi ? wi->name : wls[w]);
                 r.params = params[w];
+                /* the CPU cannot write device memory: such a run touches
+                 * nothing, whatever --touch says, and is stored as it ran
+                 * (the summary keeps it apart from runs that touched) */
+                if (alloc_find(allocs[a])->flags & ALLOC_DEVICE)
+                    r.params.touch = WL_TOUCH_NONE;
                 r.samples_requested = (uint32_t)samples;
                 snprintf(r.host, sizeof r.host, "%s", host);
                 snprintf(r.mmbench_version, sizeof r.mmbench_version, "%s", MMBENCH_VERSION);

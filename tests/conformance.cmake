@@ -1,6 +1,7 @@
 # The conformance suite, once per allocator of the table (tests/test_conformance.c).
-# Preloaded system allocators run with LD_PRELOAD=<library>; device
-# allocators and allocators unavailable in this build report skipped (77).
+# Preloaded system allocators run with LD_PRELOAD=<library>; allocators
+# unavailable here report skipped (77): cuda and cuda-async without a GPU (with
+# one, their blocks are filled and checked through copies to the host).
 # conformance_covers_every_allocator fails when an allocator of the table has
 # no entry in MMB_CONFORMANCE_NAMES: add new allocators here.
 mmb_test(test_conformance SOURCES test_conformance.c LIBS mmb_alloc)

@@ -53,7 +53,11 @@ bad = [l for l in sys.stdin.read().splitlines()
 sys.exit(1 if bad else 0)" <<<"$out"
 "$MMB" list extra 2>"$T/err"; check "list_positional_exit_2" test $? -eq 2
 check "list_positional_says_unexpected" grep -q "unexpected argument 'extra'" "$T/err"
-check "cuda_unavailable_no_device" bash -c "grep -E '^  cuda ' <<<\"\$0\" | grep -qE 'unavailable.*(no CUDA driver or device|no usable CUDA device|older than the CUDA runtime|without the CUDA)'" "$out"
+# a usable GPU (the device checks below run), or the reason there is none
+gpu=0; grep -qE '^  cuda +available ' <<<"$out" && gpu=1
+if [[ $gpu -eq 0 ]]; then
+  check "cuda_unavailable_no_device" bash -c "grep -E '^  cuda ' <<<\"\$0\" | grep -qE 'unavailable.*(no CUDA driver or device|no usable CUDA device|older than the CUDA runtime|without the CUDA)'" "$out"
+fi
 # no GPU here (no nvidia-smi, and the build has the toolkit): the reason says
 # so plainly, whatever the runtime's own text (cudaErrorInsufficientDriver
 # when libcuda is missing), which follows in parentheses
@@ -162,8 +166,14 @@ rm -f "$DB" "$DB"-* # a bad case that ran (old code) does not fail the checks af
 printf 'a 1 100\nf 2\n' >"$T/bad.trace"
 expect2 trace_malformed --alloc=glibc --workload=trace:$T/bad.trace
 check "trace_error_names_line" grep -q ':2' "$T/err"
-expect2 cuda_no_device --alloc=cuda
-check "cuda_says_why" grep -qiE 'no CUDA driver or device|no usable CUDA device|older than the CUDA runtime|without the CUDA' "$T/err"
+if [[ $gpu -eq 0 ]]; then
+  expect2 cuda_no_device --alloc=cuda
+  check "cuda_says_why" grep -qiE 'no CUDA driver or device|no usable CUDA device|older than the CUDA runtime|without the CUDA' "$T/err"
+fi
+# --verify reads every block, which a device allocator's are not to the CPU: refused,
+# GPU or not, before anything runs (the run's process turned it off silently)
+expect2 cuda_verify --alloc=glibc,cuda --verify --ops=1000
+check "cuda_verify_says_why" grep -q "^mmbench run: --verify fills every block and checks its contents, and allocator cuda's memory is on the device, which the CPU cannot read or write; run it without --verify$" "$T/err"
 if [[ $nogpu -eq 1 ]]; then
   # a sweep naming CUDA allocators among others: refused before anything runs
   expect2 cuda_among_others --alloc=cuda,glibc,cuda-async,firstfit --ops=1e5
@@ -1032,6 +1042,31 @@ for v in MALLOC_ARENA_MAX GLIBC_TUNABLES MALLOC_CONF MIMALLOC_VERBOSE TCMALLOC_R
   check "env_not_passed_says_$v" grep -qE "^mmbench run: not passing .*\b$v\b.* to the runs" "$T/err"
 done
 check "env_not_passed_keeps_the_rest" bash -c "! grep -q MMBENCH_ '$T/err'"
+
+# --- a GPU: the device allocators run (skipped without one) --------------------------
+if [[ $gpu -eq 1 ]]; then
+  GDB="$T/gpu.db"
+  # realloc-grow: a device realloc is malloc, a device copy and free (it failed as
+  # "out of memory": the tables have no realloc and no usable_size); larson: threads
+  "$MMB" run --alloc=cuda,cuda-async --workload=random,realloc-grow,buffers --ops=20000 --live=500 --samples=20 \
+    --db="$GDB" --quiet 2>"$T/err"
+  check "gpu_run_exit_0" test $? -eq 0
+  "$MMB" run --alloc=cuda,cuda-async --workload=larson --threads=2 --ops=20000 --live=500 --db="$GDB" --quiet 2>>"$T/err"
+  check "gpu_threads_run_exit_0" test $? -eq 0
+  check "gpu_runs_ok" test "$(q "$GDB" "select count(*) from runs where status='ok'")" -eq 8
+  # the CPU writes nothing: stored as touch none, whatever --touch said
+  check "gpu_runs_touch_none" test "$(q "$GDB" "select count(*) from runs where touch<>'none'")" -eq 0
+  # H is the device's, R the host's: no rss_overhead; H measured, not 0
+  check "gpu_no_rss_overhead" test "$(q "$GDB" "select count(*) from runs where rss_overhead is not null")" -eq 0
+  check "gpu_peak_heap_measured" test "$(q "$GDB" "select count(*) from runs where peak_heap_bytes > 0")" -eq 8
+  check "gpu_async_pool_stats_kept" test "$(q "$GDB" "select count(distinct run_id) from run_info where key='cuda.pool.used_high' and value >= 0")" -eq 4
+  check "gpu_no_negative_run_info" test "$(q "$GDB" "select count(*) from run_info i join runs r on r.id=i.run_id where r.allocator like 'cuda%' and i.key like 'cuda.%' and i.value < 0")" -eq 0
+  # no GPU for the run's process: the sweep refuses it as it does without a GPU
+  CUDA_VISIBLE_DEVICES= "$MMB" run --alloc=cuda --ops=1000 --db="$T/novis.db" >/dev/null 2>"$T/err"
+  check "gpu_hidden_exit_2" test $? -eq 2
+  check "gpu_hidden_says_no_device" grep -q "^mmbench run: allocator cuda is unavailable: no CUDA driver or device (" "$T/err"
+  check "gpu_hidden_no_db" test ! -e "$T/novis.db"
+fi
 
 # --- Ctrl-C keeps every finished run --------------------------------------------------
 IDB="$T/int.db"

@@ -120,7 +120,9 @@ int buf_pool_capped(buf_pool_t **out, buf_pool_t *parent, size_t cap);
 int buf_pool_debug(buf_pool_t **out, buf_pool_t *parent);
 
 /* Pinned host memory (cudaMallocHost): buffers from it are host-accessible
- * and fast to copy to a device.  BUF_ENODEV without a GPU. */
+ * (buf_memory says BUF_MEM_PINNED) and fast to copy to a device.
+ * BUF_ENODEV without a GPU; an alignment cudaMallocHost did not give is
+ * refused (BUF_EINVAL) rather than broken. */
 int buf_pool_pinned(buf_pool_t **out);
 
 /* Drop the caller's reference: the pool goes when its last buffer goes. */
@@ -345,7 +347,8 @@ int buf_new_device(buf_t **out, int device, size_t num_items, size_t item_size, 
                    const buf_opts_t *opts);
 
 /* Copy n bytes from src+src_off to dst+dst_off, host or device either side
- * (host->device, device->host, device->device, host->host). */
+ * (host->device, device->host, device->device, host->host), done when it
+ * returns; the ranges may overlap (as memmove). */
 int buf_copy(buf_t *dst, size_t dst_off, const buf_t *src, size_t src_off, size_t n);
 
 /* A CPU-readable version of b: b itself (a new reference, *is_view = 1) when

@@ -120,6 +120,9 @@ int buf_table_linked(void);
 
 /* pool.c */
 void buf_pool_retain(buf_pool_t *p);
+/* Blocks of p are pinned host memory (a pinned pool, or a wrapper over one):
+ * its buffers say BUF_MEM_PINNED. */
+bool buf_pool_is_pinned(const buf_pool_t *p);
 /* Why buf_pool_new(name) answered rc, one sentence without a final stop
  * ("cuda is a device allocator, ..."): call it right after the failure,
  * while alloc_last_error() still holds what a failed init said. */

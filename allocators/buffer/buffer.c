@@ -125,7 +125,8 @@ int buf_new_embedded(buf_t **out, size_t size, size_t align, buf_pool_t *pool) {
      * comes from buf_reg_insert, under the lock it takes anyway */
     *b = (buf_t){.data = data, .size = size, .item_size = size, .num_items = 1, .capacity = cap,
                  .pool = pool, .block = block, .block_size = total,
-                 .refs = 1, .kind = BUF_KIND_OWNED, .mem = BUF_MEM_HOST, .flags = BUF_F_EMBED};
+                 .refs = 1, .kind = BUF_KIND_OWNED,
+                 .mem = buf_pool_is_pinned(pool) ? BUF_MEM_PINNED : BUF_MEM_HOST, .flags = BUF_F_EMBED};
     prefix_set(b);
     zero_padding(b);
     if (one_lock) {
@@ -171,7 +172,7 @@ int buf_new(buf_t **out, size_t num_items, size_t item_size, const buf_opts_t *o
         return rc;
     buf_apply_opts(b, opts);
     b->kind = BUF_KIND_OWNED;
-    b->mem = BUF_MEM_HOST;
+    b->mem = buf_pool_is_pinned(pool) ? BUF_MEM_PINNED : BUF_MEM_HOST;
     b->block_size = BUF_PREFIX + cap;
     rc = buf_pool_alloc(pool, b->block_size, BUF_ALIGN, &b->block);
     if (rc) {

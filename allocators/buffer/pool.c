@@ -191,6 +191,12 @@ int buf_pool_pinned(buf_pool_t **out) {
     return rc;
 }
 
+bool buf_pool_is_pinned(const buf_pool_t *p) {
+    while (p && p->parent) /* logging, capping, debug: their blocks are the parent's */
+        p = p->parent;
+    return p && p->kind == BUF_POOL_PINNED;
+}
+
 const char *buf_pool_name(const buf_pool_t *p) { return p->name; }
 
 void buf_pool_get_stats(buf_pool_t *p, buf_pool_stats_t *out) {
@@ -381,6 +387,13 @@ static int pool_alloc(buf_pool_t *p, size_t n, size_t align, void **out, long re
         int d = dev_host_alloc(n, &q);
         if (d)
             return buf_map_dev(d);
+        /* cudaMallocHost promises no alignment, and the block cannot be
+         * over-allocated (its free must get the pointer cudaMallocHost
+         * gave): one not aligned as asked is refused, not handed out */
+        if ((uintptr_t)q & (align - 1)) {
+            dev_host_free(q);
+            return BUF_EINVAL;
+        }
         break;
     }
     case BUF_POOL_CAP: {

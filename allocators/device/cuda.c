@@ -5,11 +5,16 @@
  * dev_* calls of dev.h used by the buffer manager.
  *
  * Device memory is not CPU-accessible (ALLOC_DEVICE): the harness must not
- * touch it.  Without a GPU (or without the driver) both tables are
- * unavailable with the reason "no CUDA driver or device (<CUDA error
+ * touch it.  The tables have no realloc and no usable_size (the device
+ * keeps no size the CPU can read cheaply): a realloc is malloc, a copy (the
+ * copy slot: device to device, ordered before the free) and free, by
+ * alloc_realloc_sized.  Both use device 0, the first of
+ * CUDA_VISIBLE_DEVICES.  Without a GPU (or without the driver) both tables
+ * are unavailable with the reason "no CUDA driver or device (<CUDA error
  * string>)" (a driver older than the runtime says so instead); built without
  * the toolkit, with "built without the CUDA toolkit".  The probe runs once
- * per process.
+ * per process and creates no context (cudaGetDeviceCount initializes the
+ * driver only); a heap's init creates it, before the harness's clock.
  */
 #include "allocators/alloc.h"
 #include "allocators/device/dev.h"
@@ -18,9 +23,22 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+
+long long dev_used_since(size_t baseline_used, size_t free_bytes, size_t total_bytes) {
+    if (free_bytes > total_bytes || total_bytes - free_bytes < baseline_used)
+        return -1;
+    return (long long)(total_bytes - free_bytes - baseline_used);
+}
+
+int dev_ranges_overlap(const void *a, const void *b, size_t n) {
+    uintptr_t x = (uintptr_t)a, y = (uintptr_t)b;
+    return n > 0 && (x > y ? x - y : y - x) < n;
+}
 
 #if MMBENCH_HAVE_CUDA
 #include <cuda_runtime_api.h>
@@ -81,6 +99,10 @@ const char *dev_version(void) {
 static int dev_code(cudaError_t e) {
     if (e == cudaSuccess)
         return DEV_OK;
+    /* the runtime keeps the last error for cudaGetLastError: clear the one
+     * answered here, so that no later check reports it again (a sticky
+     * error, which every call returns, cannot be cleared) */
+    (void)cudaGetLastError();
     if (e == cudaErrorMemoryAllocation)
         return DEV_ENOMEM;
     if (e == cudaErrorNoDevice || e == cudaErrorInsufficientDriver || e == cudaErrorInvalidDevice)
@@ -124,23 +146,63 @@ int dev_host_free(void *p) {
 int dev_memcpy(void *dst, const void *src, size_t n) {
     if (!dev_available(NULL))
         return DEV_ENODEV;
-    return dev_code(cudaMemcpy(dst, src, n, cudaMemcpyDefault));
+    if (!n || dst == src)
+        return DEV_OK;
+    cudaError_t e;
+    if (dev_ranges_overlap(dst, src, n)) {
+        /* cudaMemcpy's ranges must not overlap: through the host */
+        void *bounce = malloc(n);
+        if (!bounce)
+            return DEV_ENOMEM;
+        e = cudaMemcpy(bounce, src, n, cudaMemcpyDefault);
+        if (e == cudaSuccess)
+            e = cudaMemcpy(dst, bounce, n, cudaMemcpyDefault);
+        if (e == cudaSuccess) /* from pageable memory it returns once staged */
+            e = cudaStreamSynchronize(cudaStreamLegacy);
+        free(bounce);
+        return dev_code(e);
+    }
+    /* device to device (managed memory included), cudaMemcpy returns once
+     * the copy is queued: wait for it, the caller may read managed memory */
+    e = cudaMemcpy(dst, src, n, cudaMemcpyDefault);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(cudaStreamLegacy);
+    return dev_code(e);
 }
 
 int dev_memset(void *dst, int byte, size_t n) {
     if (!dev_available(NULL))
         return DEV_ENODEV;
-    return dev_code(cudaMemset(dst, byte, n));
+    /* cudaMemset on device memory is asynchronous: wait, so that a managed
+     * buffer read on the CPU right after holds the bytes */
+    cudaError_t e = cudaMemset(dst, byte, n);
+    if (e == cudaSuccess)
+        e = cudaStreamSynchronize(cudaStreamLegacy);
+    return dev_code(e);
+}
+
+int dev_sync(void) {
+    if (!dev_available(NULL))
+        return DEV_ENODEV;
+    return dev_code(cudaDeviceSynchronize());
 }
 
 /* ---- "cuda": cudaMalloc / cudaFree ---------------------------------------- */
 
+/* Every heap uses device 0: the first of CUDA_VISIBLE_DEVICES.  A thread's
+ * current device is 0 until it sets another, so the harness's threads
+ * (workers, the watcher) need no cudaSetDevice in the measured loop. */
+enum { DEV_HEAP_DEVICE = 0 };
+
 typedef struct dev_heap {
     int device;
     size_t baseline_used; /* device memory in use before this heap existed */
+    size_t device_total;
     _Atomic int64_t blocks;
     cudaStream_t stream;   /* cuda-async only */
     cudaMemPool_t pool;    /* cuda-async only */
+    unsigned long long old_threshold; /* cuda-async: the pool's release threshold before init */
+    int threshold_set;
 } dev_heap_t;
 
 static dev_heap_t *dev_heap_new(void) {
@@ -151,24 +213,52 @@ static dev_heap_t *dev_heap_new(void) {
     return h;
 }
 
+/* A failed CUDA call in init: say which and why (alloc_last_error), clear
+ * it, and answer ENODEV (the device cannot serve a heap). */
+static int dev_init_failed(const char *name, const char *call, cudaError_t e) {
+    alloc_set_error("%s: %s failed on device %d: %s", name, call, DEV_HEAP_DEVICE, cudaGetErrorString(e));
+    (void)cudaGetLastError();
+    return ENODEV;
+}
+
+/* errno for a failed allocation: ENOMEM when there is no room (a size no
+ * device could hold may come back as an invalid value rather than as an
+ * allocation failure), EIO for any other error (a sticky one: the context is
+ * lost).  Without errno, a caller could only guess "out of memory". */
+static void dev_alloc_failed(cudaError_t e) {
+    (void)cudaGetLastError();
+    errno = (e == cudaErrorMemoryAllocation || e == cudaErrorInvalidValue) ? ENOMEM : EIO;
+}
+
 static int alloc_cuda_available(const char **reason) { return dev_available(reason); }
 
-static int alloc_cuda_init(void **heap, const alloc_config_t *cfg) {
-    (void)cfg;
+static int dev_heap_open(const char *name, dev_heap_t **out) {
+    *out = NULL;
     if (!dev_available(NULL))
         return ENODEV;
     dev_heap_t *h = dev_heap_new();
     if (!h)
         return ENOMEM;
+    h->device = DEV_HEAP_DEVICE;
     size_t fr = 0, tot = 0;
-    if (cudaSetDevice(0) != cudaSuccess || cudaFree(0) != cudaSuccess ||
-        cudaMemGetInfo(&fr, &tot) != cudaSuccess) {
+    cudaError_t e;
+    const char *call = "cudaSetDevice";
+    /* cudaFree(0) creates the context here, before the clock: its cost
+     * (and its device memory) is not the allocator's */
+    if ((e = cudaSetDevice(h->device)) != cudaSuccess || (call = "cudaFree(0)", e = cudaFree(0)) != cudaSuccess ||
+        (call = "cudaMemGetInfo", e = cudaMemGetInfo(&fr, &tot)) != cudaSuccess) {
         munmap(h, sizeof *h);
-        return ENODEV;
+        return dev_init_failed(name, call, e);
     }
     h->baseline_used = tot - fr;
-    *heap = h;
+    h->device_total = tot;
+    *out = h;
     return 0;
+}
+
+static int alloc_cuda_init(void **heap, const alloc_config_t *cfg) {
+    (void)cfg;
+    return dev_heap_open("cuda", (dev_heap_t **)heap);
 }
 
 static void alloc_cuda_fini(void *heap) {
@@ -179,8 +269,11 @@ static void alloc_cuda_fini(void *heap) {
 static void *alloc_cuda_malloc(void *heap, size_t n) {
     dev_heap_t *h = heap;
     void *p = NULL;
-    if (cudaMalloc(&p, n ? n : 1) != cudaSuccess)
+    cudaError_t e = cudaMalloc(&p, n ? n : 1);
+    if (e != cudaSuccess) {
+        dev_alloc_failed(e);
         return NULL;
+    }
     atomic_fetch_add(&h->blocks, 1);
     return p;
 }
@@ -191,32 +284,132 @@ static void alloc_cuda_free(void *heap, void *p) {
         return;
     if (cudaFree(p) == cudaSuccess)
         atomic_fetch_sub(&h->blocks, 1);
+    else
+        (void)cudaGetLastError();
+}
+
+/* Alignments up to DEV_ALIGN are what malloc gives anyway (checked, not
+ * assumed); above it the device tables have nowhere to keep the offset of an
+ * over-allocated block (its memory is the device's), so they refuse. */
+static void *dev_aligned(void *heap, size_t align, size_t n, void *(*mal)(void *, size_t),
+                         void (*fr)(void *, void *)) {
+    if (!align || (align & (align - 1))) {
+        errno = EINVAL;
+        return NULL;
+    }
+    if (align > DEV_ALIGN) {
+        errno = ENOTSUP;
+        return NULL;
+    }
+    void *p = mal(heap, n);
+    if (p && ((uintptr_t)p & (align - 1))) {
+        fr(heap, p);
+        errno = ENOTSUP;
+        return NULL;
+    }
+    return p;
+}
+
+static void *alloc_cuda_aligned(void *heap, size_t align, size_t n) {
+    return dev_aligned(heap, align, n, alloc_cuda_malloc, alloc_cuda_free);
+}
+
+/* cudaMemcpy device to device may return before the copy is done; cudaFree
+ * of src right after waits for it (cudaFree synchronizes the device). */
+static int alloc_cuda_copy(void *heap, void *dst, const void *src, size_t n) {
+    (void)heap;
+    cudaError_t e = cudaMemcpy(dst, src, n, cudaMemcpyDeviceToDevice);
+    if (e == cudaSuccess)
+        return 0;
+    (void)cudaGetLastError();
+    return EIO;
 }
 
 static int alloc_cuda_stats(void *heap, alloc_stats_t *s) {
     dev_heap_t *h = heap;
     size_t fr = 0, tot = 0;
-    if (cudaMemGetInfo(&fr, &tot) == cudaSuccess) {
-        size_t used = tot - fr;
-        s->footprint = used > h->baseline_used ? (int64_t)(used - h->baseline_used) : 0;
+    /* cudaMemGetInfo answers for the calling thread's current device */
+    if (cudaSetDevice(h->device) == cudaSuccess && cudaMemGetInfo(&fr, &tot) == cudaSuccess) {
+        long long d = dev_used_since(h->baseline_used, fr, tot);
+        if (d >= 0)
+            s->footprint = d;
+    } else {
+        (void)cudaGetLastError();
     }
     s->used_blocks = atomic_load(&h->blocks);
     return 0;
 }
 
+static int alloc_cuda_stats_extra(void *heap, void (*emit)(void *, const char *, double), void *ctx) {
+    dev_heap_t *h = heap;
+    /* what the footprint is measured against: another process's use of the
+     * device shows here, not in the footprint's definition */
+    emit(ctx, "cuda.device_used_at_init", (double)h->baseline_used);
+    emit(ctx, "cuda.device_total", (double)h->device_total);
+    return 0;
+}
+
 /* ---- "cuda-async": stream-ordered allocation from the default pool --------- */
 
+/* cudaMallocAsync needs a device with memory pools (not every vGPU/WSL has
+ * them): the run is refused before it starts rather than failing in init. */
+static int alloc_cuda_async_available(const char **reason) {
+    static const char no_pools[] = "CUDA device 0 does not support stream-ordered memory pools "
+                                   "(cudaDevAttrMemoryPoolsSupported is 0)";
+    if (!dev_available(reason))
+        return 0;
+    int v = 0;
+    if (cudaDeviceGetAttribute(&v, cudaDevAttrMemoryPoolsSupported, DEV_HEAP_DEVICE) != cudaSuccess) {
+        (void)cudaGetLastError();
+        v = 0;
+    }
+    if (!v && reason)
+        *reason = no_pools;
+    return v != 0;
+}
+
+static void alloc_cuda_async_fini(void *heap);
+
 static int alloc_cuda_async_init(void **heap, const alloc_config_t *cfg) {
-    int rc = alloc_cuda_init(heap, cfg);
+    (void)cfg;
+    if (!alloc_cuda_async_available(NULL))
+        return ENODEV;
+    dev_heap_t *h;
+    int rc = dev_heap_open("cuda-async", &h);
     if (rc)
         return rc;
-    dev_heap_t *h = *heap;
-    if (cudaStreamCreateWithFlags(&h->stream, cudaStreamNonBlocking) != cudaSuccess ||
-        cudaDeviceGetDefaultMemPool(&h->pool, 0) != cudaSuccess) {
-        alloc_cuda_fini(h);
-        *heap = NULL;
-        return ENODEV;
+    unsigned long long keep_all = ~0ull, zero = 0;
+    cudaError_t e;
+    const char *call = "cudaStreamCreateWithFlags";
+    if ((e = cudaStreamCreateWithFlags(&h->stream, cudaStreamNonBlocking)) != cudaSuccess) {
+        munmap(h, sizeof *h);
+        return dev_init_failed("cuda-async", call, e);
     }
+    /* The pool gives memory back above its release threshold (0 by
+     * default) at every synchronization, and the statistics call
+     * synchronizes the stream: measuring would trim the pool, and the next
+     * requests pay to map it again, more so the more samples a run takes.
+     * No other synchronization happens in a run, so the pool that nobody
+     * measures keeps what it has: the threshold says so, for the heap's life
+     * (fini puts the old one back).  What earlier heaps of this process
+     * left in the pool is given back first, and the high-water marks are
+     * reset, so that the figures are this heap's. */
+    if ((call = "cudaDeviceGetDefaultMemPool", e = cudaDeviceGetDefaultMemPool(&h->pool, h->device)) != cudaSuccess ||
+        (call = "cudaMemPoolGetAttribute(ReleaseThreshold)",
+         e = cudaMemPoolGetAttribute(h->pool, cudaMemPoolAttrReleaseThreshold, &h->old_threshold)) != cudaSuccess ||
+        (call = "cudaMemPoolSetAttribute(ReleaseThreshold)",
+         e = cudaMemPoolSetAttribute(h->pool, cudaMemPoolAttrReleaseThreshold, &keep_all)) != cudaSuccess ||
+        (h->threshold_set = 1, call = "cudaDeviceSynchronize", e = cudaDeviceSynchronize()) != cudaSuccess ||
+        (call = "cudaMemPoolTrimTo", e = cudaMemPoolTrimTo(h->pool, 0)) != cudaSuccess ||
+        (call = "cudaMemPoolSetAttribute(ReservedMemHigh)",
+         e = cudaMemPoolSetAttribute(h->pool, cudaMemPoolAttrReservedMemHigh, &zero)) != cudaSuccess ||
+        (call = "cudaMemPoolSetAttribute(UsedMemHigh)",
+         e = cudaMemPoolSetAttribute(h->pool, cudaMemPoolAttrUsedMemHigh, &zero)) != cudaSuccess) {
+        rc = dev_init_failed("cuda-async", call, e);
+        alloc_cuda_async_fini(h);
+        return rc;
+    }
+    *heap = h;
     return 0;
 }
 
@@ -224,16 +417,27 @@ static void alloc_cuda_async_fini(void *heap) {
     dev_heap_t *h = heap;
     if (!h)
         return;
-    cudaStreamSynchronize(h->stream);
-    cudaStreamDestroy(h->stream);
+    /* the frees queued on the stream complete before the pool is trimmed */
+    if (h->stream) {
+        cudaStreamSynchronize(h->stream);
+        cudaStreamDestroy(h->stream);
+    }
+    if (h->threshold_set) {
+        cudaMemPoolTrimTo(h->pool, 0);
+        cudaMemPoolSetAttribute(h->pool, cudaMemPoolAttrReleaseThreshold, &h->old_threshold);
+    }
+    (void)cudaGetLastError();
     alloc_cuda_fini(h);
 }
 
 static void *alloc_cuda_async_malloc(void *heap, size_t n) {
     dev_heap_t *h = heap;
     void *p = NULL;
-    if (cudaMallocAsync(&p, n ? n : 1, h->stream) != cudaSuccess)
+    cudaError_t e = cudaMallocAsync(&p, n ? n : 1, h->stream);
+    if (e != cudaSuccess) {
+        dev_alloc_failed(e);
         return NULL;
+    }
     atomic_fetch_add(&h->blocks, 1);
     return p;
 }
@@ -244,39 +448,73 @@ static void alloc_cuda_async_free(void *heap, void *p) {
         return;
     if (cudaFreeAsync(p, h->stream) == cudaSuccess)
         atomic_fetch_sub(&h->blocks, 1);
+    else
+        (void)cudaGetLastError();
+}
+
+static void *alloc_cuda_async_aligned(void *heap, size_t align, size_t n) {
+    return dev_aligned(heap, align, n, alloc_cuda_async_malloc, alloc_cuda_async_free);
+}
+
+/* On the heap's stream: after the allocation of dst, before the free of src
+ * (cudaMemcpy would run on the legacy stream, which a non-blocking stream
+ * does not wait for, and src could be reused while it is read). */
+static int alloc_cuda_async_copy(void *heap, void *dst, const void *src, size_t n) {
+    dev_heap_t *h = heap;
+    cudaError_t e = cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToDevice, h->stream);
+    if (e == cudaSuccess)
+        return 0;
+    (void)cudaGetLastError();
+    return EIO;
 }
 
 static int64_t dev_pool_attr(dev_heap_t *h, enum cudaMemPoolAttr a) {
     unsigned long long v = 0;
-    return cudaMemPoolGetAttribute(h->pool, a, &v) == cudaSuccess ? (int64_t)v : ALLOC_UNKNOWN;
+    if (cudaMemPoolGetAttribute(h->pool, a, &v) == cudaSuccess)
+        return (int64_t)v;
+    (void)cudaGetLastError();
+    return ALLOC_UNKNOWN;
 }
 
 static int alloc_cuda_async_stats(void *heap, alloc_stats_t *s) {
     dev_heap_t *h = heap;
-    cudaStreamSynchronize(h->stream);
+    s->used_blocks = atomic_load(&h->blocks);
+    /* the queued frees done first, or the pool still counts them in use;
+     * a failed synchronization leaves the figures unknown */
+    if (cudaStreamSynchronize(h->stream) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
     s->footprint = dev_pool_attr(h, cudaMemPoolAttrReservedMemCurrent);
     s->peak_footprint = dev_pool_attr(h, cudaMemPoolAttrReservedMemHigh);
     s->allocated_bytes = dev_pool_attr(h, cudaMemPoolAttrUsedMemCurrent);
-    s->used_blocks = atomic_load(&h->blocks);
     return 0;
+}
+
+static void dev_emit_known(void (*emit)(void *, const char *, double), void *ctx, const char *key, int64_t v) {
+    if (v != ALLOC_UNKNOWN) /* a figure the pool did not give is absent, not -1 */
+        emit(ctx, key, (double)v);
 }
 
 static int alloc_cuda_async_stats_extra(void *heap, void (*emit)(void *, const char *, double),
                                         void *ctx) {
     dev_heap_t *h = heap;
-    emit(ctx, "cuda.pool.reserved_high", (double)dev_pool_attr(h, cudaMemPoolAttrReservedMemHigh));
-    emit(ctx, "cuda.pool.used_high", (double)dev_pool_attr(h, cudaMemPoolAttrUsedMemHigh));
-    emit(ctx, "cuda.pool.used", (double)dev_pool_attr(h, cudaMemPoolAttrUsedMemCurrent));
+    dev_emit_known(emit, ctx, "cuda.pool.reserved_high", dev_pool_attr(h, cudaMemPoolAttrReservedMemHigh));
+    dev_emit_known(emit, ctx, "cuda.pool.used_high", dev_pool_attr(h, cudaMemPoolAttrUsedMemHigh));
+    dev_emit_known(emit, ctx, "cuda.pool.used", dev_pool_attr(h, cudaMemPoolAttrUsedMemCurrent));
     return 0;
 }
 
 #define DEV_TABLE_CUDA                                                             \
-    .init = alloc_cuda_init, .fini = alloc_cuda_fini, .malloc = alloc_cuda_malloc, \
-    .free = alloc_cuda_free, .stats = alloc_cuda_stats
+    .available = alloc_cuda_available, .init = alloc_cuda_init, .fini = alloc_cuda_fini, \
+    .malloc = alloc_cuda_malloc, .free = alloc_cuda_free, .aligned = alloc_cuda_aligned, \
+    .copy = alloc_cuda_copy, .stats = alloc_cuda_stats, .stats_extra = alloc_cuda_stats_extra
 #define DEV_TABLE_CUDA_ASYNC                                                       \
-    .init = alloc_cuda_async_init, .fini = alloc_cuda_async_fini,                  \
-    .malloc = alloc_cuda_async_malloc, .free = alloc_cuda_async_free,              \
-    .stats = alloc_cuda_async_stats, .stats_extra = alloc_cuda_async_stats_extra
+    .available = alloc_cuda_async_available, .init = alloc_cuda_async_init,        \
+    .fini = alloc_cuda_async_fini, .malloc = alloc_cuda_async_malloc,              \
+    .free = alloc_cuda_async_free, .aligned = alloc_cuda_async_aligned,            \
+    .copy = alloc_cuda_async_copy, .stats = alloc_cuda_async_stats,                \
+    .stats_extra = alloc_cuda_async_stats_extra
 
 #else /* built without the CUDA toolkit */
 
@@ -305,6 +543,8 @@ int dev_memset(void *dst, int byte, size_t n) {
     return DEV_ENODEV;
 }
 
+int dev_sync(void) { return DEV_ENODEV; }
+
 static int alloc_cuda_available(const char **reason) { return dev_available(reason); }
 static int alloc_cuda_init(void **heap, const alloc_config_t *cfg) {
     (void)heap, (void)cfg;
@@ -317,7 +557,9 @@ static void *alloc_cuda_malloc(void *heap, size_t n) {
 }
 static void alloc_cuda_free(void *heap, void *p) { (void)heap, (void)p; }
 
-#define DEV_TABLE_CUDA .init = alloc_cuda_init, .malloc = alloc_cuda_malloc, .free = alloc_cuda_free
+#define DEV_TABLE_CUDA                                                              \
+    .available = alloc_cuda_available, .init = alloc_cuda_init, .malloc = alloc_cuda_malloc, \
+    .free = alloc_cuda_free
 #define DEV_TABLE_CUDA_ASYNC DEV_TABLE_CUDA
 #endif
 
@@ -326,9 +568,9 @@ const alloc_methods_t alloc_cuda_methods = {
     .description = "CUDA device memory: cudaMalloc/cudaFree (synchronous)",
     .flags = ALLOC_DEVICE | ALLOC_THREAD_SAFE,
     .preload = NULL,
-    .heap_figure = "device memory in use (cudaMemGetInfo) minus what was in use at init",
+    .heap_figure = "device memory in use (cudaMemGetInfo, device-wide: other processes' use counts too) minus "
+                   "what was in use at init; NULL where less is in use than then",
     .version = dev_version,
-    .available = alloc_cuda_available,
     DEV_TABLE_CUDA,
 };
 
@@ -337,8 +579,8 @@ const alloc_methods_t alloc_cuda_async_methods = {
     .description = "CUDA stream-ordered pool: cudaMallocAsync/cudaFreeAsync on the default mempool",
     .flags = ALLOC_DEVICE | ALLOC_THREAD_SAFE,
     .preload = NULL,
-    .heap_figure = "default mempool reserved memory (cudaMemPoolAttrReservedMemCurrent)",
+    .heap_figure = "default mempool reserved memory (cudaMemPoolAttrReservedMemCurrent), its release threshold "
+                   "held at the maximum for the heap's life",
     .version = dev_version,
-    .available = alloc_cuda_available,
     DEV_TABLE_CUDA_ASYNC,
 };
