@@ -717,7 +717,7 @@ int hx_cmd_export(int argc, char **argv) {
             db = v;
         } else if ((v = hx_opt(argc, argv, &i, "--output")) || (v = hx_opt(argc, argv, &i, "-o")) ||
                    (!strncmp(a, "-o", 2) && a[2] && (v = a + 2))) {
-            if (hx_opt_twice("export", "-o", outpath, v, 0))
+            if (hx_opt_twice("export", "--output (-o)", outpath, v, 0))
                 return HX_EXIT_USAGE;
             outpath = v;
         } else if (!strcmp(a, "--format") || !strcmp(a, "--runs") || !strcmp(a, "--db") || !strcmp(a, "-o") ||

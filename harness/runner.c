@@ -33,18 +33,32 @@ static void runner_on_cont(int sig) {
 }
 
 /* The --timeout deadline leaves out the time this process spent stopped:
- * after a SIGCONT it moves on by the time since `before`, the last moment
- * this process was seen running (an overestimate of the stop by at most
- * one wait, so waits are cut to RUNNER_WAIT_NS).  A sweep paused with
- * Ctrl-Z and resumed with fg does not kill the run it paused as timed out
- * (the run records that it was stopped, child.c). */
+ * after a SIGCONT it moves on by the time since *seen, the last moment this
+ * process was seen running (an overestimate of the stop by at most one wait,
+ * so waits are cut to RUNNER_WAIT_NS, or one read of the report).  Called
+ * after every wait and before every look at the deadline, it returns the
+ * time now and keeps it in *seen: a stop while reading the report counts
+ * too (it was taken for time the run used, and the run killed as timed
+ * out).  A sweep paused with Ctrl-Z and resumed with fg does not kill the
+ * run it paused as timed out (the run records that it was stopped,
+ * child.c). */
 #define RUNNER_WAIT_NS 1000000000ull
-static void runner_after_wait(uint64_t *deadline, uint64_t before) {
-    if (!runner_continued)
-        return;
-    runner_continued = 0;
-    if (*deadline)
-        *deadline += hx_now_ns() - before;
+static uint64_t runner_seen(uint64_t *deadline, uint64_t *seen) {
+    uint64_t now = hx_now_ns();
+    if (runner_continued) {
+        runner_continued = 0;
+        if (*deadline)
+            *deadline += now - *seen;
+    }
+    *seen = now;
+    return now;
+}
+
+/* MMBENCH_FAULT=runner-stop (tests only): the sweep's process stops itself
+ * (SIGSTOP) once, after its first read of a run's report, outside any wait */
+static int runner_fault_stop(void) {
+    const char *f = getenv("MMBENCH_FAULT");
+    return f && !strcmp(f, "runner-stop");
 }
 
 static struct timespec ns_to_timespec(uint64_t ns) {
@@ -316,8 +330,9 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
     sigdelset(&wait_mask, SIGTERM);
 
     growbuf_t buf = {0};
-    uint64_t deadline = spec->timeout_s > 0 ? hx_now_ns() + (uint64_t)(spec->timeout_s * 1e9) : 0;
-    int timed_out = 0, killed = 0;
+    uint64_t seen = hx_now_ns();
+    uint64_t deadline = spec->timeout_s > 0 ? seen + (uint64_t)(spec->timeout_s * 1e9) : 0;
+    int timed_out = 0, killed = 0, fault_stop = runner_fault_stop();
     for (;;) {
         if (runner_stop_sig) {
             kill(pid, SIGKILL);
@@ -325,7 +340,7 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
             break;
         }
         struct timespec ts, *tsp = NULL;
-        uint64_t now = hx_now_ns();
+        uint64_t now = runner_seen(&deadline, &seen);
         if (deadline) {
             if (now >= deadline) {
                 timed_out = 1;
@@ -338,7 +353,7 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
         }
         struct pollfd pfd = {.fd = fds[0], .events = POLLIN};
         int pr = ppoll(&pfd, 1, tsp, &wait_mask);
-        runner_after_wait(&deadline, now);
+        runner_seen(&deadline, &seen);
         if (pr < 0) {
             if (errno == EINTR)
                 continue;
@@ -357,28 +372,30 @@ int hx_runner_run(const hx_run_spec_t *spec, hx_run_t *out) {
         if (n <= 0)
             break;
         buf.n += (size_t)n;
+        if (fault_stop) {
+            fault_stop = 0;
+            raise(SIGSTOP);
+        }
     }
     close(fds[0]);
     /* The pipe is closed; the process normally ends with it, but one that
      * closed it early and lives on is held to the same deadline and
      * signals. */
     int status = 0;
-    uint64_t nap_start = hx_now_ns();
     for (;;) {
         pid_t w = waitpid(pid, &status, killed ? 0 : WNOHANG);
         if (w == pid || (w < 0 && errno != EINTR))
             break;
         if (w < 0)
             continue;
-        runner_after_wait(&deadline, nap_start);
-        if (runner_stop_sig || (deadline && hx_now_ns() >= deadline)) {
+        uint64_t now = runner_seen(&deadline, &seen);
+        if (runner_stop_sig || (deadline && now >= deadline)) {
             timed_out = !runner_stop_sig;
             kill(pid, SIGKILL);
             killed = 1;
             continue;
         }
         struct timespec nap = ns_to_timespec(1000000);
-        nap_start = hx_now_ns();
         ppoll(NULL, 0, &nap, &wait_mask);
     }
     /* A SIGTERM or SIGINT sent to the process group reaches the run and

@@ -511,6 +511,8 @@ int hx_store_wal_absent(const char *path) {
 }
 
 void hx_store_tidy(const char *path) {
+    if (hx_store_wal_absent(path)) /* nothing to remove (rollback journal, immutable): no write access */
+        return;
     char uri[3 * PATH_MAX + 32];
     uri_of(path, "mode=rw", uri, sizeof uri);
     sqlite3 *db = NULL;
@@ -566,6 +568,7 @@ int hx_store_open(const char *path, int readonly, hx_store_t **out, char *err, s
     hx_store_t *s = calloc(1, sizeof *s);
     if (!s || !(s->path = strdup(path))) {
         free(s);
+        remove_made_dirs(path, &made);
         seterr(err, errlen, "out of memory opening %s", path);
         return ENOMEM;
     }

@@ -145,6 +145,9 @@ done
 check "show_huge_id_exit_2" test $? -eq 2
 check "show_huge_id_says_out_of_range" grep -q "^mmbench show: RUN_ID 99999999999999999999 is out of range; run ids go from 1 to 9223372036854775807$" "$T/err"
 check "twice_export_writes_nothing" test ! -e "$T/tw1.csv" -a ! -e "$T/tw2.csv" -a ! -e "$T/tw1.db"
+# -o and --output are one option: the sentence names both, whichever was typed
+"$MMB" export --output="$T/tw1.csv" --output="$T/tw2.csv" --db="$T/tw1.db" >"$T/out" 2>"$T/err"
+check "twice_output_names_the_option" grep -q "^mmbench export: --output (-o) is given twice ('$T/tw1.csv' and '$T/tw2.csv'); give it once$" "$T/err"
 # a --db refused after run created its missing directories removes them again
 # (here SQLite finds that 'plain' is a file only once new/a is made)
 touch "$T/plain"
@@ -900,6 +903,13 @@ pid=$!; c=$(child_of $pid); stopped "$c"
 kill -STOP $pid; kill -CONT "$c"; sleep 4; kill -CONT $pid; wait $pid
 check "sweep_stopped_past_timeout_exit_0" test $? -eq 0
 check "sweep_stopped_past_timeout_run_ok" test "$(q "$SDB2" "select status from runs order by id desc limit 1")" = ok
+# the same when the sweep stops while it reads the run's report, outside any wait
+# (MMBENCH_FAULT=runner-stop stops it there): that stop was counted against the run
+# that had finished, killed as timed out once the sweep went on
+MMBENCH_FAULT=runner-stop "$MMB" run --alloc=glibc --ops=5000 --timeout=3 --db="$SDB2" --quiet 2>"$T/err" &
+pid=$!; stopped $pid; sleep 4; kill -CONT $pid; wait $pid
+check "sweep_stopped_reading_report_exit_0" test $? -eq 0
+check "sweep_stopped_reading_report_run_ok" test "$(q "$SDB2" "select status || ' ' || coalesce(failure, '') from runs order by id desc limit 1")" = "ok "
 
 # reading a database (show, export, serve) leaves no -wal or -shm file that was not
 # there: a read-only connection cannot remove those it makes (a copied database

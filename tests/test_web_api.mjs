@@ -272,6 +272,12 @@ try {
     x = await raw(P, 'GET /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /api/metrics.csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     check((x.text.match(/^HTTP\/1\.1 200 /gm) || []).length === 2 && /kind,key,type/.test(x.text),
           'a body sent with GET is skipped, and the next request on the connection answered', x.text.slice(0, 80));
+    // a 405 keeps the connection too (it was answered before its body was
+    // read, and the connection closed with the pipelined request after it)
+    x = await raw(P, 'POST /api/health HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\nx=1GET /api/metrics.csv HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+    check(/^HTTP\/1\.1 405 /.test(x.text) && !/^Connection: close/mi.test(x.text.split('\r\n\r\n')[0]) &&
+          (x.text.match(/^HTTP\/1\.1 200 /gm) || []).length === 1 && /kind,key,type/.test(x.text),
+          'a 405 keeps the connection, and the next request on it is answered', x.text.slice(0, 120));
   }
 
   // ---- the absolute form of the request target (RFC 9112 3.2.2) is its path

@@ -42,12 +42,13 @@ enum {
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "       \
     "connect-src 'self'; font-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 
-/* One per web_assets[i], made at start-up: the answer, the 304 answer to a
- * request that already holds it, and its entity tag (a hash of the bytes;
- * with Cache-Control: no-cache the browser asks again each time, and the
- * tag lets it be told "unchanged" instead of fetching the file again). */
+/* One per web_assets[i], made at start-up: the answer and its entity tag
+ * (a hash of the bytes; with Cache-Control: no-cache the browser asks again
+ * each time, and the tag lets it be told "unchanged" instead of fetching the
+ * file again).  The answer serves the 304 too: libmicrohttpd sends no body
+ * with that status, and the Content-Length stays the 200's (RFC 9110 8.6). */
 typedef struct web_asset_resp {
-    struct MHD_Response *full, *unchanged;
+    struct MHD_Response *full;
     char etag[24];
 } web_asset_resp_t;
 
@@ -257,13 +258,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
     (void)version;
     (void)upload_data;
     web_server_t *srv = cls;
-    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
-        return send_json(c, MHD_HTTP_METHOD_NOT_ALLOWED, "{\"error\":\"Only GET and HEAD are allowed.\"}\n");
-    /* Answer on the second call, once the whole request is in: libmicrohttpd
+    /* Answer on the last call, once the whole request is in: libmicrohttpd
      * closes the connection after an answer queued on the first call (the
      * body might still be on its way), so every request would otherwise cost
-     * a new connection and a pipelined one would be dropped.  A body sent
-     * with GET or HEAD is read and ignored. */
+     * a new connection and a pipelined one would be dropped.  A body, sent
+     * with any method, is read and ignored. */
     static int request_seen;
     if (!*con_cls) {
         *con_cls = &request_seen;
@@ -273,6 +272,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
         *upload_size = 0;
         return MHD_YES;
     }
+    if (strcmp(method, MHD_HTTP_METHOD_GET) != 0 && strcmp(method, MHD_HTTP_METHOD_HEAD) != 0)
+        return send_json(c, MHD_HTTP_METHOD_NOT_ALLOWED, "{\"error\":\"Only GET and HEAD are allowed.\"}\n");
     /* the absolute form of the target ("GET http://host:port/api/health"),
      * which HTTP/1.1 servers must accept (RFC 9112 3.2.2): its path */
     if (strncasecmp(url, "http://", 7) == 0 || strncasecmp(url, "https://", 8) == 0) {
@@ -291,7 +292,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             /* "*", the tag, or a list holding it (W/ is the weak form of it,
              * which If-None-Match compares alike); the quotes delimit it. */
             if (inm && (strcmp(inm, "*") == 0 || strstr(inm, a->etag)))
-                return MHD_queue_response(c, MHD_HTTP_NOT_MODIFIED, a->unchanged);
+                return MHD_queue_response(c, MHD_HTTP_NOT_MODIFIED, a->full);
             return MHD_queue_response(c, MHD_HTTP_OK, a->full);
         }
     return send_json(c, MHD_HTTP_NOT_FOUND, "{\"error\":\"No such page.\"}\n");
@@ -445,18 +446,12 @@ int web_cmd_serve(int argc, char **argv) {
         snprintf(a->etag, sizeof a->etag, "\"%016llx\"", (unsigned long long)h);
         a->full = MHD_create_response_from_buffer(web_assets[i].size, (void *)web_assets[i].data,
                                                   MHD_RESPMEM_PERSISTENT);
-        /* the same bytes: a 304 carries no body, but its Content-Length must be
-         * the 200's (RFC 9110 8.6) */
-        a->unchanged = MHD_create_response_from_buffer(web_assets[i].size, (void *)web_assets[i].data,
-                                                       MHD_RESPMEM_PERSISTENT);
-        if (!a->full || !a->unchanged) {
+        if (!a->full) {
             fprintf(stderr, "mmbench serve: out of memory\n");
             return 1;
         }
         add_headers(a->full, web_assets[i].type, "no-cache");
-        add_headers(a->unchanged, web_assets[i].type, "no-cache");
         MHD_add_response_header(a->full, MHD_HTTP_HEADER_ETAG, a->etag);
-        MHD_add_response_header(a->unchanged, MHD_HTTP_HEADER_ETAG, a->etag);
     }
 
     sigset_t stop;
@@ -491,10 +486,8 @@ int web_cmd_serve(int argc, char **argv) {
         fflush(stdout);
     }
     /* SIGINT/SIGTERM stay blocked: a second Ctrl-C must not kill us mid-cleanup. */
-    for (size_t i = 0; i < web_asset_count; i++) {
+    for (size_t i = 0; i < web_asset_count; i++)
         MHD_destroy_response(srv.assets[i].full);
-        MHD_destroy_response(srv.assets[i].unchanged);
-    }
     free(srv.assets);
     if (tidy)
         hx_store_tidy(db);
