@@ -581,6 +581,16 @@ int hx_cmd_run(int argc, char **argv) {
         return usage_error("--workload: expected a comma-separated list; the workloads are: %s", wl_names());
     if (list_problem(wls, nwl, "--workload", "workload", lmsg, sizeof lmsg))
         return usage_error("%s", lmsg);
+    /* what the memory checks below need of the allocator list: a baseline
+     * (bump) in it, and any allocator whose memory is the host's */
+    const char *baseline = NULL;
+    int host_mem = 0;
+    for (int k = 0; k < nalloc; k++) {
+        unsigned fl = alloc_split_name(allocs[k], &(const char *){NULL})->flags;
+        if ((fl & ALLOC_BASELINE) && !baseline)
+            baseline = allocs[k];
+        host_mem |= !(fl & ALLOC_DEVICE);
+    }
     char err[512];
     for (int w = 0; w < nwl; w++) {
         wl_params_default(&params[w]);
@@ -628,10 +638,6 @@ int hx_cmd_run(int argc, char **argv) {
          * for more than the memory got its run killed by the out-of-memory
          * killer minutes later, the machine short of memory meanwhile.  The
          * same sum as the run's, blocks rounded to 16 bytes plus 16. */
-        const char *baseline = NULL;
-        for (int k = 0; k < nalloc && !baseline; k++)
-            if (alloc_split_name(allocs[k], &(const char *){NULL})->flags & ALLOC_BASELINE)
-                baseline = allocs[k];
         double prefault = 0;
         for (uint32_t t = 0; t < s.nthreads && baseline; t++)
             for (uint64_t i = 0; i < s.thread[t].nops; i++)
@@ -646,18 +652,15 @@ int hx_cmd_run(int argc, char **argv) {
          * counted a page per block at most, so such a stream had its run
          * killed by the out-of-memory killer instead of refused. */
         double held = 0;
-        int host = 0;
-        for (int k = 0; k < nalloc; k++)
-            host |= !(alloc_split_name(allocs[k], &(const char *){NULL})->flags & ALLOC_DEVICE);
-        if (host && s.nthreads == 1 && strcmp(q.workload, "buffers") != 0 &&
+        if (host_mem && s.nthreads == 1 && strcmp(q.workload, "buffers") != 0 &&
             (q.touch == WL_TOUCH_PAGE || q.touch == WL_TOUCH_ALL)) {
             held = (double)s.peak_live_bytes;
             if (q.touch == WL_TOUCH_PAGE)
                 held -= (double)WL_TOUCH_PAGE_BYTES * (double)s.peak_live_blocks;
         }
         wl_stream_free(&s);
+        int64_t avail_h = held > 0 || baseline ? proc_mem_available() : -1;
         if (held > 0) {
-            int64_t avail_h = proc_mem_available();
             if (avail_h >= 0 && held > (double)avail_h)
                 return usage_error("workload %s holds about %.1f GiB of live blocks at its peak, all written to "
                                    "(--touch=%s), and %.1f GiB are available; use smaller --sizes, a smaller "
@@ -665,15 +668,11 @@ int hx_cmd_run(int argc, char **argv) {
                                    wls[w], held / 1073741824.0, q.touch == WL_TOUCH_ALL ? "all" : "page",
                                    (double)avail_h / 1073741824.0);
         }
-        if (baseline) {
-            int64_t avail_b = proc_mem_available();
-            if (avail_b >= 0 && need_b > (double)avail_b)
-                return usage_error("allocator %s faults in every byte that workload %s requests before its run "
-                                   "(it never reuses memory), about %.1f GiB, and %.1f GiB are available; use "
-                                   "fewer requests (--ops) or smaller --sizes, or leave %s out",
-                                   baseline, wls[w], need_b / 1073741824.0, (double)avail_b / 1073741824.0,
-                                   baseline);
-        }
+        if (baseline && avail_h >= 0 && need_b > (double)avail_h)
+            return usage_error("allocator %s faults in every byte that workload %s requests before its run "
+                               "(it never reuses memory), about %.1f GiB, and %.1f GiB are available; use "
+                               "fewer requests (--ops) or smaller --sizes, or leave %s out",
+                               baseline, wls[w], need_b / 1073741824.0, (double)avail_h / 1073741824.0, baseline);
         if (bare && (nthreads != 1 || !only_malloc_free))
             return usage_error("MMBENCH_BARE_LOOP is set, and its bare loop serves one thread of malloc and free "
                                "only: workload %s has %s", wls[w], nthreads != 1 ? "several threads" : "other requests");
